@@ -1,0 +1,49 @@
+//! `GET /v2/accounts/{alias}` and its custom field definitions.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::app::App;
+use crate::http::error::ApiResult;
+use crate::http::{reply, Call};
+use crate::wire::{self, Link};
+
+pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let mut links = vec![Link::new("self", format!("/v2/accounts/{}", account.alias))];
+    if let Some(parent) = &account.parent_alias {
+        links.push(Link::new("parentAccount", format!("/v2/accounts/{parent}")).id(parent.clone()));
+    }
+    reply(
+        StatusCode::OK,
+        &wire::Account {
+            account_alias: account.alias,
+            parent_alias: account.parent_alias,
+            primary_data_center: account.primary_dc,
+            business_name: account.name,
+            status: account.status,
+            is_managed: false,
+            links,
+        },
+    )
+}
+
+pub async fn custom_fields(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let defs = crate::store::accounts::custom_fields(app.store.reader(), account.id).await?;
+    let body: Vec<wire::CustomFieldDef> = defs
+        .into_iter()
+        .map(|d| wire::CustomFieldDef {
+            id: d.id,
+            name: d.name,
+            is_required: d.is_required,
+            kind: d.kind,
+            options: d
+                .options
+                .into_iter()
+                .map(|(name, value)| wire::CustomFieldOption { name, value })
+                .collect(),
+        })
+        .collect();
+    reply(StatusCode::OK, &body)
+}

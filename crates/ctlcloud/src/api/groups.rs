@@ -1,0 +1,112 @@
+//! Groups: the nested tree, and creating a group.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::app::App;
+use crate::domain::custom_fields;
+use crate::domain::groups::{self, NewGroup, Tree};
+use crate::http::body::Fields;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::{reply, Call};
+use crate::model::{CustomFieldDef, Group};
+use crate::store::accounts;
+use crate::wire::{self, Link};
+
+pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let id = call.param("groupId");
+    let tree = groups::tree(app, &account, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Group {id} was not found.")))?;
+    let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
+    reply(StatusCode::OK, &present(&account.alias, &defs, tree))
+}
+
+pub async fn create(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let body = call.body()?;
+    let fields = Fields::of(&body)?;
+    let new = NewGroup {
+        name: fields.required_str("name")?,
+        description: fields.str("description")?,
+        parent_id: fields.required_str("parentGroupId")?,
+        custom_fields: custom_fields::parse(&fields.list("customFields"))?,
+    };
+    let group = groups::create(app, call.principal(), &account, new).await?;
+    let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
+    let tree = Tree {
+        group,
+        servers: Vec::new(),
+        servers_count: 0,
+        children: Vec::new(),
+    };
+    reply(StatusCode::CREATED, &present(&account.alias, &defs, tree))
+}
+
+fn present(alias: &str, defs: &[CustomFieldDef], tree: Tree) -> wire::Group {
+    let Tree {
+        group,
+        servers,
+        servers_count,
+        children,
+    } = tree;
+    let links = links(alias, &group, &servers);
+    wire::Group {
+        custom_fields: group
+            .custom_fields
+            .iter()
+            .map(|v| {
+                let (name, display_value) = custom_fields::display_value(defs, v);
+                wire::CustomFieldValue {
+                    id: v.id.clone(),
+                    name,
+                    value: v.value.clone(),
+                    display_value,
+                }
+            })
+            .collect(),
+        change_info: (&group.change).into(),
+        id: group.id,
+        name: group.name,
+        description: group.description,
+        location_id: group.dc,
+        kind: group.kind,
+        status: group.status,
+        servers_count,
+        groups: children
+            .into_iter()
+            .map(|c| present(alias, defs, c))
+            .collect(),
+        links,
+    }
+}
+
+fn links(alias: &str, group: &Group, servers: &[String]) -> Vec<Link> {
+    let id = &group.id;
+    let mut links =
+        vec![Link::new("self", format!("/v2/groups/{alias}/{id}"))
+            .verbs(&["GET", "PATCH", "DELETE"])];
+    if let Some(parent) = &group.parent_id {
+        links.push(
+            Link::new("parentGroup", format!("/v2/groups/{alias}/{parent}")).id(parent.clone()),
+        );
+    }
+    links.extend([
+        Link::new("createGroup", format!("/v2/groups/{alias}")).verbs(&["POST"]),
+        Link::new("createServer", format!("/v2/servers/{alias}")).verbs(&["POST"]),
+        Link::new("defaults", format!("/v2/groups/{alias}/{id}/defaults")).verbs(&["GET", "POST"]),
+        Link::new(
+            "archiveGroupAction",
+            format!("/v2/groups/{alias}/{id}/archive"),
+        ),
+    ]);
+    links.extend(servers.iter().map(|s| {
+        Link::new(
+            "server",
+            format!("/v2/servers/{alias}/{}", s.to_lowercase()),
+        )
+        .id(s.clone())
+    }));
+    links
+}

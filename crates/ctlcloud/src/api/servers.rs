@@ -1,0 +1,335 @@
+//! Servers: create, get (by name or by uuid), delete, and the guest credentials.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::app::App;
+use crate::domain::custom_fields;
+use crate::domain::servers::{self as domain, NewDisk, NewServer, MAX_DISK_GB};
+use crate::http::body::Fields;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::{reply, Call};
+use crate::model::{ipv4, parse_ipv4, Account, Server};
+use crate::store::{accounts, servers};
+use crate::wire::{self, Link};
+
+use super::queue::status_link;
+
+fn not_built(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!("{what} is not implemented in ctlcloud yet."),
+    )
+}
+
+/// Reads a create-server body.
+fn parse_create(account: &Account, fields: Fields<'_>) -> ApiResult<(String, NewServer)> {
+    let requested = fields.required_str("name")?;
+    let name =
+        domain::check_name(&account.alias, &requested).map_err(|m| ApiError::invalid("name", m))?;
+    let server_type = match fields
+        .str("type")?
+        .map(|t| t.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("standard") => "standard",
+        Some("hyperscale") => "hyperscale",
+        Some("baremetal") => return Err(not_built("Bare-metal servers (type bareMetal)")),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "type",
+                format!("type is standard or hyperscale, not '{other}'."),
+            ))
+        }
+    };
+    let storage_type = match (
+        server_type,
+        fields
+            .str("storageType")?
+            .map(|t| t.to_ascii_lowercase())
+            .as_deref(),
+    ) {
+        ("standard", None | Some("standard")) => "standard",
+        ("standard", Some("premium")) => "premium",
+        ("hyperscale", None | Some("hyperscale")) => "hyperscale",
+        (_, Some(other)) => {
+            return Err(ApiError::invalid(
+                "storageType",
+                format!("storageType '{other}' does not go with type {server_type}."),
+            ))
+        }
+        (_, None) => unreachable!("every server type has a default storage type"),
+    };
+    for (field, what) in [
+        ("ttl", "Deleting a server at a time to live (ttl)"),
+        ("antiAffinityPolicyId", "Anti-affinity policies"),
+        ("cpuAutoscalePolicyId", "CPU autoscale policies"),
+        ("configurationId", "Bare-metal servers"),
+    ] {
+        if fields.get(field).is_some() {
+            return Err(not_built(what));
+        }
+    }
+    let managed_os = fields.bool("isManagedOS")?.unwrap_or(false);
+    let managed_backup = fields.bool("isManagedBackup")?.unwrap_or(false);
+    if managed_backup && !managed_os {
+        return Err(ApiError::invalid(
+            "isManagedBackup",
+            "Managed backup requires a managed operating system (isManagedOS).",
+        ));
+    }
+    let password = fields.str("password")?;
+    if let Some(p) = &password {
+        if !(8..=128).contains(&p.chars().count()) {
+            return Err(ApiError::invalid(
+                "password",
+                "A server password has 8 to 128 characters.",
+            ));
+        }
+    }
+    let ip_address = match fields.str("ipAddress")? {
+        Some(text) => Some(parse_ipv4(&text).ok_or_else(|| {
+            ApiError::invalid("ipAddress", format!("'{text}' is not an IPv4 address."))
+        })?),
+        None => None,
+    };
+    let additional_disks = fields
+        .list("additionalDisks")
+        .into_iter()
+        .map(|d| {
+            let d = Fields::of(d).map_err(|_| {
+                ApiError::invalid(
+                    "additionalDisks",
+                    "Each additional disk is an object {path, sizeGB, type}.",
+                )
+            })?;
+            let size_gb = d.int_in("sizeGB", 1..=MAX_DISK_GB)?.ok_or_else(|| {
+                ApiError::invalid("additionalDisks", "Each additional disk needs sizeGB.")
+            })?;
+            let path = d.str("path")?;
+            let raw = match d.str("type")?.map(|t| t.to_ascii_lowercase()).as_deref() {
+                None => path.is_none(),
+                Some("raw") => true,
+                Some("partitioned") => false,
+                Some(other) => {
+                    return Err(ApiError::invalid(
+                        "additionalDisks",
+                        format!("A disk type is raw or partitioned, not '{other}'."),
+                    ))
+                }
+            };
+            if !raw && path.is_none() {
+                return Err(ApiError::invalid(
+                    "additionalDisks",
+                    "A partitioned disk needs a path.",
+                ));
+            }
+            Ok(NewDisk {
+                path: if raw { None } else { path },
+                size_gb,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let packages = fields.list("packages");
+    for p in &packages {
+        if Fields::of(p)
+            .ok()
+            .and_then(|f| f.get("packageId"))
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "packages",
+                "Each package is an object {packageId, parameters}.",
+            ));
+        }
+    }
+    let new = NewServer {
+        name,
+        description: fields.str("description")?,
+        group_id: fields.required_str("groupId")?,
+        source_server_id: fields.required_str("sourceServerId")?,
+        managed_os,
+        managed_backup,
+        primary_dns: fields.str("primaryDns")?,
+        secondary_dns: fields.str("secondaryDns")?,
+        network_id: fields.str("networkId")?,
+        ip_address,
+        password,
+        cpu: fields
+            .int_in("cpu", 1..=16)?
+            .ok_or_else(|| ApiError::invalid("cpu", "cpu is required (1 to 16)."))?,
+        memory_gb: fields
+            .int_in("memoryGB", 1..=128)?
+            .ok_or_else(|| ApiError::invalid("memoryGB", "memoryGB is required (1 to 128)."))?,
+        server_type: server_type.into(),
+        storage_type: storage_type.into(),
+        custom_fields: custom_fields::parse(&fields.list("customFields"))?,
+        additional_disks,
+        packages: serde_json::Value::Array(packages.into_iter().cloned().collect()),
+    };
+    Ok((requested.trim().to_owned(), new))
+}
+
+pub async fn create(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let body = call.body()?;
+    let (requested, new) = parse_create(&account, Fields::of(&body)?)?;
+    let (server, job) = domain::create(app, call.principal(), &account, new).await?;
+    let alias = &account.alias;
+    reply(
+        StatusCode::ACCEPTED,
+        &wire::ServerOperation {
+            server: requested,
+            is_queued: true,
+            links: vec![
+                status_link(alias, &job),
+                Link::new(
+                    "self",
+                    format!("/v2/servers/{alias}/{}?uuid=True", server.uuid),
+                )
+                .id(server.uuid.clone())
+                .verbs(&["GET"]),
+            ],
+            error_message: None,
+        },
+    )
+}
+
+/// The server named in the path: by uuid with `?uuid=true`, by name otherwise.
+async fn find(app: &App, call: &Call, account: &Account) -> ApiResult<Server> {
+    let id = call.param("serverId");
+    let server = if call.query_bool("uuid")?.unwrap_or(false) {
+        servers::get_by_uuid(app.store.reader(), account.id, id).await?
+    } else {
+        servers::get(app.store.reader(), account.id, id).await?
+    };
+    server.ok_or_else(|| domain::not_found(id))
+}
+
+pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let server = find(app, call, &account).await?;
+    let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
+    let template = app.catalog.template(&server.dc, &server.template);
+    let alias = &account.alias;
+    let lower = server.id.to_lowercase();
+    let base = format!("/v2/servers/{alias}/{lower}");
+    let links = vec![
+        Link::new("self", base.clone())
+            .id(server.id.clone())
+            .verbs(&["GET", "PATCH", "DELETE"]),
+        Link::new("group", format!("/v2/groups/{alias}/{}", server.group_id))
+            .id(server.group_id.clone()),
+        Link::new("account", format!("/v2/accounts/{alias}")).id(alias.clone()),
+        Link::new("credentials", format!("{base}/credentials")),
+        Link::new("capabilities", format!("{base}/capabilities")),
+        Link::new("publicIPAddresses", format!("{base}/publicIPAddresses")).verbs(&["POST"]),
+    ];
+    let details = wire::ServerDetails {
+        ip_addresses: server
+            .addresses
+            .iter()
+            .map(|a| wire::IpAddress {
+                internal: ipv4(*a),
+                public: None,
+            })
+            .collect(),
+        alert_policies: Vec::new(),
+        cpu: server.cpu,
+        disk_count: server.disks.len() as i64,
+        host_name: lower.clone(),
+        in_maintenance_mode: server.in_maintenance,
+        memory_mb: server.memory_mb,
+        power_state: server.power_state.clone(),
+        storage_gb: server.disks.iter().map(|d| d.size_gb).sum(),
+        disks: server
+            .disks
+            .iter()
+            .map(|d| wire::Disk {
+                id: d.id.clone(),
+                size_gb: d.size_gb,
+                partition_paths: d.paths.clone(),
+            })
+            .collect(),
+        partitions: server
+            .disks
+            .iter()
+            .flat_map(|d| {
+                d.paths.iter().map(|p| wire::Partition {
+                    size_gb: d.size_gb as f64,
+                    path: p.clone(),
+                })
+            })
+            .collect(),
+        snapshots: Vec::new(),
+        custom_fields: server
+            .custom_fields
+            .iter()
+            .map(|v| {
+                let (name, display_value) = custom_fields::display_value(&defs, v);
+                wire::CustomFieldValue {
+                    id: v.id.clone(),
+                    name,
+                    value: v.value.clone(),
+                    display_value,
+                }
+            })
+            .collect(),
+    };
+    reply(
+        StatusCode::OK,
+        &wire::Server {
+            id: server.id.clone(),
+            name: server.id.clone(),
+            description: server.description,
+            group_id: server.group_id,
+            is_template: false,
+            location_id: server.dc,
+            os_type: template.map(|t| t.os_type.clone()).unwrap_or_default(),
+            os: template.map(|t| t.os.clone()).unwrap_or_default(),
+            status: server.status,
+            kind: server.server_type,
+            storage_type: server.storage_type,
+            is_managed_os: server.managed_os,
+            is_managed_backup: server.managed_backup,
+            details,
+            change_info: (&server.change).into(),
+            links,
+        },
+    )
+}
+
+pub async fn delete(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let (server, job) =
+        domain::delete(app, call.principal(), &account, call.param("serverId")).await?;
+    reply(
+        StatusCode::ACCEPTED,
+        &wire::ServerOperation {
+            server: server.id.to_lowercase(),
+            is_queued: true,
+            links: vec![status_link(&account.alias, &job)],
+            error_message: None,
+        },
+    )
+}
+
+/// The guest administrator's user name and password: the one place the API returns a password.
+pub async fn credentials(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let server = find(app, call, &account).await?;
+    let password = servers::password(app.store.reader(), &server.id)
+        .await?
+        .ok_or_else(|| domain::not_found(&server.id))?;
+    let user_name = app
+        .catalog
+        .template(&server.dc, &server.template)
+        .map_or("root", |t| t.admin_user());
+    reply(
+        StatusCode::OK,
+        &wire::Credentials {
+            user_name: user_name.into(),
+            password,
+        },
+    )
+}

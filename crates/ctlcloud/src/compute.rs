@@ -1,0 +1,49 @@
+//! Compute drivers: what actually happens to a server when its job runs.
+//!
+//! The simulated driver is deterministic: each step takes a configured delay, and builds fail on
+//! purpose for servers whose name contains a configured marker, so tests can rely on a failure
+//! happening exactly where they asked for it.
+
+use std::time::Duration;
+
+use crate::model::Server;
+
+pub enum Compute {
+    Sim(Sim),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Sim {
+    /// How long each build or delete takes.
+    pub delay: Duration,
+    /// Builds of servers whose name contains this (any case) fail.
+    pub fail_marker: Option<String>,
+}
+
+impl Compute {
+    /// Builds a server. Running it again for the same server must be harmless.
+    pub async fn build(&self, server: &Server) -> Result<(), String> {
+        match self {
+            Compute::Sim(sim) => {
+                tokio::time::sleep(sim.delay).await;
+                match &sim.fail_marker {
+                    Some(marker) if !marker.is_empty() && server.id.contains(&marker.to_uppercase()) => Err(format!(
+                        "The build of {} failed: the simulated driver fails servers whose name contains {marker}.",
+                        server.id
+                    )),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Removes a server's machine. Running it again must be harmless.
+    pub async fn destroy(&self, _server: &Server) -> Result<(), String> {
+        match self {
+            Compute::Sim(sim) => {
+                tokio::time::sleep(sim.delay).await;
+                Ok(())
+            }
+        }
+    }
+}

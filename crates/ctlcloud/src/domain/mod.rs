@@ -1,0 +1,28 @@
+//! What ctlcloud does, in the API's words: accounts and their data centers, logins, groups and
+//! servers. Validation, naming and state changes live here; the wire shapes do not.
+
+pub mod accounts;
+pub mod custom_fields;
+pub mod groups;
+pub mod passwords;
+pub mod servers;
+
+/// The platform roles of the cloud.
+pub const ROLES: &[&str] = &[
+    "AccountAdmin",
+    "AccountViewer",
+    "ServerAdmin",
+    "ServerOperator",
+    "NetworkManager",
+    "SecurityManager",
+    "BillingManager",
+    "DNSManager",
+];
+
+/// The canonical spelling of a role name given in any case.
+pub fn role(name: &str) -> Option<&'static str> {
+    ROLES
+        .iter()
+        .copied()
+        .find(|r| r.eq_ignore_ascii_case(name.trim()))
+}

@@ -1,0 +1,252 @@
+//! Request routing: a request's method and path are matched against the endpoint table before
+//! anything else runs. Literal segments match case-insensitively and win over placeholders, a
+//! trailing slash is optional, and placeholders are percent-decoded.
+
+use std::sync::LazyLock;
+
+use axum::http;
+
+use super::endpoints::ENDPOINTS;
+
+/// The HTTP methods the API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn parse(method: &axum::http::Method) -> Option<Method> {
+        Some(match *method {
+            http::Method::GET | http::Method::HEAD => Method::Get,
+            http::Method::POST => Method::Post,
+            http::Method::PUT => Method::Put,
+            http::Method::PATCH => Method::Patch,
+            http::Method::DELETE => Method::Delete,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// The operations ctlcloud implements; each maps to one handler in `crate::api`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Login,
+    ListDataCenters,
+    GetDataCenter,
+    GetDeploymentCapabilities,
+    GetBareMetalCapabilities,
+    GetCustomFields,
+    GetAccount,
+    GetGroup,
+    CreateGroup,
+    GetServer,
+    CreateServer,
+    DeleteServer,
+    GetServerCredentials,
+    GetStatus,
+    GetExperimentalStatus,
+    ListNetworks,
+    GetNetwork,
+}
+
+/// One row of the API catalog.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub tier: u8,
+    pub resource: &'static str,
+    pub method: Method,
+    pub path: &'static str,
+    pub name: &'static str,
+    /// `None` until ctlcloud implements the operation: the router then answers 501.
+    pub op: Option<Op>,
+}
+
+enum Segment {
+    Literal(&'static str),
+    Param(&'static str),
+}
+
+struct Pattern {
+    endpoint: &'static Endpoint,
+    segments: Vec<Segment>,
+}
+
+static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
+    ENDPOINTS
+        .iter()
+        .map(|endpoint| Pattern {
+            endpoint,
+            segments: split(endpoint.path)
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(name) => Segment::Param(name),
+                        None => Segment::Literal(s),
+                    },
+                )
+                .collect(),
+        })
+        .collect()
+});
+
+fn split(path: &str) -> impl Iterator<Item = &str> {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    path.split('/')
+}
+
+/// A request matched to an endpoint, with its path parameters.
+#[derive(Debug)]
+pub struct Matched {
+    pub endpoint: &'static Endpoint,
+    params: Vec<(&'static str, String)>,
+}
+
+impl Matched {
+    /// The value of a path placeholder; every handler asks only for its own route's names.
+    pub fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    }
+}
+
+/// Why a request matched no endpoint.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoMatch {
+    /// No endpoint has this path.
+    NotFound,
+    /// Endpoints have this path, but not with this method; the methods they have.
+    MethodNotAllowed(Vec<Method>),
+}
+
+/// Finds the endpoint for a request. Among patterns that match the path, the one whose literal
+/// segments come first wins (`…/networks/{a}/{dc}/logging` over `…/{networkId}`).
+pub fn route(method: Method, path: &str) -> Result<Matched, NoMatch> {
+    let segments: Vec<&str> = split(path).collect();
+    let mut best: Option<(&Pattern, Vec<bool>)> = None;
+    let mut allowed = Vec::new();
+    for pattern in PATTERNS.iter() {
+        if pattern.segments.len() != segments.len() || !matches(pattern, &segments) {
+            continue;
+        }
+        if pattern.endpoint.method != method {
+            if !allowed.contains(&pattern.endpoint.method) {
+                allowed.push(pattern.endpoint.method);
+            }
+            continue;
+        }
+        let rank: Vec<bool> = pattern
+            .segments
+            .iter()
+            .map(|s| matches!(s, Segment::Literal(_)))
+            .collect();
+        if best.as_ref().is_none_or(|(_, r)| rank > *r) {
+            best = Some((pattern, rank));
+        }
+    }
+    match best {
+        Some((pattern, _)) => Ok(Matched {
+            endpoint: pattern.endpoint,
+            params: pattern
+                .segments
+                .iter()
+                .zip(&segments)
+                .filter_map(|(s, value)| match s {
+                    Segment::Param(name) => Some((*name, percent_decode(value))),
+                    Segment::Literal(_) => None,
+                })
+                .collect(),
+        }),
+        None if allowed.is_empty() => Err(NoMatch::NotFound),
+        None => Err(NoMatch::MethodNotAllowed(allowed)),
+    }
+}
+
+fn matches(pattern: &Pattern, segments: &[&str]) -> bool {
+    pattern.segments.iter().zip(segments).all(|(p, s)| match p {
+        Segment::Literal(lit) => lit.eq_ignore_ascii_case(s),
+        Segment::Param(_) => !s.is_empty(),
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_case_insensitive_and_trailing_slash_is_optional() {
+        let m = route(Method::Post, "/V2/Servers/demo/").unwrap();
+        assert_eq!(m.endpoint.path, "/v2/servers/{accountAlias}");
+        assert_eq!(m.param("accountAlias"), "demo");
+    }
+
+    #[test]
+    fn literal_segments_win_over_placeholders() {
+        let m = route(Method::Get, "/v2-experimental/networks/DEMO/WA1/logging").unwrap();
+        assert_eq!(m.endpoint.name, "Get log forwarding address");
+        let m = route(Method::Get, "/v2-experimental/networks/DEMO/WA1/abc123").unwrap();
+        assert_eq!(m.endpoint.name, "Get network");
+        assert_eq!(m.param("networkId"), "abc123");
+    }
+
+    #[test]
+    fn unknown_paths_and_methods() {
+        assert_eq!(
+            route(Method::Get, "/v2/nothing/here").unwrap_err(),
+            NoMatch::NotFound
+        );
+        assert_eq!(
+            route(Method::Put, "/v2/authentication/login").unwrap_err(),
+            NoMatch::MethodNotAllowed(vec![Method::Post])
+        );
+        assert_eq!(
+            route(Method::Get, "/v2/servers//x").unwrap_err(),
+            NoMatch::NotFound
+        );
+    }
+
+    #[test]
+    fn placeholders_are_percent_decoded() {
+        let m = route(Method::Get, "/v2/servers/DEMO/WA1%44EMO").unwrap();
+        assert_eq!(m.param("serverId"), "WA1DEMO");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+}

@@ -1,0 +1,192 @@
+//! `ctlcloud serve`: open the store, bootstrap an empty one, run the workers and the API until
+//! SIGINT or SIGTERM, then stop accepting, finish in-flight requests and stop claiming jobs.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::app::App;
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::compute::{Compute, Sim};
+use crate::store::{self, Store};
+
+/// Everything `serve` is configured with.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub catalog: Option<PathBuf>,
+    pub sim_delay_ms: u64,
+    pub sim_fail_marker: Option<String>,
+    pub clock_offset_secs: i64,
+    pub bootstrap: Bootstrap,
+}
+
+/// The account and user created on the first start of an empty store.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub alias: String,
+    pub dc: String,
+    pub username: String,
+    pub password: Option<String>,
+}
+
+/// The database file inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("ctlcloud.db")
+}
+
+pub fn load_catalog(path: Option<&Path>) -> Result<Catalog, String> {
+    match path {
+        Some(p) => Catalog::load(p),
+        None => Ok(Catalog::built_in()),
+    }
+}
+
+pub async fn run(config: ServeConfig) -> Result<(), String> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create the data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    // One server per data directory: its workers assume no other process runs its jobs.
+    let lock_path = config.data_dir.join("ctlcloud.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.try_lock().map_err(|_| {
+        format!(
+            "another ctlcloud server is using {}",
+            config.data_dir.display()
+        )
+    })?;
+
+    let catalog = load_catalog(config.catalog.as_deref())?;
+    let store = Store::open(&database_path(&config.data_dir))
+        .await
+        .map_err(|e| e.to_string())?;
+    let clock = Clock::with_offset(config.clock_offset_secs);
+    bootstrap(&store, &catalog, &clock, &config.bootstrap).await?;
+    let mut tx = store.write().await.map_err(|e| e.to_string())?;
+    let resumed = store::jobs::expire_leases(&mut tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    if resumed > 0 {
+        tracing::info!(
+            jobs = resumed,
+            "resuming jobs left running by the previous start"
+        );
+    }
+
+    let app = Arc::new(App {
+        store: store.clone(),
+        catalog,
+        clock,
+        compute: Compute::Sim(Sim {
+            delay: Duration::from_millis(config.sim_delay_ms),
+            fail_marker: config.sim_fail_marker.clone(),
+        }),
+        queued: Arc::new(Notify::new()),
+    });
+    let (stop_workers, workers_stopping) = watch::channel(false);
+    let workers = tokio::spawn(crate::worker::run(app.clone(), workers_stopping));
+
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "ctlcloud started");
+    println!("ctlcloud listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+
+    let service = crate::http::service(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = stop_workers.send(true);
+    let _ = workers.await;
+    store.close().await;
+    drop(lock);
+    tracing::info!("ctlcloud stopped");
+    Ok(())
+}
+
+async fn bootstrap(
+    store: &Store,
+    catalog: &Catalog,
+    clock: &Clock,
+    b: &Bootstrap,
+) -> Result<(), String> {
+    if store::accounts::count(store.reader())
+        .await
+        .map_err(|e| e.to_string())?
+        > 0
+    {
+        return Ok(());
+    }
+    let (password, generated) = match &b.password {
+        Some(p) => (p.clone(), false),
+        None => (crate::ids::new_password(), true),
+    };
+    let now = clock.now();
+    let mut tx = store.write().await.map_err(|e| e.to_string())?;
+    let account = crate::domain::accounts::create_account(
+        &mut tx,
+        catalog,
+        crate::domain::accounts::NewAccount {
+            alias: &b.alias,
+            name: &b.alias,
+            parent: None,
+            primary_dc: &b.dc,
+        },
+        now,
+        "ctlcloud",
+    )
+    .await
+    .map_err(|e| format!("bootstrap: {}", e.message))?;
+    let roles = ["AccountAdmin".to_owned(), "ServerAdmin".to_owned()];
+    crate::domain::accounts::create_user(&mut tx, &account, &b.username, &password, &roles, now)
+        .await
+        .map_err(|e| format!("bootstrap: {}", e.message))?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        account = account.alias,
+        user = b.username,
+        "created the first account and user"
+    );
+    if generated {
+        // Shown once, on the terminal that started ctlcloud; never written to the logs.
+        println!(
+            "ctlcloud created account {} with user {} and password {password} (shown only now)",
+            account.alias, b.username
+        );
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("stopping: no new connections, finishing requests in flight");
+}

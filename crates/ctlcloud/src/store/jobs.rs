@@ -1,0 +1,162 @@
+//! The queue: jobs, claimed by workers under a lease so that work outlives a crash.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::StoreResult;
+use crate::model::{Job, JobKind, JobStatus};
+
+const COLUMNS: &str = "id, operation_id, account_id, dc, kind, server_id, status, error_message, \
+     requested_by, created_at";
+
+fn from_row(row: &SqliteRow) -> StoreResult<Job> {
+    Ok(Job {
+        id: row.try_get("id")?,
+        operation_id: row.try_get("operation_id")?,
+        account_id: row.try_get("account_id")?,
+        dc: row.try_get("dc")?,
+        kind: row.try_get("kind")?,
+        server_id: row.try_get("server_id")?,
+        status: JobStatus::parse(row.try_get("status")?),
+        error_message: row.try_get("error_message")?,
+        requested_by: row.try_get("requested_by")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Queues a job, `notStarted`.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+    dc: &str,
+    kind: JobKind,
+    server_id: Option<&str>,
+    requested_by: &str,
+    now: i64,
+) -> StoreResult<Job> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, status, requested_by, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, 'notStarted', ?, ?, ?) RETURNING {COLUMNS}"
+    ))
+    .bind(crate::ids::new_id())
+    .bind(account_id)
+    .bind(dc)
+    .bind(kind.as_str())
+    .bind(server_id)
+    .bind(requested_by)
+    .bind(now)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// A job of the account by its number.
+pub async fn get(pool: &SqlitePool, account_id: i64, id: i64) -> StoreResult<Option<Job>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE id = ? AND account_id = ?"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A job of the account by its 32-hex operation id (any case).
+pub async fn get_by_operation_id(
+    pool: &SqlitePool,
+    account_id: i64,
+    operation_id: &str,
+) -> StoreResult<Option<Job>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE operation_id = ? AND account_id = ?"
+    ))
+    .bind(operation_id.to_lowercase())
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The unfinished job of this kind on a server, if any.
+pub async fn open_for_server(
+    conn: &mut SqliteConnection,
+    server_id: &str,
+    kind: JobKind,
+) -> StoreResult<Option<Job>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE server_id = ? AND kind = ? \
+         AND status IN ('notStarted', 'executing') ORDER BY id LIMIT 1"
+    ))
+    .bind(server_id)
+    .bind(kind.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Claims up to `limit` runnable jobs for `owner` until `lease_until`: jobs not started, and jobs
+/// whose previous owner's lease ran out. A job waits while an older job on the same server is
+/// unfinished, so the work on one server happens in the order it was accepted.
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> StoreResult<Vec<Job>> {
+    let rows = sqlx::query(&format!(
+        "UPDATE jobs SET status = 'executing', lease_owner = ?1, lease_expires_at = ?2, \
+             attempts = attempts + 1, updated_at = ?3 \
+         WHERE id IN ( \
+             SELECT j.id FROM jobs j \
+             WHERE (j.status = 'notStarted' OR (j.status = 'executing' AND j.lease_expires_at < ?3)) \
+               AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.server_id = j.server_id AND e.id < j.id \
+                               AND e.status IN ('notStarted', 'executing')) \
+             ORDER BY j.id LIMIT ?4) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let mut jobs = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+    jobs.sort_by_key(|j| j.id);
+    Ok(jobs)
+}
+
+/// Ends a job, if `owner` still holds it. `false` when the lease was lost to another worker, in
+/// which case the caller must roll back whatever it did in the same transaction.
+pub async fn finish(
+    conn: &mut SqliteConnection,
+    id: i64,
+    owner: &str,
+    status: JobStatus,
+    error_message: Option<&str>,
+    now: i64,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = ?, error_message = ?, lease_owner = NULL, lease_expires_at = NULL, \
+         updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'executing'",
+    )
+    .bind(status.as_str())
+    .bind(error_message)
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every lease at once: used when the only node of a store starts, since no other process
+/// can be working on its jobs.
+pub async fn expire_leases(conn: &mut SqliteConnection) -> StoreResult<u64> {
+    let done = sqlx::query("UPDATE jobs SET lease_expires_at = 0 WHERE status = 'executing'")
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,386 @@
+//! The API's shapes on the wire, with its exact casing. Nothing here is stored; `crate::api`
+//! builds these from the records in `crate::model`.
+
+use serde::Serialize;
+
+/// A link of the links framework. `verbs` absent means GET only.
+#[derive(Debug, Serialize)]
+pub struct Link {
+    pub rel: &'static str,
+    pub href: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verbs: Option<Vec<&'static str>>,
+}
+
+impl Link {
+    pub fn new(rel: &'static str, href: String) -> Link {
+        Link {
+            rel,
+            href,
+            id: None,
+            name: None,
+            verbs: None,
+        }
+    }
+
+    pub fn id(mut self, id: impl Into<String>) -> Link {
+        self.id = Some(id.into());
+        self
+    }
+
+    pub fn name(mut self, name: impl Into<String>) -> Link {
+        self.name = Some(name.into());
+        self
+    }
+
+    pub fn verbs(mut self, verbs: &[&'static str]) -> Link {
+        self.verbs = Some(verbs.to_vec());
+        self
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeInfo {
+    pub created_date: String,
+    pub created_by: String,
+    pub modified_date: String,
+    pub modified_by: String,
+}
+
+impl From<&crate::model::ChangeInfo> for ChangeInfo {
+    fn from(c: &crate::model::ChangeInfo) -> Self {
+        ChangeInfo {
+            created_date: crate::clock::format_utc(c.created_at),
+            created_by: c.created_by.clone(),
+            modified_date: crate::clock::format_utc(c.modified_at),
+            modified_by: c.modified_by.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    pub user_name: String,
+    pub account_alias: String,
+    pub location_alias: String,
+    pub roles: Vec<String>,
+    pub bearer_token: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub account_alias: String,
+    pub parent_alias: Option<String>,
+    pub primary_data_center: String,
+    pub business_name: String,
+    pub status: String,
+    pub is_managed: bool,
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomFieldDef {
+    pub id: String,
+    pub name: String,
+    pub is_required: bool,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub options: Vec<CustomFieldOption>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CustomFieldOption {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomFieldValue {
+    pub id: String,
+    pub name: String,
+    pub value: String,
+    pub display_value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DataCenter {
+    pub id: String,
+    pub name: String,
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentCapabilities {
+    pub supports_premium_storage: bool,
+    pub supports_shared_load_balancer: bool,
+    pub supports_bare_metal_servers: bool,
+    pub deployable_networks: Vec<DeployableNetwork>,
+    pub templates: Vec<Template>,
+    #[serde(rename = "importableOSTypes")]
+    pub importable_os_types: Vec<ImportableOsType>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployableNetwork {
+    pub name: String,
+    pub network_id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(rename = "accountID")]
+    pub account_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    pub name: String,
+    pub description: String,
+    #[serde(rename = "storageSizeGB")]
+    pub storage_size_gb: i64,
+    pub capabilities: Vec<String>,
+    pub reserved_drive_paths: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drive_path_length: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportableOsType {
+    pub id: i64,
+    pub description: String,
+    pub lab_product_code: String,
+    pub premium_product_code: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BareMetalCapabilities {
+    pub skus: Vec<BareMetalSku>,
+    pub operating_systems: Vec<BareMetalOs>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BareMetalSku {
+    pub id: String,
+    pub hourly_rate: f64,
+    pub availability: String,
+    pub memory: Vec<Capacity>,
+    pub processor: Processor,
+    pub storage: Vec<BareMetalDisk>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capacity {
+    #[serde(rename = "capacityGB")]
+    pub capacity_gb: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Processor {
+    pub cores_per_socket: u32,
+    pub description: String,
+    pub sockets: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BareMetalDisk {
+    #[serde(rename = "capacityGB")]
+    pub capacity_gb: u32,
+    pub speed_rpm: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BareMetalOs {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub hourly_rate_per_socket: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub location_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub servers_count: i64,
+    pub groups: Vec<Group>,
+    pub links: Vec<Link>,
+    pub change_info: ChangeInfo,
+    pub custom_fields: Vec<CustomFieldValue>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Server {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub group_id: String,
+    pub is_template: bool,
+    pub location_id: String,
+    pub os_type: String,
+    pub os: String,
+    pub status: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub storage_type: String,
+    #[serde(rename = "isManagedOS", skip_serializing_if = "std::ops::Not::not")]
+    pub is_managed_os: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub is_managed_backup: bool,
+    pub details: ServerDetails,
+    pub change_info: ChangeInfo,
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerDetails {
+    pub ip_addresses: Vec<IpAddress>,
+    pub alert_policies: Vec<Link>,
+    pub cpu: i64,
+    pub disk_count: i64,
+    pub host_name: String,
+    pub in_maintenance_mode: bool,
+    #[serde(rename = "memoryMB")]
+    pub memory_mb: i64,
+    pub power_state: String,
+    #[serde(rename = "storageGB")]
+    pub storage_gb: i64,
+    pub disks: Vec<Disk>,
+    pub partitions: Vec<Partition>,
+    pub snapshots: Vec<Snapshot>,
+    pub custom_fields: Vec<CustomFieldValue>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IpAddress {
+    pub internal: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Disk {
+    pub id: String,
+    #[serde(rename = "sizeGB")]
+    pub size_gb: i64,
+    pub partition_paths: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Partition {
+    #[serde(rename = "sizeGB")]
+    pub size_gb: f64,
+    pub path: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    pub name: String,
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    pub user_name: String,
+    pub password: String,
+}
+
+/// Queued work on one server (the contract's shape A).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerOperation {
+    pub server: String,
+    pub is_queued: bool,
+    pub links: Vec<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperimentalStatus {
+    pub request_type: &'static str,
+    pub status: &'static str,
+    pub summary: ExperimentalSummary,
+    pub source: ExperimentalSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperimentalSummary {
+    pub blueprint_id: i64,
+    pub location_id: String,
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperimentalSource {
+    pub user_name: String,
+    pub requested_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Network {
+    pub id: String,
+    pub cidr: String,
+    pub description: String,
+    pub gateway: String,
+    pub name: String,
+    pub netmask: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub vlan: i64,
+    #[serde(rename = "ipAddresses", skip_serializing_if = "Option::is_none")]
+    pub ip_addresses: Option<Vec<NetworkAddress>>,
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NetworkAddress {
+    pub address: String,
+    pub claimed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}

@@ -1,0 +1,184 @@
+//! Workers: they claim queued jobs under a lease, run them with the compute driver, and record the
+//! outcome together with its effect in one transaction. A job whose worker died is claimed again
+//! when its lease runs out; every step can run twice without harm.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::app::App;
+use crate::model::{Job, JobKind, JobStatus};
+use crate::store::{jobs, servers, StoreResult};
+
+/// How long a claim holds before another worker may take the job over.
+const LEASE_SECS: i64 = 120;
+/// How often idle workers look for work nobody woke them for.
+const POLL: Duration = Duration::from_millis(250);
+/// Jobs run at once by one node.
+const MAX_IN_FLIGHT: usize = 256;
+
+/// Runs jobs until `shutdown` turns true, then stops claiming and lets running jobs finish for a
+/// short grace period.
+pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let owner = crate::ids::new_id();
+    let mut running = JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let room = MAX_IN_FLIGHT.saturating_sub(running.len());
+        let claimed = if room > 0 {
+            claim(&app, &owner, room).await
+        } else {
+            Ok(Vec::new())
+        };
+        let claimed = claimed.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "claiming jobs failed");
+            Vec::new()
+        });
+        let idle = claimed.is_empty();
+        for job in claimed {
+            let (app, owner) = (app.clone(), owner.clone());
+            running.spawn(async move { execute(&app, &owner, job).await });
+        }
+        while running.try_join_next().is_some() {}
+        if idle {
+            tokio::select! {
+                _ = app.queued.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+    }
+    let grace = tokio::time::timeout(Duration::from_secs(10), async {
+        while running.join_next().await.is_some() {}
+    });
+    if grace.await.is_err() {
+        // Unfinished jobs keep their lease; the next start claims them again.
+        running.abort_all();
+    }
+}
+
+async fn claim(app: &App, owner: &str, limit: usize) -> StoreResult<Vec<Job>> {
+    let now = app.clock.now();
+    let mut tx = app.store.write().await?;
+    let claimed = jobs::claim(&mut tx, owner, now, now + LEASE_SECS, limit as i64).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// What a finished job changes, committed together with the job's outcome.
+enum Effect {
+    Nothing,
+    SetState {
+        server_id: String,
+        status: &'static str,
+        power_state: &'static str,
+    },
+    RemoveServer {
+        server_id: String,
+    },
+}
+
+async fn execute(app: &App, owner: &str, job: Job) {
+    let server_id = job.server_id.clone().unwrap_or_default();
+    let step = async {
+        let server = servers::get(app.store.reader(), job.account_id, &server_id).await?;
+        let (result, effect) = match (JobKind::parse(&job.kind), server) {
+            (Some(JobKind::CreateServer), Some(server)) => {
+                let result = app.compute.build(&server).await;
+                let (status, power_state) = if result.is_ok() {
+                    ("active", "started")
+                } else {
+                    ("failed", "stopped")
+                };
+                (
+                    result,
+                    Effect::SetState {
+                        server_id: server.id,
+                        status,
+                        power_state,
+                    },
+                )
+            }
+            (Some(JobKind::DeleteServer), Some(server)) => match app.compute.destroy(&server).await
+            {
+                Ok(()) => (
+                    Ok(()),
+                    Effect::RemoveServer {
+                        server_id: server.id,
+                    },
+                ),
+                Err(e) => (Err(e), Effect::Nothing),
+            },
+            // Deleted already: a retried delete has nothing left to do.
+            (Some(JobKind::DeleteServer), None) => (Ok(()), Effect::Nothing),
+            (Some(JobKind::CreateServer), None) => (
+                Err(format!("Server {server_id} no longer exists.")),
+                Effect::Nothing,
+            ),
+            (None, _) => (
+                Err(format!("ctlcloud does not know the job kind {}.", job.kind)),
+                Effect::Nothing,
+            ),
+        };
+        finish(app, owner, &job, result, effect).await
+    };
+    if let Err(e) = step.await {
+        // The lease stays; the job runs again when it expires.
+        tracing::error!(job = job.id, error = %e, "job step failed");
+    }
+}
+
+/// Records a job's outcome and its effect in one transaction, if this worker still holds the job.
+async fn finish(
+    app: &App,
+    owner: &str,
+    job: &Job,
+    result: Result<(), String>,
+    effect: Effect,
+) -> StoreResult<()> {
+    let mut tx = app.store.write().await?;
+    match &effect {
+        Effect::Nothing => {}
+        Effect::SetState {
+            server_id,
+            status,
+            power_state,
+        } => servers::set_state(&mut tx, server_id, status, power_state).await?,
+        Effect::RemoveServer { server_id } => servers::delete(&mut tx, server_id).await?,
+    }
+    let status = if result.is_ok() {
+        JobStatus::Succeeded
+    } else {
+        JobStatus::Failed
+    };
+    let error = result.err();
+    if jobs::finish(
+        &mut tx,
+        job.id,
+        owner,
+        status,
+        error.as_deref(),
+        app.clock.now(),
+    )
+    .await?
+    {
+        tx.commit().await?;
+        tracing::info!(
+            job = job.id,
+            kind = job.kind,
+            status = status.as_str(),
+            "job finished"
+        );
+    } else {
+        tracing::warn!(
+            job = job.id,
+            "job was taken over by another worker; its outcome here is dropped"
+        );
+    }
+    Ok(())
+}

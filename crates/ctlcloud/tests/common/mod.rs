@@ -1,0 +1,318 @@
+//! The test harness: a real `ctlcloud serve` process on an ephemeral port with its own SQLite file
+//! in a temporary directory, and a logged-in HTTP client.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "P@ssw0rd-test";
+pub const BIN: &str = env!("CARGO_BIN_EXE_ctlcloud");
+
+/// A temporary directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let mut bytes = [0u8; 8];
+        getrandom::getrandom(&mut bytes).unwrap();
+        let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let path = std::env::temp_dir().join(format!("ctlcloud-test-{name}"));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How to start a server.
+#[derive(Clone)]
+pub struct Options {
+    pub delay_ms: u64,
+    pub fail_marker: Option<String>,
+    pub clock_offset_secs: i64,
+    pub alias: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            delay_ms: 0,
+            fail_marker: None,
+            clock_offset_secs: 0,
+            alias: "DEMO".into(),
+        }
+    }
+}
+
+/// A running server process.
+pub struct Server {
+    pub base: String,
+    child: Child,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts a server on `data_dir` and waits for it to listen.
+    pub fn start(data_dir: &Path, options: &Options) -> Server {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("CTLCLOUD_BOOTSTRAP_ALIAS", &options.alias)
+            .env("CTLCLOUD_BOOTSTRAP_DC", "WA1")
+            .env("CTLCLOUD_BOOTSTRAP_USERNAME", "admin")
+            .env("CTLCLOUD_BOOTSTRAP_PASSWORD", PASSWORD)
+            .env("CTLCLOUD_SIM_BUILD_DELAY_MS", options.delay_ms.to_string())
+            .env(
+                "CTLCLOUD_CLOCK_OFFSET_SECS",
+                options.clock_offset_secs.to_string(),
+            )
+            .env("CTLCLOUD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(marker) = &options.fail_marker {
+            command.env("CTLCLOUD_SIM_FAIL_MARKER", marker);
+        }
+        let mut child = command.spawn().expect("ctlcloud starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("ctlcloud listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("ctlcloud printed its address within 30 s");
+        Server {
+            base,
+            child,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Kills the process at once (SIGKILL): nothing gets to finish.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it to exit; returns whether it exited 0.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ctlcloud did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/v2/authentication/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_eq!(status, 200, "login failed: {body}");
+        body["bearerToken"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a request with an optional token and JSON body; returns the status and the JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+        };
+        (status, value)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server with a logged-in client for the bootstrap user.
+pub struct Session {
+    pub server: Server,
+    pub token: String,
+    pub alias: String,
+}
+
+impl Session {
+    pub async fn start(data_dir: &Path, options: Options) -> Session {
+        let server = Server::start(data_dir, &options);
+        let token = server.login("admin", PASSWORD).await;
+        Session {
+            server,
+            token,
+            alias: options.alias,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.server
+            .call(reqwest::Method::GET, path, Some(&self.token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.server
+            .call(reqwest::Method::POST, path, Some(&self.token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.server
+            .call(reqwest::Method::DELETE, path, Some(&self.token), None)
+            .await
+    }
+
+    /// The id of a group of the account's WA1 tree by name.
+    pub async fn group_id(&self, name: &str) -> String {
+        let (_, dc) = self
+            .get(&format!("/v2/datacenters/{}/WA1", self.alias))
+            .await;
+        let root = dc["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "group")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if name.ends_with("Hardware") {
+            return root;
+        }
+        let (_, tree) = self.get(&format!("/v2/groups/{}/{root}", self.alias)).await;
+        tree["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A create-server body for the Default Group.
+    pub async fn server_body(&self, name: &str) -> Value {
+        json!({
+            "name": name,
+            "description": format!("{name} server"),
+            "groupId": self.group_id("Default Group").await,
+            "sourceServerId": "UBUNTU-16-64-TEMPLATE",
+            "cpu": 1,
+            "memoryGB": 2,
+            "type": "standard",
+        })
+    }
+
+    /// Polls a status href until the job ends; returns the final status body.
+    pub async fn wait(&self, status_href: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (code, body) = self.get(status_href).await;
+            assert_eq!(code, 200, "status poll: {body}");
+            if body["status"] == "succeeded" || body["status"] == "failed" {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {status_href} did not end within 60 s: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Runs `ctlcloud admin` on a data directory; returns stdout, panicking on failure.
+pub fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let mut child = Command::new(BIN)
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "admin {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A status link's href from a queued-work response.
+pub fn status_href(body: &Value) -> String {
+    body["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "status")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
