@@ -123,6 +123,7 @@ CREATE TABLE jobs (
     server_id         TEXT,
     payload           TEXT    NOT NULL DEFAULT '{}',
     status            TEXT    NOT NULL,        -- notStarted | executing | succeeded | failed
+    run_after         INTEGER NOT NULL DEFAULT 0, -- not claimed before this time (scheduled work)
     error_message     TEXT,
     attempts          INTEGER NOT NULL DEFAULT 0,
     lease_owner       TEXT,

@@ -15,6 +15,7 @@ pub mod http;
 pub mod ids;
 pub mod model;
 pub mod serve;
+pub mod steps;
 pub mod store;
 pub mod wire;
 pub mod worker;

@@ -206,10 +206,12 @@ pub struct Job {
     pub dc: String,
     pub kind: String,
     pub server_id: Option<String>,
+    pub payload: serde_json::Value,
     pub status: JobStatus,
     pub error_message: Option<String>,
     pub requested_by: String,
     pub created_at: i64,
+    pub run_after: i64,
 }
 
 impl Job {

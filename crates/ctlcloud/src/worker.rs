@@ -1,4 +1,4 @@
-//! Workers: they claim queued jobs under a lease, run them with the compute driver, and record the
+//! Workers: they claim queued jobs under a lease, run their steps (`crate::steps`), and record the
 //! outcome together with its effect in one transaction. A job whose worker died is claimed again
 //! when its lease runs out; every step can run twice without harm.
 
@@ -9,8 +9,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
-use crate::model::{Job, JobKind, JobStatus};
-use crate::store::{jobs, servers, StoreResult};
+use crate::model::{Job, JobStatus};
+use crate::steps;
+use crate::store::{jobs, StoreResult};
 
 /// How long a claim holds before another worker may take the job over.
 const LEASE_SECS: i64 = 120;
@@ -70,62 +71,10 @@ async fn claim(app: &App, owner: &str, limit: usize) -> StoreResult<Vec<Job>> {
     Ok(claimed)
 }
 
-/// What a finished job changes, committed together with the job's outcome.
-enum Effect {
-    Nothing,
-    SetState {
-        server_id: String,
-        status: &'static str,
-        power_state: &'static str,
-    },
-    RemoveServer {
-        server_id: String,
-    },
-}
-
 async fn execute(app: &App, owner: &str, job: Job) {
-    let server_id = job.server_id.clone().unwrap_or_default();
     let step = async {
-        let server = servers::get(app.store.reader(), job.account_id, &server_id).await?;
-        let (result, effect) = match (JobKind::parse(&job.kind), server) {
-            (Some(JobKind::CreateServer), Some(server)) => {
-                let result = app.compute.build(&server).await;
-                let (status, power_state) = if result.is_ok() {
-                    ("active", "started")
-                } else {
-                    ("failed", "stopped")
-                };
-                (
-                    result,
-                    Effect::SetState {
-                        server_id: server.id,
-                        status,
-                        power_state,
-                    },
-                )
-            }
-            (Some(JobKind::DeleteServer), Some(server)) => match app.compute.destroy(&server).await
-            {
-                Ok(()) => (
-                    Ok(()),
-                    Effect::RemoveServer {
-                        server_id: server.id,
-                    },
-                ),
-                Err(e) => (Err(e), Effect::Nothing),
-            },
-            // Deleted already: a retried delete has nothing left to do.
-            (Some(JobKind::DeleteServer), None) => (Ok(()), Effect::Nothing),
-            (Some(JobKind::CreateServer), None) => (
-                Err(format!("Server {server_id} no longer exists.")),
-                Effect::Nothing,
-            ),
-            (None, _) => (
-                Err(format!("ctlcloud does not know the job kind {}.", job.kind)),
-                Effect::Nothing,
-            ),
-        };
-        finish(app, owner, &job, result, effect).await
+        let outcome = steps::perform(app, &job).await?;
+        finish(app, owner, &job, outcome).await
     };
     if let Err(e) = step.await {
         // The lease stays; the job runs again when it expires.
@@ -134,29 +83,15 @@ async fn execute(app: &App, owner: &str, job: Job) {
 }
 
 /// Records a job's outcome and its effect in one transaction, if this worker still holds the job.
-async fn finish(
-    app: &App,
-    owner: &str,
-    job: &Job,
-    result: Result<(), String>,
-    effect: Effect,
-) -> StoreResult<()> {
+async fn finish(app: &App, owner: &str, job: &Job, outcome: Result<(), String>) -> StoreResult<()> {
     let mut tx = app.store.write().await?;
-    match &effect {
-        Effect::Nothing => {}
-        Effect::SetState {
-            server_id,
-            status,
-            power_state,
-        } => servers::set_state(&mut tx, server_id, status, power_state).await?,
-        Effect::RemoveServer { server_id } => servers::delete(&mut tx, server_id).await?,
-    }
-    let status = if result.is_ok() {
+    steps::apply(&mut tx, app, job, &outcome).await?;
+    let status = if outcome.is_ok() {
         JobStatus::Succeeded
     } else {
         JobStatus::Failed
     };
-    let error = result.err();
+    let error = outcome.err();
     if jobs::finish(
         &mut tx,
         job.id,

@@ -196,7 +196,7 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Response> {
 }
 
 /// The server named in the path: by uuid with `?uuid=true`, by name otherwise.
-async fn find(app: &App, call: &Call, account: &Account) -> ApiResult<Server> {
+pub(super) async fn find(app: &App, call: &Call, account: &Account) -> ApiResult<Server> {
     let id = call.param("serverId");
     let server = if call.query_bool("uuid")?.unwrap_or(false) {
         servers::get_by_uuid(app.store.reader(), account.id, id).await?

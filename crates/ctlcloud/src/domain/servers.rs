@@ -253,11 +253,15 @@ pub async fn create(
     networks::assign(&mut tx, &network.id, address, &server.id).await?;
     let job = jobs::insert(
         &mut tx,
-        account.id,
-        &dc,
-        JobKind::CreateServer,
-        Some(&server.id),
-        &who.username,
+        jobs::NewJob {
+            account_id: account.id,
+            dc: &dc,
+            kind: JobKind::CreateServer,
+            server_id: Some(&server.id),
+            payload: serde_json::Value::Null,
+            requested_by: &who.username,
+            run_after: 0,
+        },
         now,
     )
     .await?;
@@ -343,11 +347,15 @@ pub async fn delete(
     }
     let job = jobs::insert(
         &mut tx,
-        account.id,
-        &server.dc,
-        JobKind::DeleteServer,
-        Some(&server.id),
-        &who.username,
+        jobs::NewJob {
+            account_id: account.id,
+            dc: &server.dc,
+            kind: JobKind::DeleteServer,
+            server_id: Some(&server.id),
+            payload: serde_json::Value::Null,
+            requested_by: &who.username,
+            run_after: 0,
+        },
         app.clock.now(),
     )
     .await?;

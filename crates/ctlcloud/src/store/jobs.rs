@@ -6,8 +6,9 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use super::StoreResult;
 use crate::model::{Job, JobKind, JobStatus};
 
-const COLUMNS: &str = "id, operation_id, account_id, dc, kind, server_id, status, error_message, \
-     requested_by, created_at";
+const COLUMNS: &str =
+    "id, operation_id, account_id, dc, kind, server_id, payload, status, error_message, \
+     requested_by, created_at, run_after";
 
 fn from_row(row: &SqliteRow) -> StoreResult<Job> {
     Ok(Job {
@@ -17,33 +18,44 @@ fn from_row(row: &SqliteRow) -> StoreResult<Job> {
         dc: row.try_get("dc")?,
         kind: row.try_get("kind")?,
         server_id: row.try_get("server_id")?,
+        payload: serde_json::from_str(row.try_get("payload")?)?,
         status: JobStatus::parse(row.try_get("status")?),
         error_message: row.try_get("error_message")?,
         requested_by: row.try_get("requested_by")?,
         created_at: row.try_get("created_at")?,
+        run_after: row.try_get("run_after")?,
     })
 }
 
+/// A job to queue.
+pub struct NewJob<'a> {
+    pub account_id: i64,
+    pub dc: &'a str,
+    pub kind: JobKind,
+    /// The server the job works on: jobs on one server run one at a time, in order.
+    pub server_id: Option<&'a str>,
+    /// What the job's steps need to know beyond the server, e.g. the new cpu count.
+    pub payload: serde_json::Value,
+    pub requested_by: &'a str,
+    /// Not run before this time (epoch seconds); `0` for at once.
+    pub run_after: i64,
+}
+
 /// Queues a job, `notStarted`.
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    account_id: i64,
-    dc: &str,
-    kind: JobKind,
-    server_id: Option<&str>,
-    requested_by: &str,
-    now: i64,
-) -> StoreResult<Job> {
+pub async fn insert(conn: &mut SqliteConnection, job: NewJob<'_>, now: i64) -> StoreResult<Job> {
     let row = sqlx::query(&format!(
-        "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, status, requested_by, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, 'notStarted', ?, ?, ?) RETURNING {COLUMNS}"
+        "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, requested_by, \
+         run_after, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, 'notStarted', ?, ?, ?, ?) RETURNING {COLUMNS}"
     ))
     .bind(crate::ids::new_id())
-    .bind(account_id)
-    .bind(dc)
-    .bind(kind.as_str())
-    .bind(server_id)
-    .bind(requested_by)
+    .bind(job.account_id)
+    .bind(job.dc)
+    .bind(job.kind.as_str())
+    .bind(job.server_id)
+    .bind(job.payload.to_string())
+    .bind(job.requested_by)
+    .bind(job.run_after)
     .bind(now)
     .bind(now)
     .fetch_one(conn)
@@ -96,9 +108,9 @@ pub async fn open_for_server(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Claims up to `limit` runnable jobs for `owner` until `lease_until`: jobs not started, and jobs
-/// whose previous owner's lease ran out. A job waits while an older job on the same server is
-/// unfinished, so the work on one server happens in the order it was accepted.
+/// Claims up to `limit` runnable jobs for `owner` until `lease_until`: jobs not started whose time
+/// has come, and jobs whose previous owner's lease ran out. A job waits while an older job on the
+/// same server is unfinished, so the work on one server happens in the order it was accepted.
 pub async fn claim(
     conn: &mut SqliteConnection,
     owner: &str,
@@ -111,7 +123,8 @@ pub async fn claim(
              attempts = attempts + 1, updated_at = ?3 \
          WHERE id IN ( \
              SELECT j.id FROM jobs j \
-             WHERE (j.status = 'notStarted' OR (j.status = 'executing' AND j.lease_expires_at < ?3)) \
+             WHERE ((j.status = 'notStarted' AND j.run_after <= ?3) \
+                    OR (j.status = 'executing' AND j.lease_expires_at < ?3)) \
                AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.server_id = j.server_id AND e.id < j.id \
                                AND e.status IN ('notStarted', 'executing')) \
              ORDER BY j.id LIMIT ?4) \

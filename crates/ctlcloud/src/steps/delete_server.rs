@@ -1,0 +1,26 @@
+//! Deleting a server: the driver removes its machine; the server and its addresses go.
+
+use crate::app::App;
+use crate::model::Job;
+use crate::store::{servers, StoreResult, Tx};
+
+pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
+    let server_id = job.server_id.as_deref().unwrap_or_default();
+    match servers::get(app.store.reader(), job.account_id, server_id).await? {
+        Some(server) => Ok(app.compute.destroy(&server).await),
+        // Deleted already: a retried delete has nothing left to do.
+        None => Ok(Ok(())),
+    }
+}
+
+pub async fn apply(
+    tx: &mut Tx,
+    _app: &App,
+    job: &Job,
+    outcome: &Result<(), String>,
+) -> StoreResult<()> {
+    if outcome.is_ok() {
+        servers::delete(tx, job.server_id.as_deref().unwrap_or_default()).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! The steps of queued work, one module per job kind. A job runs in two parts:
+//!
+//! - `perform`: the driver's work (build, power, snapshot…), outside any transaction. It must be
+//!   harmless to run twice: a job whose worker died is run again when its lease expires.
+//! - `apply`: what the outcome changes in the store, in the same transaction that records the
+//!   job's status, so that a job never ends without its effect or has its effect without ending.
+
+mod create_server;
+mod delete_server;
+
+use crate::app::App;
+use crate::model::{Job, JobKind};
+use crate::store::{StoreResult, Tx};
+
+/// Runs a job's driver work. `Err` carries the message the queue reports for the failed job.
+pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
+    match JobKind::parse(&job.kind) {
+        Some(JobKind::CreateServer) => create_server::perform(app, job).await,
+        Some(JobKind::DeleteServer) => delete_server::perform(app, job).await,
+        None => Ok(Err(format!(
+            "ctlcloud does not know the job kind {}.",
+            job.kind
+        ))),
+    }
+}
+
+/// Records a job's outcome in the store, inside the transaction that ends the job.
+pub async fn apply(
+    tx: &mut Tx,
+    app: &App,
+    job: &Job,
+    outcome: &Result<(), String>,
+) -> StoreResult<()> {
+    match JobKind::parse(&job.kind) {
+        Some(JobKind::CreateServer) => create_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::DeleteServer) => delete_server::apply(tx, app, job, outcome).await,
+        None => Ok(()),
+    }
+}
