@@ -1,5 +1,8 @@
 -- The first schema: accounts, users and tokens; groups, networks, servers and their addresses;
 -- the job queue. Times are seconds since the Unix epoch (UTC).
+--
+-- Written once for both engines: SQLite's dialect, limited to what PostgreSQL also accepts, with
+-- the few type names store/mod.rs translates (INTEGER, BLOB, INTEGER PRIMARY KEY, WITHOUT ROWID).
 
 CREATE TABLE accounts (
     id          INTEGER PRIMARY KEY,
@@ -14,19 +17,20 @@ CREATE TABLE accounts (
 CREATE TABLE users (
     id             INTEGER PRIMARY KEY,
     account_id     INTEGER NOT NULL REFERENCES accounts (id),
-    username       TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    username       TEXT    NOT NULL,         -- unique in any case: see users_username
     password_hash  TEXT    NOT NULL,         -- argon2id, PHC string
     roles          TEXT    NOT NULL,         -- comma separated
-    disabled       INTEGER NOT NULL DEFAULT 0,
+    disabled       BOOLEAN NOT NULL DEFAULT FALSE,
     created_at     INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX users_username ON users (lower(username));
 
 CREATE TABLE tokens (
     hash        BLOB    PRIMARY KEY,         -- SHA-256 of the bearer token; the token is never stored
     user_id     INTEGER NOT NULL REFERENCES users (id),
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
-    revoked     INTEGER NOT NULL DEFAULT 0
+    revoked     BOOLEAN NOT NULL DEFAULT FALSE
 ) WITHOUT ROWID;
 CREATE INDEX tokens_user ON tokens (user_id);
 
@@ -34,7 +38,8 @@ CREATE TABLE custom_fields (
     id           TEXT    PRIMARY KEY,
     account_id   INTEGER NOT NULL REFERENCES accounts (id),
     name         TEXT    NOT NULL,
-    is_required  INTEGER NOT NULL,
+    is_required  BOOLEAN NOT NULL,
+    position     INTEGER NOT NULL,           -- the order fields are listed in
     type         TEXT    NOT NULL,           -- text | checkbox | option
     options      TEXT    NOT NULL DEFAULT '[]'
 );
@@ -85,11 +90,11 @@ CREATE TABLE servers (
     memory_mb          INTEGER NOT NULL,
     type               TEXT    NOT NULL,
     storage_type       TEXT    NOT NULL,
-    managed_os         INTEGER NOT NULL,
-    managed_backup     INTEGER NOT NULL,
+    managed_os         BOOLEAN NOT NULL,
+    managed_backup     BOOLEAN NOT NULL,
     status             TEXT    NOT NULL,
     power_state        TEXT    NOT NULL,
-    in_maintenance     INTEGER NOT NULL DEFAULT 0,
+    in_maintenance     BOOLEAN NOT NULL DEFAULT FALSE,
     password           TEXT    NOT NULL,     -- the guest's administrator password, shown by /credentials
     primary_dns        TEXT,
     secondary_dns      TEXT,

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::domain::{accounts as domain, passwords};
-use crate::store::{accounts, users, Store};
+use crate::store::{accounts, users};
 
 /// One admin command.
 pub enum Command {
@@ -53,10 +53,13 @@ fn password(from_stdin: bool) -> Result<(String, bool), String> {
     }
 }
 
-pub async fn run(data_dir: &Path, catalog: &Catalog, command: Command) -> Result<(), String> {
-    let store = Store::open(&crate::serve::database_path(data_dir))
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn run(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    catalog: &Catalog,
+    command: Command,
+) -> Result<(), String> {
+    let store = crate::serve::open_store(data_dir, database_url).await?;
     let now = Clock::default().now();
     let result = async {
         let mut tx = store.write().await.map_err(|e| e.to_string())?;

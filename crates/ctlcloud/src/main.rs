@@ -32,6 +32,14 @@ enum Top {
             global = true
         )]
         data_dir: PathBuf,
+        /// A PostgreSQL URL: the installation's store instead of the data directory's SQLite file.
+        #[arg(
+            long,
+            env = "CTLCLOUD_DATABASE_URL",
+            global = true,
+            hide_env_values = true
+        )]
+        database_url: Option<String>,
         /// A catalog file replacing the built-in data centers and templates.
         #[arg(long, env = "CTLCLOUD_CATALOG", global = true)]
         catalog: Option<PathBuf>,
@@ -50,6 +58,12 @@ struct ServeArgs {
     /// Where the database lives.
     #[arg(long, env = "CTLCLOUD_DATA_DIR", default_value = "ctlcloud-data")]
     data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://user:password@host/db): many nodes share it. SQLite when absent.
+    #[arg(long, env = "CTLCLOUD_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// How long a node's claim on a job lasts; a job whose node died is taken over after this.
+    #[arg(long, env = "CTLCLOUD_JOB_LEASE_SECS", default_value_t = 60)]
+    job_lease_secs: i64,
     /// A catalog file replacing the built-in data centers and templates.
     #[arg(long, env = "CTLCLOUD_CATALOG")]
     catalog: Option<PathBuf>,
@@ -164,6 +178,8 @@ fn main() {
                 serve::run(ServeConfig {
                     listen: a.listen,
                     data_dir: a.data_dir,
+                    database_url: a.database_url,
+                    job_lease_secs: a.job_lease_secs.max(1),
                     catalog: a.catalog,
                     sim_delay_ms: a.sim_delay_ms,
                     sim_fail_marker: a.sim_fail_marker,
@@ -178,6 +194,7 @@ fn main() {
                 .await
             }
             Top::Admin {
+                database_url,
                 data_dir,
                 catalog,
                 command,
@@ -217,7 +234,7 @@ fn main() {
                         Command::DisableUser { username }
                     }
                 };
-                admin::run(&data_dir, &catalog, command).await
+                admin::run(&data_dir, database_url.as_deref(), &catalog, command).await
             }
             Top::Coverage => unreachable!("handled before the runtime starts"),
         }

@@ -20,6 +20,10 @@ use crate::store::{self, Store};
 pub struct ServeConfig {
     pub listen: String,
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// How long a worker's claim on a job lasts before another node may take the job over.
+    pub job_lease_secs: i64,
     pub catalog: Option<PathBuf>,
     pub sim_delay_ms: u64,
     pub sim_fail_marker: Option<String>,
@@ -41,6 +45,40 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("ctlcloud.db")
 }
 
+/// Opens the store: PostgreSQL when a URL is given, otherwise the data directory's SQLite file.
+pub async fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<Store, String> {
+    let opened = match database_url {
+        Some(url) => Store::open(store::Location::Postgres(url)).await,
+        None => {
+            std::fs::create_dir_all(data_dir).map_err(|e| {
+                format!(
+                    "cannot create the data directory {}: {e}",
+                    data_dir.display()
+                )
+            })?;
+            Store::open(store::Location::File(&database_path(data_dir))).await
+        }
+    };
+    opened.map_err(|e| format!("cannot open the store: {e}"))
+}
+
+/// Takes the data directory's lock: one server per SQLite file, since its workers assume no other
+/// process runs its jobs. Held until the returned file is dropped.
+fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        format!(
+            "cannot create the data directory {}: {e}",
+            data_dir.display()
+        )
+    })?;
+    let lock_path = data_dir.join("ctlcloud.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.try_lock()
+        .map_err(|_| format!("another ctlcloud server is using {}", data_dir.display()))?;
+    Ok(lock)
+}
+
 pub fn load_catalog(path: Option<&Path>) -> Result<Catalog, String> {
     match path {
         Some(p) => Catalog::load(p),
@@ -49,39 +87,27 @@ pub fn load_catalog(path: Option<&Path>) -> Result<Catalog, String> {
 }
 
 pub async fn run(config: ServeConfig) -> Result<(), String> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create the data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    // One server per data directory: its workers assume no other process runs its jobs.
-    let lock_path = config.data_dir.join("ctlcloud.lock");
-    let lock = std::fs::File::create(&lock_path)
-        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
-    lock.try_lock().map_err(|_| {
-        format!(
-            "another ctlcloud server is using {}",
-            config.data_dir.display()
-        )
-    })?;
-
+    let lock = match config.database_url {
+        None => Some(lock_data_dir(&config.data_dir)?),
+        Some(_) => None,
+    };
     let catalog = load_catalog(config.catalog.as_deref())?;
-    let store = Store::open(&database_path(&config.data_dir))
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = open_store(&config.data_dir, config.database_url.as_deref()).await?;
     let clock = Clock::with_offset(config.clock_offset_secs);
     bootstrap(&store, &catalog, &clock, &config.bootstrap).await?;
-    let mut tx = store.write().await.map_err(|e| e.to_string())?;
-    let resumed = store::jobs::expire_leases(&mut tx)
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    if resumed > 0 {
-        tracing::info!(
-            jobs = resumed,
-            "resuming jobs left running by the previous start"
-        );
+    if store.engine() == store::Engine::Sqlite {
+        // The only node of this store: whatever was running when it last stopped runs again now.
+        let mut tx = store.write().await.map_err(|e| e.to_string())?;
+        let resumed = store::jobs::expire_leases(&mut tx)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        if resumed > 0 {
+            tracing::info!(
+                jobs = resumed,
+                "resuming jobs left running by the previous start"
+            );
+        }
     }
 
     let app = Arc::new(App {
@@ -95,7 +121,11 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         queued: Arc::new(Notify::new()),
     });
     let (stop_workers, workers_stopping) = watch::channel(false);
-    let workers = tokio::spawn(crate::worker::run(app.clone(), workers_stopping));
+    let workers = tokio::spawn(crate::worker::run(
+        app.clone(),
+        config.job_lease_secs,
+        workers_stopping,
+    ));
 
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

@@ -13,16 +13,15 @@ use crate::model::{Job, JobStatus};
 use crate::steps;
 use crate::store::{jobs, StoreResult};
 
-/// How long a claim holds before another worker may take the job over.
-const LEASE_SECS: i64 = 120;
 /// How often idle workers look for work nobody woke them for.
 const POLL: Duration = Duration::from_millis(250);
 /// Jobs run at once by one node.
 const MAX_IN_FLIGHT: usize = 256;
 
 /// Runs jobs until `shutdown` turns true, then stops claiming and lets running jobs finish for a
-/// short grace period.
-pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+/// short grace period. A claim lasts `lease_secs`; a job still unfinished then (its node died) is
+/// claimed again by any node.
+pub async fn run(app: Arc<App>, lease_secs: i64, mut shutdown: watch::Receiver<bool>) {
     let owner = crate::ids::new_id();
     let mut running = JoinSet::new();
     loop {
@@ -31,7 +30,7 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         }
         let room = MAX_IN_FLIGHT.saturating_sub(running.len());
         let claimed = if room > 0 {
-            claim(&app, &owner, room).await
+            claim(&app, &owner, lease_secs, room).await
         } else {
             Ok(Vec::new())
         };
@@ -63,10 +62,10 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn claim(app: &App, owner: &str, limit: usize) -> StoreResult<Vec<Job>> {
+async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreResult<Vec<Job>> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let claimed = jobs::claim(&mut tx, owner, now, now + LEASE_SECS, limit as i64).await?;
+    let claimed = jobs::claim(&mut tx, owner, now, now + lease_secs, limit as i64).await?;
     tx.commit().await?;
     Ok(claimed)
 }

@@ -64,6 +64,7 @@ pub async fn create_account(
         })?
         .id
         .clone();
+    store::lock(tx, store::Lock::AddressSpace).await?;
     let account = accounts::insert(tx, &alias, name, parent.map(|p| p.id), &primary_dc, now)
         .await?
         .ok_or_else(|| ApiError::conflict(format!("The account alias {alias} is taken.")))?;
@@ -214,7 +215,7 @@ pub async fn login(app: &App, username: &str, password: &str) -> ApiResult<Sessi
         now + TOKEN_LIFETIME_SECS,
     )
     .await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     Ok(Session {
         username: record.username,
         account_alias: record.account_alias,

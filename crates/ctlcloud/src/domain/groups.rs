@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::model::{Account, ChangeInfo, Group, Principal};
-use crate::store::{self, accounts, groups};
+use crate::store::{accounts, groups};
 
 use super::custom_fields;
 
@@ -36,7 +36,7 @@ pub async fn create(
     let values = custom_fields::validate(&defs, &new.custom_fields)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let parent = groups::get(&mut *tx, account.id, &new.parent_id)
+    let parent = groups::get(&mut tx, account.id, &new.parent_id)
         .await?
         .ok_or_else(|| {
             ApiError::invalid(
@@ -65,7 +65,7 @@ pub async fn create(
         },
     };
     groups::insert(&mut tx, &group).await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     Ok(group)
 }
 

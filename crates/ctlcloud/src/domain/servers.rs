@@ -194,11 +194,9 @@ pub async fn create(
     let name_prefix = format!("{dc}{}{}", account.alias, new.name);
     let password = new.password.clone().unwrap_or_else(ids::new_password);
     let mut tx = app.store.write().await?;
+    store::lock(&mut tx, store::Lock::Account(account.id)).await?;
     // The group may have gone between the read above and this transaction.
-    if groups::get(&mut *tx, account.id, &group.id)
-        .await?
-        .is_none()
-    {
+    if groups::get(&mut tx, account.id, &group.id).await?.is_none() {
         return Err(ApiError::invalid(
             "groupId",
             format!(
@@ -265,7 +263,7 @@ pub async fn create(
         now,
     )
     .await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     app.wake_workers();
     Ok((server, job))
 }
@@ -279,7 +277,7 @@ async fn pick_address(
     new: &NewServer,
 ) -> ApiResult<(model::Network, u32)> {
     let candidates = match &new.network_id {
-        Some(id) => vec![networks::get(&mut **tx, account.id, dc, id)
+        Some(id) => vec![networks::get(&mut *tx, account.id, dc, id)
             .await?
             .ok_or_else(|| {
                 ApiError::invalid(
@@ -290,7 +288,7 @@ async fn pick_address(
                     ),
                 )
             })?],
-        None => networks::list(&mut **tx, account.id, dc).await?,
+        None => networks::list(&mut *tx, account.id, dc).await?,
     };
     if let Some(address) = new.ip_address {
         let text = model::ipv4(address);
@@ -359,7 +357,7 @@ pub async fn delete(
         app.clock.now(),
     )
     .await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     app.wake_workers();
     Ok((server, job))
 }

@@ -1,7 +1,6 @@
 //! Accounts and their custom field definitions.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use super::db::{self, Pool, Row, Tx};
 
 use super::StoreResult;
 use crate::model::{Account, CustomFieldDef};
@@ -10,7 +9,7 @@ const COLUMNS: &str =
     "a.id, a.alias, a.name, p.alias AS parent_alias, a.primary_dc, a.status, a.created_at \
      FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id";
 
-fn from_row(row: &SqliteRow) -> StoreResult<Account> {
+fn from_row(row: &Row) -> StoreResult<Account> {
     Ok(Account {
         id: row.try_get("id")?,
         alias: row.try_get("alias")?,
@@ -24,14 +23,14 @@ fn from_row(row: &SqliteRow) -> StoreResult<Account> {
 
 /// Inserts an account; `None` when the alias is taken.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     alias: &str,
     name: &str,
     parent_id: Option<i64>,
     primary_dc: &str,
     now: i64,
 ) -> StoreResult<Option<Account>> {
-    let id: Option<i64> = sqlx::query_scalar(
+    let id: Option<i64> = db::query_scalar(
         "INSERT INTO accounts (alias, name, parent_id, primary_dc, status, created_at) \
          VALUES (?, ?, ?, ?, 'Active', ?) ON CONFLICT (alias) DO NOTHING RETURNING id",
     )
@@ -48,8 +47,8 @@ pub async fn insert(
     }
 }
 
-pub async fn by_id(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Account>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} WHERE a.id = ?"))
+pub async fn by_id(conn: &mut Tx, id: i64) -> StoreResult<Option<Account>> {
+    let row = db::query(&format!("SELECT {COLUMNS} WHERE a.id = ?"))
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -57,24 +56,24 @@ pub async fn by_id(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<A
 }
 
 /// An account by alias, any case.
-pub async fn by_alias(pool: &SqlitePool, alias: &str) -> StoreResult<Option<Account>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} WHERE a.alias = ?"))
+pub async fn by_alias(pool: &Pool, alias: &str) -> StoreResult<Option<Account>> {
+    let row = db::query(&format!("SELECT {COLUMNS} WHERE a.alias = ?"))
         .bind(alias.to_uppercase())
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn count(pool: &SqlitePool) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+pub async fn count(pool: &Pool) -> StoreResult<i64> {
+    db::query_scalar("SELECT COUNT(*) FROM accounts")
         .fetch_one(pool)
-        .await?)
+        .await
 }
 
 /// The account's custom field definitions, in the order they were defined.
-pub async fn custom_fields(pool: &SqlitePool, account_id: i64) -> StoreResult<Vec<CustomFieldDef>> {
-    let rows = sqlx::query(
-        "SELECT id, name, is_required, type, options FROM custom_fields WHERE account_id = ? ORDER BY rowid",
+pub async fn custom_fields(pool: &Pool, account_id: i64) -> StoreResult<Vec<CustomFieldDef>> {
+    let rows = db::query(
+        "SELECT id, name, is_required, type, options FROM custom_fields WHERE account_id = ? ORDER BY position",
     )
     .bind(account_id)
     .fetch_all(pool)

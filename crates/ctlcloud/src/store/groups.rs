@@ -1,7 +1,6 @@
 //! Groups: the tree each data center's servers live in.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use super::db::{self, Exec, Pool, Row, Tx};
 
 use super::StoreResult;
 use crate::model::{ChangeInfo, Group};
@@ -10,7 +9,7 @@ const COLUMNS: &str =
     "id, account_id, dc, parent_id, name, description, type, status, custom_fields, \
      created_at, created_by, modified_at, modified_by";
 
-fn from_row(row: &SqliteRow) -> StoreResult<Group> {
+fn from_row(row: &Row) -> StoreResult<Group> {
     Ok(Group {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -30,8 +29,8 @@ fn from_row(row: &SqliteRow) -> StoreResult<Group> {
     })
 }
 
-pub async fn insert(conn: &mut SqliteConnection, g: &Group) -> StoreResult<()> {
-    sqlx::query(&format!(
+pub async fn insert(conn: &mut Tx, g: &Group) -> StoreResult<()> {
+    db::query(&format!(
         "INSERT INTO groups ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&g.id)
@@ -54,11 +53,11 @@ pub async fn insert(conn: &mut SqliteConnection, g: &Group) -> StoreResult<()> {
 
 /// A group of the account, by id (any case).
 pub async fn get(
-    conn: impl sqlx::SqliteExecutor<'_>,
+    conn: impl Into<Exec<'_>>,
     account_id: i64,
     id: &str,
 ) -> StoreResult<Option<Group>> {
-    let row = sqlx::query(&format!(
+    let row = db::query(&format!(
         "SELECT {COLUMNS} FROM groups WHERE id = ? AND account_id = ?"
     ))
     .bind(id.to_lowercase())
@@ -69,8 +68,8 @@ pub async fn get(
 }
 
 /// The root group (`<DC> Hardware`) of the account in a data center.
-pub async fn root(pool: &SqlitePool, account_id: i64, dc: &str) -> StoreResult<Option<Group>> {
-    let row = sqlx::query(&format!(
+pub async fn root(pool: &Pool, account_id: i64, dc: &str) -> StoreResult<Option<Group>> {
+    let row = db::query(&format!(
         "SELECT {COLUMNS} FROM groups WHERE account_id = ? AND dc = ? AND parent_id IS NULL"
     ))
     .bind(account_id)
@@ -80,14 +79,10 @@ pub async fn root(pool: &SqlitePool, account_id: i64, dc: &str) -> StoreResult<O
     row.as_ref().map(from_row).transpose()
 }
 
-/// Every group of the account in a data center, in creation order.
-pub async fn in_datacenter(
-    pool: &SqlitePool,
-    account_id: i64,
-    dc: &str,
-) -> StoreResult<Vec<Group>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM groups WHERE account_id = ? AND dc = ? ORDER BY rowid"
+/// Every group of the account in a data center, in creation order (by name within a second).
+pub async fn in_datacenter(pool: &Pool, account_id: i64, dc: &str) -> StoreResult<Vec<Group>> {
+    let rows = db::query(&format!(
+        "SELECT {COLUMNS} FROM groups WHERE account_id = ? AND dc = ? ORDER BY created_at, name"
     ))
     .bind(account_id)
     .bind(dc)
@@ -99,15 +94,13 @@ pub async fn in_datacenter(
 /// The ids of the servers in each group of the account in a data center, as (group, server) pairs
 /// ordered by server id.
 pub async fn memberships(
-    pool: &SqlitePool,
+    pool: &Pool,
     account_id: i64,
     dc: &str,
 ) -> StoreResult<Vec<(String, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT group_id, id FROM servers WHERE account_id = ? AND dc = ? ORDER BY id",
-    )
-    .bind(account_id)
-    .bind(dc)
-    .fetch_all(pool)
-    .await?)
+    db::query_as("SELECT group_id, id FROM servers WHERE account_id = ? AND dc = ? ORDER BY id")
+        .bind(account_id)
+        .bind(dc)
+        .fetch_all(pool)
+        .await
 }

@@ -1,7 +1,6 @@
 //! The queue: jobs, claimed by workers under a lease so that work outlives a crash.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use super::db::{self, Engine, Pool, Row, Tx};
 
 use super::StoreResult;
 use crate::model::{Job, JobKind, JobStatus};
@@ -10,7 +9,7 @@ const COLUMNS: &str =
     "id, operation_id, account_id, dc, kind, server_id, payload, status, error_message, \
      requested_by, created_at, run_after";
 
-fn from_row(row: &SqliteRow) -> StoreResult<Job> {
+fn from_row(row: &Row) -> StoreResult<Job> {
     Ok(Job {
         id: row.try_get("id")?,
         operation_id: row.try_get("operation_id")?,
@@ -42,8 +41,8 @@ pub struct NewJob<'a> {
 }
 
 /// Queues a job, `notStarted`.
-pub async fn insert(conn: &mut SqliteConnection, job: NewJob<'_>, now: i64) -> StoreResult<Job> {
-    let row = sqlx::query(&format!(
+pub async fn insert(conn: &mut Tx, job: NewJob<'_>, now: i64) -> StoreResult<Job> {
+    let row = db::query(&format!(
         "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, requested_by, \
          run_after, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, 'notStarted', ?, ?, ?, ?) RETURNING {COLUMNS}"
@@ -64,8 +63,8 @@ pub async fn insert(conn: &mut SqliteConnection, job: NewJob<'_>, now: i64) -> S
 }
 
 /// A job of the account by its number.
-pub async fn get(pool: &SqlitePool, account_id: i64, id: i64) -> StoreResult<Option<Job>> {
-    let row = sqlx::query(&format!(
+pub async fn get(pool: &Pool, account_id: i64, id: i64) -> StoreResult<Option<Job>> {
+    let row = db::query(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE id = ? AND account_id = ?"
     ))
     .bind(id)
@@ -77,11 +76,11 @@ pub async fn get(pool: &SqlitePool, account_id: i64, id: i64) -> StoreResult<Opt
 
 /// A job of the account by its 32-hex operation id (any case).
 pub async fn get_by_operation_id(
-    pool: &SqlitePool,
+    pool: &Pool,
     account_id: i64,
     operation_id: &str,
 ) -> StoreResult<Option<Job>> {
-    let row = sqlx::query(&format!(
+    let row = db::query(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE operation_id = ? AND account_id = ?"
     ))
     .bind(operation_id.to_lowercase())
@@ -93,11 +92,11 @@ pub async fn get_by_operation_id(
 
 /// The unfinished job of this kind on a server, if any.
 pub async fn open_for_server(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     server_id: &str,
     kind: JobKind,
 ) -> StoreResult<Option<Job>> {
-    let row = sqlx::query(&format!(
+    let row = db::query(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE server_id = ? AND kind = ? \
          AND status IN ('notStarted', 'executing') ORDER BY id LIMIT 1"
     ))
@@ -112,13 +111,19 @@ pub async fn open_for_server(
 /// has come, and jobs whose previous owner's lease ran out. A job waits while an older job on the
 /// same server is unfinished, so the work on one server happens in the order it was accepted.
 pub async fn claim(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     owner: &str,
     now: i64,
     lease_until: i64,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
-    let rows = sqlx::query(&format!(
+    // On PostgreSQL, nodes claiming at once skip each other's rows instead of waiting or
+    // claiming the same job; SQLite has one writer at a time.
+    let skip_locked = match conn.engine() {
+        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let rows = db::query(&format!(
         "UPDATE jobs SET status = 'executing', lease_owner = ?1, lease_expires_at = ?2, \
              attempts = attempts + 1, updated_at = ?3 \
          WHERE id IN ( \
@@ -127,7 +132,7 @@ pub async fn claim(
                     OR (j.status = 'executing' AND j.lease_expires_at < ?3)) \
                AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.server_id = j.server_id AND e.id < j.id \
                                AND e.status IN ('notStarted', 'executing')) \
-             ORDER BY j.id LIMIT ?4) \
+             ORDER BY j.id LIMIT ?4 {skip_locked}) \
          RETURNING {COLUMNS}"
     ))
     .bind(owner)
@@ -144,14 +149,14 @@ pub async fn claim(
 /// Ends a job, if `owner` still holds it. `false` when the lease was lost to another worker, in
 /// which case the caller must roll back whatever it did in the same transaction.
 pub async fn finish(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     id: i64,
     owner: &str,
     status: JobStatus,
     error_message: Option<&str>,
     now: i64,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
+    let done = db::query(
         "UPDATE jobs SET status = ?, error_message = ?, lease_owner = NULL, lease_expires_at = NULL, \
          updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'executing'",
     )
@@ -167,8 +172,8 @@ pub async fn finish(
 
 /// Ends every lease at once: used when the only node of a store starts, since no other process
 /// can be working on its jobs.
-pub async fn expire_leases(conn: &mut SqliteConnection) -> StoreResult<u64> {
-    let done = sqlx::query("UPDATE jobs SET lease_expires_at = 0 WHERE status = 'executing'")
+pub async fn expire_leases(conn: &mut Tx) -> StoreResult<u64> {
+    let done = db::query("UPDATE jobs SET lease_expires_at = 0 WHERE status = 'executing'")
         .execute(conn)
         .await?;
     Ok(done.rows_affected())

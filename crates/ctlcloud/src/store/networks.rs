@@ -1,7 +1,6 @@
 //! Private networks and the addresses assigned on them.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use super::db::{self, Exec, Row, Tx};
 
 use super::StoreResult;
 use crate::model::Network;
@@ -12,7 +11,7 @@ const COLUMNS: &str = "id, account_id, dc, name, description, base, prefix, vlan
 const FIRST_BASE: i64 = 10 << 24;
 const LAST_BASE: i64 = (10 << 24) | 0x00ff_ff00;
 
-fn from_row(row: &SqliteRow) -> StoreResult<Network> {
+fn from_row(row: &Row) -> StoreResult<Network> {
     Ok(Network {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -27,21 +26,21 @@ fn from_row(row: &SqliteRow) -> StoreResult<Network> {
 
 /// Reserves the next free /24 and VLAN for a new network in a data center: (base, vlan).
 /// `None` when the private range is exhausted.
-pub async fn next_range(conn: &mut SqliteConnection, dc: &str) -> StoreResult<Option<(u32, i64)>> {
-    let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(base) + 256, ?) FROM networks")
+pub async fn next_range(conn: &mut Tx, dc: &str) -> StoreResult<Option<(u32, i64)>> {
+    let base: i64 = db::query_scalar("SELECT COALESCE(MAX(base) + 256, ?) FROM networks")
         .bind(FIRST_BASE)
         .fetch_one(&mut *conn)
         .await?;
     let vlan: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(vlan) + 1, 100) FROM networks WHERE dc = ?")
+        db::query_scalar("SELECT COALESCE(MAX(vlan) + 1, 100) FROM networks WHERE dc = ?")
             .bind(dc)
             .fetch_one(&mut *conn)
             .await?;
     Ok((base <= LAST_BASE).then_some((base as u32, vlan)))
 }
 
-pub async fn insert(conn: &mut SqliteConnection, n: &Network) -> StoreResult<()> {
-    sqlx::query(&format!(
+pub async fn insert(conn: &mut Tx, n: &Network) -> StoreResult<()> {
+    db::query(&format!(
         "INSERT INTO networks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&n.id)
@@ -59,11 +58,11 @@ pub async fn insert(conn: &mut SqliteConnection, n: &Network) -> StoreResult<()>
 
 /// The account's networks in a data center, oldest first.
 pub async fn list(
-    conn: impl sqlx::SqliteExecutor<'_>,
+    conn: impl Into<Exec<'_>>,
     account_id: i64,
     dc: &str,
 ) -> StoreResult<Vec<Network>> {
-    let rows = sqlx::query(&format!(
+    let rows = db::query(&format!(
         "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? ORDER BY base"
     ))
     .bind(account_id)
@@ -75,12 +74,12 @@ pub async fn list(
 
 /// One of the account's networks in a data center, by id (any case).
 pub async fn get(
-    conn: impl sqlx::SqliteExecutor<'_>,
+    conn: impl Into<Exec<'_>>,
     account_id: i64,
     dc: &str,
     id: &str,
 ) -> StoreResult<Option<Network>> {
-    let row = sqlx::query(&format!(
+    let row = db::query(&format!(
         "SELECT {COLUMNS} FROM networks WHERE id = ? AND account_id = ? AND dc = ?"
     ))
     .bind(id.to_lowercase())
@@ -93,10 +92,10 @@ pub async fn get(
 
 /// The addresses assigned on a network, with the server each belongs to, in address order.
 pub async fn assigned(
-    conn: impl sqlx::SqliteExecutor<'_>,
+    conn: impl Into<Exec<'_>>,
     network_id: &str,
 ) -> StoreResult<Vec<(u32, String)>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String)> = db::query_as(
         "SELECT address, server_id FROM ip_addresses WHERE network_id = ? ORDER BY address",
     )
     .bind(network_id)
@@ -106,32 +105,23 @@ pub async fn assigned(
 }
 
 /// Is this address on this network already assigned?
-pub async fn is_assigned(
-    conn: &mut SqliteConnection,
-    network_id: &str,
-    address: u32,
-) -> StoreResult<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM ip_addresses WHERE network_id = ? AND address = ?",
-    )
-    .bind(network_id)
-    .bind(i64::from(address))
-    .fetch_one(conn)
-    .await?;
+pub async fn is_assigned(conn: &mut Tx, network_id: &str, address: u32) -> StoreResult<bool> {
+    let n: i64 =
+        db::query_scalar("SELECT COUNT(*) FROM ip_addresses WHERE network_id = ? AND address = ?")
+            .bind(network_id)
+            .bind(i64::from(address))
+            .fetch_one(conn)
+            .await?;
     Ok(n > 0)
 }
 
 /// The lowest assignable address of the network that nobody holds.
-pub async fn lowest_free(
-    conn: &mut SqliteConnection,
-    network: &Network,
-) -> StoreResult<Option<u32>> {
-    let taken: Vec<i64> = sqlx::query_scalar(
-        "SELECT address FROM ip_addresses WHERE network_id = ? ORDER BY address",
-    )
-    .bind(&network.id)
-    .fetch_all(conn)
-    .await?;
+pub async fn lowest_free(conn: &mut Tx, network: &Network) -> StoreResult<Option<u32>> {
+    let taken: Vec<i64> =
+        db::query_scalar("SELECT address FROM ip_addresses WHERE network_id = ? ORDER BY address")
+            .bind(&network.id)
+            .fetch_all(conn)
+            .await?;
     let mut taken = taken.into_iter().map(|a| a as u32).peekable();
     for candidate in network.assignable() {
         while taken.next_if(|t| *t < candidate).is_some() {}
@@ -143,12 +133,12 @@ pub async fn lowest_free(
 }
 
 pub async fn assign(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     network_id: &str,
     address: u32,
     server_id: &str,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO ip_addresses (network_id, address, server_id) VALUES (?, ?, ?)")
+    db::query("INSERT INTO ip_addresses (network_id, address, server_id) VALUES (?, ?, ?)")
         .bind(network_id)
         .bind(i64::from(address))
         .bind(server_id)

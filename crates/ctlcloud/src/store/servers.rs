@@ -1,7 +1,6 @@
 //! Servers and the private addresses they hold.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use super::db::{self, Pool, Row, Tx};
 
 use super::StoreResult;
 use crate::model::{ChangeInfo, Server};
@@ -20,7 +19,7 @@ pub struct Provisioning<'a> {
     pub packages: &'a serde_json::Value,
 }
 
-fn from_row(row: &SqliteRow) -> StoreResult<Server> {
+fn from_row(row: &Row) -> StoreResult<Server> {
     Ok(Server {
         id: row.try_get("id")?,
         uuid: row.try_get("uuid")?,
@@ -51,21 +50,15 @@ fn from_row(row: &SqliteRow) -> StoreResult<Server> {
 }
 
 /// The sequence numbers in use for a name prefix (`DC + ALIAS + NAME`), ascending.
-pub async fn used_seqs(conn: &mut SqliteConnection, name_prefix: &str) -> StoreResult<Vec<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT seq FROM servers WHERE name_prefix = ? ORDER BY seq")
-            .bind(name_prefix)
-            .fetch_all(conn)
-            .await?,
-    )
+pub async fn used_seqs(conn: &mut Tx, name_prefix: &str) -> StoreResult<Vec<i64>> {
+    db::query_scalar("SELECT seq FROM servers WHERE name_prefix = ? ORDER BY seq")
+        .bind(name_prefix)
+        .fetch_all(conn)
+        .await
 }
 
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    s: &Server,
-    p: &Provisioning<'_>,
-) -> StoreResult<()> {
-    sqlx::query(&format!(
+pub async fn insert(conn: &mut Tx, s: &Server, p: &Provisioning<'_>) -> StoreResult<()> {
+    db::query(&format!(
         "INSERT INTO servers ({COLUMNS}, name_prefix, seq, password, primary_dns, secondary_dns, packages) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
@@ -102,12 +95,12 @@ pub async fn insert(
     Ok(())
 }
 
-async fn with_addresses(pool: &SqlitePool, server: Option<Server>) -> StoreResult<Option<Server>> {
+async fn with_addresses(pool: &Pool, server: Option<Server>) -> StoreResult<Option<Server>> {
     let Some(mut server) = server else {
         return Ok(None);
     };
     let addresses: Vec<i64> =
-        sqlx::query_scalar("SELECT address FROM ip_addresses WHERE server_id = ? ORDER BY address")
+        db::query_scalar("SELECT address FROM ip_addresses WHERE server_id = ? ORDER BY address")
             .bind(&server.id)
             .fetch_all(pool)
             .await?;
@@ -116,8 +109,8 @@ async fn with_addresses(pool: &SqlitePool, server: Option<Server>) -> StoreResul
 }
 
 /// A server of the account by its name (any case).
-pub async fn get(pool: &SqlitePool, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
-    let row = sqlx::query(&format!(
+pub async fn get(pool: &Pool, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
+    let row = db::query(&format!(
         "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
     ))
     .bind(id.to_uppercase())
@@ -128,12 +121,8 @@ pub async fn get(pool: &SqlitePool, account_id: i64, id: &str) -> StoreResult<Op
 }
 
 /// A server of the account by its uuid (any case).
-pub async fn get_by_uuid(
-    pool: &SqlitePool,
-    account_id: i64,
-    uuid: &str,
-) -> StoreResult<Option<Server>> {
-    let row = sqlx::query(&format!(
+pub async fn get_by_uuid(pool: &Pool, account_id: i64, uuid: &str) -> StoreResult<Option<Server>> {
+    let row = db::query(&format!(
         "SELECT {COLUMNS} FROM servers WHERE uuid = ? AND account_id = ?"
     ))
     .bind(uuid.to_lowercase())
@@ -143,8 +132,8 @@ pub async fn get_by_uuid(
     with_addresses(pool, row.as_ref().map(from_row).transpose()?).await
 }
 
-pub async fn exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE id = ?")
+pub async fn exists(conn: &mut Tx, id: &str) -> StoreResult<bool> {
+    let n: i64 = db::query_scalar("SELECT COUNT(*) FROM servers WHERE id = ?")
         .bind(id)
         .fetch_one(conn)
         .await?;
@@ -152,23 +141,21 @@ pub async fn exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> 
 }
 
 /// The guest administrator password of a server.
-pub async fn password(pool: &SqlitePool, server_id: &str) -> StoreResult<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT password FROM servers WHERE id = ?")
-            .bind(server_id)
-            .fetch_optional(pool)
-            .await?,
-    )
+pub async fn password(pool: &Pool, server_id: &str) -> StoreResult<Option<String>> {
+    db::query_scalar("SELECT password FROM servers WHERE id = ?")
+        .bind(server_id)
+        .fetch_optional(pool)
+        .await
 }
 
 /// Moves a server to a new status and power state.
 pub async fn set_state(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     id: &str,
     status: &str,
     power_state: &str,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE servers SET status = ?, power_state = ? WHERE id = ?")
+    db::query("UPDATE servers SET status = ?, power_state = ? WHERE id = ?")
         .bind(status)
         .bind(power_state)
         .bind(id)
@@ -178,12 +165,12 @@ pub async fn set_state(
 }
 
 /// Removes a server and frees its addresses.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM ip_addresses WHERE server_id = ?")
+pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
+    db::query("DELETE FROM ip_addresses WHERE server_id = ?")
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM servers WHERE id = ?")
+    db::query("DELETE FROM servers WHERE id = ?")
         .bind(id)
         .execute(conn)
         .await?;

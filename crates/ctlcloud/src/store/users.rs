@@ -1,6 +1,6 @@
 //! Users and their bearer tokens. Tokens are stored only as SHA-256 hashes.
 
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use super::db::{self, Pool, Tx};
 
 use super::StoreResult;
 use crate::model::Principal;
@@ -26,16 +26,16 @@ fn roles(text: &str) -> Vec<String> {
 
 /// Inserts a user; `None` when the username is taken (usernames are unique in the whole cloud).
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     account_id: i64,
     username: &str,
     password_hash: &str,
     role_names: &[String],
     now: i64,
 ) -> StoreResult<Option<i64>> {
-    Ok(sqlx::query_scalar(
+    db::query_scalar(
         "INSERT INTO users (account_id, username, password_hash, roles, created_at) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING RETURNING id",
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(account_id)
     .bind(username)
@@ -43,13 +43,13 @@ pub async fn insert(
     .bind(role_names.join(","))
     .bind(now)
     .fetch_optional(conn)
-    .await?)
+    .await
 }
 
-pub async fn for_login(pool: &SqlitePool, username: &str) -> StoreResult<Option<LoginRecord>> {
-    let row = sqlx::query(
+pub async fn for_login(pool: &Pool, username: &str) -> StoreResult<Option<LoginRecord>> {
+    let row = db::query(
         "SELECT u.id, u.username, u.password_hash, u.disabled, u.roles, a.alias, a.primary_dc \
-         FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.username = ?",
+         FROM users u JOIN accounts a ON a.id = u.account_id WHERE lower(u.username) = lower(?)",
     )
     .bind(username)
     .fetch_optional(pool)
@@ -69,17 +69,14 @@ pub async fn for_login(pool: &SqlitePool, username: &str) -> StoreResult<Option<
 }
 
 /// Sets a user's password hash and revokes every token they hold. `false` if no such user.
-pub async fn set_password(
-    conn: &mut SqliteConnection,
-    username: &str,
-    password_hash: &str,
-) -> StoreResult<bool> {
-    let id: Option<i64> =
-        sqlx::query_scalar("UPDATE users SET password_hash = ? WHERE username = ? RETURNING id")
-            .bind(password_hash)
-            .bind(username)
-            .fetch_optional(&mut *conn)
-            .await?;
+pub async fn set_password(conn: &mut Tx, username: &str, password_hash: &str) -> StoreResult<bool> {
+    let id: Option<i64> = db::query_scalar(
+        "UPDATE users SET password_hash = ? WHERE lower(username) = lower(?) RETURNING id",
+    )
+    .bind(password_hash)
+    .bind(username)
+    .fetch_optional(&mut *conn)
+    .await?;
     match id {
         Some(id) => revoke_tokens(conn, id).await.map(|_| true),
         None => Ok(false),
@@ -87,20 +84,21 @@ pub async fn set_password(
 }
 
 /// Disables a user and revokes every token they hold. `false` if no such user.
-pub async fn disable(conn: &mut SqliteConnection, username: &str) -> StoreResult<bool> {
-    let id: Option<i64> =
-        sqlx::query_scalar("UPDATE users SET disabled = 1 WHERE username = ? RETURNING id")
-            .bind(username)
-            .fetch_optional(&mut *conn)
-            .await?;
+pub async fn disable(conn: &mut Tx, username: &str) -> StoreResult<bool> {
+    let id: Option<i64> = db::query_scalar(
+        "UPDATE users SET disabled = TRUE WHERE lower(username) = lower(?) RETURNING id",
+    )
+    .bind(username)
+    .fetch_optional(&mut *conn)
+    .await?;
     match id {
         Some(id) => revoke_tokens(conn, id).await.map(|_| true),
         None => Ok(false),
     }
 }
 
-async fn revoke_tokens(conn: &mut SqliteConnection, user_id: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?")
+async fn revoke_tokens(conn: &mut Tx, user_id: i64) -> StoreResult<()> {
+    db::query("UPDATE tokens SET revoked = TRUE WHERE user_id = ?")
         .bind(user_id)
         .execute(conn)
         .await?;
@@ -108,13 +106,13 @@ async fn revoke_tokens(conn: &mut SqliteConnection, user_id: i64) -> StoreResult
 }
 
 pub async fn insert_token(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     hash: &[u8],
     user_id: i64,
     now: i64,
     expires_at: i64,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+    db::query("INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
         .bind(hash)
         .bind(user_id)
         .bind(now)
@@ -125,11 +123,11 @@ pub async fn insert_token(
 }
 
 /// The caller a token belongs to, if the token is known, unexpired, unrevoked and its user enabled.
-pub async fn principal(pool: &SqlitePool, hash: &[u8], now: i64) -> StoreResult<Option<Principal>> {
-    let row = sqlx::query(
+pub async fn principal(pool: &Pool, hash: &[u8], now: i64) -> StoreResult<Option<Principal>> {
+    let row = db::query(
         "SELECT u.id, u.username, u.roles, a.id AS account_id, a.alias \
          FROM tokens t JOIN users u ON u.id = t.user_id JOIN accounts a ON a.id = u.account_id \
-         WHERE t.hash = ? AND t.revoked = 0 AND t.expires_at > ? AND u.disabled = 0",
+         WHERE t.hash = ? AND t.revoked = FALSE AND t.expires_at > ? AND u.disabled = FALSE",
     )
     .bind(hash)
     .bind(now)

@@ -37,6 +37,10 @@ impl Drop for TempDir {
 /// How to start a server.
 #[derive(Clone)]
 pub struct Options {
+    /// PostgreSQL instead of the data directory's SQLite file.
+    pub database_url: Option<String>,
+    /// How long a node's claim on a job lasts.
+    pub lease_secs: u64,
     pub delay_ms: u64,
     pub fail_marker: Option<String>,
     pub clock_offset_secs: i64,
@@ -46,6 +50,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            database_url: None,
+            lease_secs: 60,
             delay_ms: 0,
             fail_marker: None,
             clock_offset_secs: 0,
@@ -80,9 +86,14 @@ impl Server {
             .env("CTLCLOUD_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        command.env("CTLCLOUD_JOB_LEASE_SECS", options.lease_secs.to_string());
         if let Some(marker) = &options.fail_marker {
             command.env("CTLCLOUD_SIM_FAIL_MARKER", marker);
         }
+        match &options.database_url {
+            Some(url) => command.env("CTLCLOUD_DATABASE_URL", url),
+            None => command.env_remove("CTLCLOUD_DATABASE_URL"),
+        };
         let mut child = command.spawn().expect("ctlcloud starts");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -315,4 +326,62 @@ pub fn status_href(body: &Value) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// A database of its own on the test PostgreSQL server (`CTLCLOUD_TEST_DATABASE_URL`, which
+/// `scripts/postgres` sets up), dropped when the guard is dropped.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        let admin_url = std::env::var("CTLCLOUD_TEST_DATABASE_URL").expect(
+            "CTLCLOUD_TEST_DATABASE_URL is not set: run the tests through scripts/test, or set it to the URL scripts/postgres prints",
+        );
+        let mut bytes = [0u8; 6];
+        getrandom::getrandom(&mut bytes).unwrap();
+        let name = format!(
+            "ctlcloud_test_{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let pool = sqlx::PgPool::connect(&admin_url)
+            .await
+            .expect("the test PostgreSQL server answers");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        TestDatabase {
+            url: format!("{base}/{name}"),
+            admin_url,
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Dropped from async tests: do the work on a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&pool)
+                        .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }

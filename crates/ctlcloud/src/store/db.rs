@@ -1,0 +1,702 @@
+//! One query interface over both engines, SQLite and PostgreSQL, so that every query of the store
+//! is written once. It mirrors the part of sqlx the store uses (`query`, `query_scalar`,
+//! `query_as`, `bind`, `fetch_*`, `execute`, `Row::try_get`), and runs each query on the native
+//! sqlx driver of the engine at hand.
+//!
+//! SQL is written for SQLite with `?` placeholders and portable syntax (`RETURNING`,
+//! `ON CONFLICT`, `TRUE`/`FALSE`); for PostgreSQL the placeholders are renumbered `$1, $2, …`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::{Column, Postgres, Row as _, Sqlite, TypeInfo, ValueRef};
+
+use super::{StoreError, StoreResult};
+
+/// Which database a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool of either engine.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Pool {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// An open write transaction: nothing it does is visible or durable until [`Tx::commit`];
+/// dropping it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Tx::Sqlite(_) => Engine::Sqlite,
+            Tx::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Where a query runs: a pool (reads) or a transaction.
+pub enum Exec<'a> {
+    SqlitePool(&'a SqlitePool),
+    Sqlite(&'a mut SqliteConnection),
+    PostgresPool(&'a PgPool),
+    Postgres(&'a mut PgConnection),
+}
+
+impl<'a> From<&'a Pool> for Exec<'a> {
+    fn from(pool: &'a Pool) -> Self {
+        match pool {
+            Pool::Sqlite(p) => Exec::SqlitePool(p),
+            Pool::Postgres(p) => Exec::PostgresPool(p),
+        }
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Exec<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        match tx {
+            Tx::Sqlite(t) => Exec::Sqlite(t),
+            Tx::Postgres(t) => Exec::Postgres(t),
+        }
+    }
+}
+
+/// A value read from a row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Bool(bool),
+}
+
+/// A value bound to a placeholder. Nulls carry their type, which PostgreSQL needs.
+#[derive(Clone, Debug)]
+pub enum Param {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<String>),
+    Bytes(Option<Vec<u8>>),
+    Bool(Option<bool>),
+}
+
+/// Rust values that can be bound.
+pub trait ToParam {
+    fn to_param(self) -> Param;
+    /// The typed null for an absent value of this type.
+    fn null() -> Param;
+}
+
+macro_rules! int_param {
+    ($($t:ty),*) => {$(
+        impl ToParam for $t {
+            fn to_param(self) -> Param { Param::Int(Some(self as i64)) }
+            fn null() -> Param { Param::Int(None) }
+        }
+    )*};
+}
+int_param!(i64, i32, u32, u8, usize);
+
+impl ToParam for bool {
+    fn to_param(self) -> Param {
+        Param::Bool(Some(self))
+    }
+    fn null() -> Param {
+        Param::Bool(None)
+    }
+}
+
+impl ToParam for f64 {
+    fn to_param(self) -> Param {
+        Param::Real(Some(self))
+    }
+    fn null() -> Param {
+        Param::Real(None)
+    }
+}
+
+impl ToParam for String {
+    fn to_param(self) -> Param {
+        Param::Text(Some(self))
+    }
+    fn null() -> Param {
+        Param::Text(None)
+    }
+}
+
+impl ToParam for &str {
+    fn to_param(self) -> Param {
+        Param::Text(Some(self.to_owned()))
+    }
+    fn null() -> Param {
+        Param::Text(None)
+    }
+}
+
+impl ToParam for &String {
+    fn to_param(self) -> Param {
+        Param::Text(Some(self.clone()))
+    }
+    fn null() -> Param {
+        Param::Text(None)
+    }
+}
+
+impl ToParam for Vec<u8> {
+    fn to_param(self) -> Param {
+        Param::Bytes(Some(self))
+    }
+    fn null() -> Param {
+        Param::Bytes(None)
+    }
+}
+
+impl ToParam for &[u8] {
+    fn to_param(self) -> Param {
+        Param::Bytes(Some(self.to_vec()))
+    }
+    fn null() -> Param {
+        Param::Bytes(None)
+    }
+}
+
+impl ToParam for &Vec<u8> {
+    fn to_param(self) -> Param {
+        Param::Bytes(Some(self.clone()))
+    }
+    fn null() -> Param {
+        Param::Bytes(None)
+    }
+}
+
+impl<T: ToParam> ToParam for Option<T> {
+    fn to_param(self) -> Param {
+        match self {
+            Some(v) => v.to_param(),
+            None => T::null(),
+        }
+    }
+    fn null() -> Param {
+        T::null()
+    }
+}
+
+impl<T: ToParam + Clone> ToParam for &Option<T> {
+    fn to_param(self) -> Param {
+        self.clone().to_param()
+    }
+    fn null() -> Param {
+        T::null()
+    }
+}
+
+/// A row of a result, with its column names.
+#[derive(Clone, Debug)]
+pub struct Row {
+    names: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+/// How a column is named when reading a row: by name or by position.
+pub trait RowIndex {
+    fn position(&self, names: &[String]) -> Option<usize>;
+}
+
+impl RowIndex for &str {
+    fn position(&self, names: &[String]) -> Option<usize> {
+        names.iter().position(|n| n == self)
+    }
+}
+
+impl RowIndex for usize {
+    fn position(&self, names: &[String]) -> Option<usize> {
+        (*self < names.len()).then_some(*self)
+    }
+}
+
+/// Rust values a column can be read as.
+pub trait FromValue<'r>: Sized {
+    fn from_value(value: &'r Value) -> Option<Self>;
+}
+
+impl FromValue<'_> for i64 {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue<'_> for bool {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Bool(b) => Some(*b),
+            Value::Int(i) => Some(*i != 0),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue<'_> for f64 {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Real(f) => Some(*f),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue<'_> for String {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl<'r> FromValue<'r> for &'r str {
+    fn from_value(value: &'r Value) -> Option<Self> {
+        match value {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue<'_> for Vec<u8> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Bytes(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl<'r, T: FromValue<'r>> FromValue<'r> for Option<T> {
+    fn from_value(value: &'r Value) -> Option<Self> {
+        match value {
+            Value::Null => Some(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+impl Row {
+    /// A column's value as `T`; an error names the column if it is missing or of another type.
+    pub fn try_get<'r, T: FromValue<'r>, I: RowIndex>(&'r self, index: I) -> StoreResult<T> {
+        let i = index
+            .position(&self.names)
+            .ok_or_else(|| StoreError("a query read a column it did not select".into()))?;
+        T::from_value(&self.values[i]).ok_or_else(|| {
+            StoreError(format!(
+                "column {} holds {:?}, not a {}",
+                self.names[i],
+                self.values[i],
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+}
+
+/// Rust values a whole row can be read as: tuples of columns in order.
+pub trait FromRow: Sized {
+    fn from_row(row: &Row) -> StoreResult<Self>;
+}
+
+impl<A: for<'r> FromValue<'r>, B: for<'r> FromValue<'r>> FromRow for (A, B) {
+    fn from_row(row: &Row) -> StoreResult<Self> {
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+}
+
+impl<A: for<'r> FromValue<'r>, B: for<'r> FromValue<'r>, C: for<'r> FromValue<'r>> FromRow
+    for (A, B, C)
+{
+    fn from_row(row: &Row) -> StoreResult<Self> {
+        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    }
+}
+
+/// The outcome of a statement that returns no rows.
+#[derive(Debug)]
+pub struct Done {
+    rows_affected: u64,
+}
+
+impl Done {
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+}
+
+/// A statement and its bound values.
+pub struct Query<'q> {
+    sql: &'q str,
+    params: Vec<Param>,
+}
+
+/// Starts a statement.
+pub fn query(sql: &str) -> Query<'_> {
+    Query {
+        sql,
+        params: Vec::new(),
+    }
+}
+
+/// A statement whose result is the first column of its rows.
+pub fn query_scalar<T>(sql: &str) -> Scalar<'_, T> {
+    Scalar {
+        query: query(sql),
+        _t: std::marker::PhantomData,
+    }
+}
+
+/// A statement whose rows are read as tuples.
+pub fn query_as<T: FromRow>(sql: &str) -> As<'_, T> {
+    As {
+        query: query(sql),
+        _t: std::marker::PhantomData,
+    }
+}
+
+/// Renumbers `?` placeholders as `$1, $2, …` (and `?N` as `$N`) for PostgreSQL. The store's SQL
+/// has no `?` inside string literals.
+fn postgres_sql(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('?') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '?' {
+            out.push(c);
+            continue;
+        }
+        out.push('$');
+        if chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            while let Some(d) = chars.next_if(|d| d.is_ascii_digit()) {
+                out.push(d);
+            }
+        } else {
+            n += 1;
+            out.push_str(&n.to_string());
+        }
+    }
+    Cow::Owned(out)
+}
+
+macro_rules! bind_all {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for p in $params {
+            q = match p {
+                Param::Int(v) => q.bind(v),
+                Param::Real(v) => q.bind(v),
+                Param::Text(v) => q.bind(v),
+                Param::Bytes(v) => q.bind(v),
+                Param::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+fn sqlite_names(row: &SqliteRow) -> Arc<[String]> {
+    row.columns().iter().map(|c| c.name().to_owned()).collect()
+}
+
+fn postgres_names(row: &PgRow) -> Arc<[String]> {
+    row.columns().iter().map(|c| c.name().to_owned()).collect()
+}
+
+fn from_sqlite(row: &SqliteRow, names: Arc<[String]>) -> StoreResult<Row> {
+    let mut values = Vec::with_capacity(names.len());
+    for i in 0..names.len() {
+        let raw = row.try_get_raw(i)?;
+        let value = if raw.is_null() {
+            Value::Null
+        } else {
+            let kind = raw.type_info().name().to_ascii_uppercase();
+            if kind.contains("INT") || kind.contains("BOOL") {
+                Value::Int(row.try_get(i)?)
+            } else if kind.contains("REAL")
+                || kind.contains("FLOA")
+                || kind.contains("DOUB")
+                || kind == "NUMERIC"
+            {
+                Value::Real(row.try_get(i)?)
+            } else if kind.contains("BLOB") {
+                Value::Bytes(row.try_get(i)?)
+            } else {
+                Value::Text(row.try_get(i)?)
+            }
+        };
+        values.push(value);
+    }
+    Ok(Row { names, values })
+}
+
+fn from_postgres(row: &PgRow, names: Arc<[String]>) -> StoreResult<Row> {
+    let mut values = Vec::with_capacity(names.len());
+    for i in 0..names.len() {
+        let raw = row.try_get_raw(i)?;
+        let value = if raw.is_null() {
+            Value::Null
+        } else {
+            match raw.type_info().name() {
+                "INT8" => Value::Int(row.try_get(i)?),
+                "INT4" => Value::Int(i64::from(row.try_get::<i32, _>(i)?)),
+                "INT2" => Value::Int(i64::from(row.try_get::<i16, _>(i)?)),
+                "BOOL" => Value::Bool(row.try_get(i)?),
+                "FLOAT8" => Value::Real(row.try_get(i)?),
+                "FLOAT4" => Value::Real(f64::from(row.try_get::<f32, _>(i)?)),
+                "BYTEA" => Value::Bytes(row.try_get(i)?),
+                "VOID" => Value::Null,
+                other if ["TEXT", "VARCHAR", "BPCHAR", "NAME"].contains(&other) => {
+                    Value::Text(row.try_get(i)?)
+                }
+                other => {
+                    return Err(StoreError(format!(
+                        "column {} has the unsupported type {other}",
+                        names[i]
+                    )))
+                }
+            }
+        };
+        values.push(value);
+    }
+    Ok(Row { names, values })
+}
+
+impl<'q> Query<'q> {
+    pub fn bind(mut self, value: impl ToParam) -> Self {
+        self.params.push(value.to_param());
+        self
+    }
+
+    pub async fn execute<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Done> {
+        let rows_affected = match exec.into() {
+            Exec::SqlitePool(p) => bind_all!(sqlx::query::<Sqlite>(self.sql), self.params)
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Exec::Sqlite(c) => bind_all!(sqlx::query::<Sqlite>(self.sql), self.params)
+                .execute(c)
+                .await?
+                .rows_affected(),
+            Exec::PostgresPool(p) => {
+                let sql = postgres_sql(self.sql);
+                bind_all!(sqlx::query::<Postgres>(&sql), self.params)
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+            }
+            Exec::Postgres(c) => {
+                let sql = postgres_sql(self.sql);
+                bind_all!(sqlx::query::<Postgres>(&sql), self.params)
+                    .execute(c)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(Done { rows_affected })
+    }
+
+    pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<Row>> {
+        match exec.into() {
+            Exec::SqlitePool(p) => sqlite_rows(
+                bind_all!(sqlx::query::<Sqlite>(self.sql), self.params)
+                    .fetch_all(p)
+                    .await?,
+            ),
+            Exec::Sqlite(c) => sqlite_rows(
+                bind_all!(sqlx::query::<Sqlite>(self.sql), self.params)
+                    .fetch_all(c)
+                    .await?,
+            ),
+            Exec::PostgresPool(p) => {
+                let sql = postgres_sql(self.sql);
+                postgres_rows(
+                    bind_all!(sqlx::query::<Postgres>(&sql), self.params)
+                        .fetch_all(p)
+                        .await?,
+                )
+            }
+            Exec::Postgres(c) => {
+                let sql = postgres_sql(self.sql);
+                postgres_rows(
+                    bind_all!(sqlx::query::<Postgres>(&sql), self.params)
+                        .fetch_all(c)
+                        .await?,
+                )
+            }
+        }
+    }
+
+    pub async fn fetch_optional<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Option<Row>> {
+        Ok(self.fetch_all(exec).await?.into_iter().next())
+    }
+
+    pub async fn fetch_one<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Row> {
+        self.fetch_optional(exec)
+            .await?
+            .ok_or_else(|| StoreError("a query that returns a row returned none".into()))
+    }
+}
+
+fn sqlite_rows(rows: Vec<SqliteRow>) -> StoreResult<Vec<Row>> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let names = sqlite_names(first);
+    rows.iter().map(|r| from_sqlite(r, names.clone())).collect()
+}
+
+fn postgres_rows(rows: Vec<PgRow>) -> StoreResult<Vec<Row>> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let names = postgres_names(first);
+    rows.iter()
+        .map(|r| from_postgres(r, names.clone()))
+        .collect()
+}
+
+/// A query read as its first column.
+pub struct Scalar<'q, T> {
+    query: Query<'q>,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<'q, T: for<'r> FromValue<'r>> Scalar<'q, T> {
+    pub fn bind(mut self, value: impl ToParam) -> Self {
+        self.query = self.query.bind(value);
+        self
+    }
+
+    pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<T>> {
+        self.query
+            .fetch_all(exec)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect()
+    }
+
+    pub async fn fetch_optional<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Option<T>> {
+        self.query
+            .fetch_optional(exec)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()
+    }
+
+    pub async fn fetch_one<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<T> {
+        self.query.fetch_one(exec).await?.try_get(0)
+    }
+}
+
+/// A query read as tuples.
+pub struct As<'q, T> {
+    query: Query<'q>,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<'q, T: FromRow> As<'q, T> {
+    pub fn bind(mut self, value: impl ToParam) -> Self {
+        self.query = self.query.bind(value);
+        self
+    }
+
+    pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<T>> {
+        self.query
+            .fetch_all(exec)
+            .await?
+            .iter()
+            .map(T::from_row)
+            .collect()
+    }
+
+    pub async fn fetch_optional<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Option<T>> {
+        self.query
+            .fetch_optional(exec)
+            .await?
+            .as_ref()
+            .map(T::from_row)
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_renumbered_for_postgres() {
+        assert_eq!(postgres_sql("SELECT 1"), "SELECT 1");
+        assert_eq!(
+            postgres_sql("a = ? AND b IN (?, ?)"),
+            "a = $1 AND b IN ($2, $3)"
+        );
+        assert_eq!(
+            postgres_sql("x = ?1 OR y = ?2 OR z = ?1"),
+            "x = $1 OR y = $2 OR z = $1"
+        );
+    }
+
+    #[test]
+    fn typed_nulls_and_reading_values() {
+        assert!(matches!(None::<&str>.to_param(), Param::Text(None)));
+        assert!(matches!(None::<i64>.to_param(), Param::Int(None)));
+        let row = Row {
+            names: vec!["a".into(), "b".into(), "c".into()].into(),
+            values: vec![Value::Int(1), Value::Null, Value::Text("x".into())],
+        };
+        assert_eq!(row.try_get::<i64, _>("a").unwrap(), 1);
+        assert!(row.try_get::<bool, _>("a").unwrap());
+        assert_eq!(row.try_get::<Option<String>, _>("b").unwrap(), None);
+        assert_eq!(row.try_get::<&str, _>("c").unwrap(), "x");
+        assert!(row.try_get::<i64, _>("c").is_err());
+        assert!(row.try_get::<i64, _>("nope").is_err());
+    }
+}

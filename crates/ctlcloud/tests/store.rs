@@ -1,0 +1,550 @@
+//! The store's conformance suite: the same checks on every engine, SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{TempDir, TestDatabase};
+use ctlcloud::catalog::Catalog;
+use ctlcloud::domain::accounts::{create_account, NewAccount};
+use ctlcloud::model::{Account, ChangeInfo, JobKind, JobStatus, Server};
+use ctlcloud::store::{self, accounts, groups, jobs, networks, servers, users, Location, Store};
+
+/// Runs a check against a fresh store on each engine.
+macro_rules! on_every_engine {
+    ($check:ident) => {
+        mod $check {
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = super::TempDir::new();
+                let store = super::Store::open(super::Location::File(&dir.0.join("store.db")))
+                    .await
+                    .unwrap();
+                super::$check(&store).await;
+                store.close().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let db = super::TestDatabase::create().await;
+                let store = super::Store::open(super::Location::Postgres(&db.url))
+                    .await
+                    .unwrap();
+                super::$check(&store).await;
+                store.close().await;
+            }
+        }
+    };
+}
+
+const NOW: i64 = 1_800_000_000;
+
+async fn account(store: &Store, alias: &str) -> Account {
+    let mut tx = store.write().await.unwrap();
+    let new = NewAccount {
+        alias,
+        name: alias,
+        parent: None,
+        primary_dc: "WA1",
+    };
+    let account = create_account(&mut tx, &Catalog::built_in(), new, NOW, "test")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    account
+}
+
+on_every_engine!(migrations_run_once_and_reopen_cleanly);
+async fn migrations_run_once_and_reopen_cleanly(store: &Store) {
+    assert_eq!(accounts::count(store.reader()).await.unwrap(), 0);
+    account(store, "ONE").await;
+    assert_eq!(accounts::count(store.reader()).await.unwrap(), 1);
+}
+
+on_every_engine!(accounts_get_a_tree_and_a_network_of_their_own_everywhere);
+async fn accounts_get_a_tree_and_a_network_of_their_own_everywhere(store: &Store) {
+    let catalog = Catalog::built_in();
+    let one = account(store, "one").await;
+    let two = account(store, "TWO").await;
+    assert_eq!(one.alias, "ONE");
+    assert_eq!(
+        accounts::by_alias(store.reader(), "one")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        one.id
+    );
+    let mut tx = store.write().await.unwrap();
+    let taken = create_account(
+        &mut tx,
+        &catalog,
+        NewAccount {
+            alias: "One",
+            name: "x",
+            parent: None,
+            primary_dc: "WA1",
+        },
+        NOW,
+        "t",
+    )
+    .await;
+    assert!(taken.is_err(), "an alias is unique in any case");
+    drop(tx);
+    let mut bases = HashSet::new();
+    for a in [&one, &two] {
+        for dc in &catalog.datacenters {
+            let root = groups::root(store.reader(), a.id, &dc.id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(root.name, format!("{} Hardware", dc.id));
+            let tree = groups::in_datacenter(store.reader(), a.id, &dc.id)
+                .await
+                .unwrap();
+            let names: Vec<&str> = tree.iter().map(|g| g.name.as_str()).collect();
+            assert_eq!(names.len(), 4, "{names:?}");
+            for n in ["Default Group", "Archive", "Templates"] {
+                assert!(names.contains(&n));
+            }
+            let nets = networks::list(store.reader(), a.id, &dc.id).await.unwrap();
+            assert_eq!(nets.len(), 1);
+            assert!(
+                bases.insert(nets[0].base),
+                "two networks share {}",
+                nets[0].cidr()
+            );
+        }
+    }
+    // Nothing of one account is reachable through the other.
+    let root = groups::root(store.reader(), one.id, "WA1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(groups::get(store.reader(), two.id, &root.id)
+        .await
+        .unwrap()
+        .is_none());
+    let net = &networks::list(store.reader(), one.id, "WA1").await.unwrap()[0];
+    assert!(networks::get(store.reader(), two.id, "WA1", &net.id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+on_every_engine!(users_and_tokens);
+async fn users_and_tokens(store: &Store) {
+    let a = account(store, "USR").await;
+    let mut tx = store.write().await.unwrap();
+    let roles = vec!["ServerAdmin".to_owned()];
+    let id = users::insert(&mut tx, a.id, "Alice", "hash-1", &roles, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        users::insert(&mut tx, a.id, "alice", "hash-2", &roles, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "usernames are unique in any case"
+    );
+    users::insert_token(&mut tx, b"token-a", id, NOW, NOW + 100)
+        .await
+        .unwrap();
+    users::insert_token(&mut tx, b"token-b", id, NOW, NOW + 100)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let login = users::for_login(store.reader(), "ALICE")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            login.username.as_str(),
+            login.password_hash.as_str(),
+            login.disabled
+        ),
+        ("Alice", "hash-1", false)
+    );
+    assert_eq!(login.roles, roles);
+    let p = users::principal(store.reader(), b"token-a", NOW + 99)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((p.user_id, p.account_alias.as_str()), (id, "USR"));
+    assert!(
+        users::principal(store.reader(), b"token-a", NOW + 100)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(users::principal(store.reader(), b"unknown", NOW)
+        .await
+        .unwrap()
+        .is_none());
+    let mut tx = store.write().await.unwrap();
+    assert!(users::set_password(&mut tx, "alice", "hash-3")
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    assert!(
+        users::principal(store.reader(), b"token-a", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "revoked"
+    );
+    let mut tx = store.write().await.unwrap();
+    users::insert_token(&mut tx, b"token-c", id, NOW, NOW + 100)
+        .await
+        .unwrap();
+    assert!(users::disable(&mut tx, "ALICE").await.unwrap());
+    assert!(!users::disable(&mut tx, "nobody").await.unwrap());
+    tx.commit().await.unwrap();
+    assert!(
+        users::principal(store.reader(), b"token-c", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "disabled"
+    );
+    assert!(
+        users::for_login(store.reader(), "alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+}
+
+fn server(a: &Account, group_id: &str, id: &str) -> Server {
+    Server {
+        id: id.into(),
+        uuid: ctlcloud::ids::new_id(),
+        account_id: a.id,
+        dc: "WA1".into(),
+        group_id: group_id.into(),
+        description: "d".into(),
+        template: "UBUNTU-16-64-TEMPLATE".into(),
+        cpu: 1,
+        memory_mb: 1024,
+        server_type: "standard".into(),
+        storage_type: "standard".into(),
+        managed_os: false,
+        managed_backup: true,
+        status: "underConstruction".into(),
+        power_state: "stopped".into(),
+        in_maintenance: false,
+        disks: vec![ctlcloud::model::Disk {
+            id: "0:0".into(),
+            size_gb: 2,
+            paths: vec!["/".into()],
+        }],
+        custom_fields: Vec::new(),
+        change: ChangeInfo {
+            created_at: NOW,
+            created_by: "t".into(),
+            modified_at: NOW,
+            modified_by: "t".into(),
+        },
+        addresses: Vec::new(),
+    }
+}
+
+on_every_engine!(servers_names_and_addresses_never_collide);
+async fn servers_names_and_addresses_never_collide(store: &Store) {
+    let a = account(store, "SRV").await;
+    let group = groups::root(store.reader(), a.id, "WA1")
+        .await
+        .unwrap()
+        .unwrap();
+    let net = networks::list(store.reader(), a.id, "WA1")
+        .await
+        .unwrap()
+        .remove(0);
+    let packages = serde_json::json!([]);
+    let provisioning = |seq| servers::Provisioning {
+        name_prefix: "WA1SRVWEB",
+        seq,
+        password: "secret-pw",
+        primary_dns: None,
+        secondary_dns: Some("10.0.0.2"),
+        packages: &packages,
+    };
+    let mut tx = store.write().await.unwrap();
+    servers::insert(
+        &mut tx,
+        &server(&a, &group.id, "WA1SRVWEB01"),
+        &provisioning(1),
+    )
+    .await
+    .unwrap();
+    let first = networks::lowest_free(&mut tx, &net).await.unwrap().unwrap();
+    networks::assign(&mut tx, &net.id, first, "WA1SRVWEB01")
+        .await
+        .unwrap();
+    assert_eq!(
+        servers::used_seqs(&mut tx, "WA1SRVWEB").await.unwrap(),
+        vec![1]
+    );
+    assert_ne!(
+        networks::lowest_free(&mut tx, &net).await.unwrap().unwrap(),
+        first
+    );
+    assert!(networks::is_assigned(&mut tx, &net.id, first)
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+
+    // The constraints hold even if the allocation logic were wrong.
+    let mut tx = store.write().await.unwrap();
+    assert!(servers::insert(
+        &mut tx,
+        &server(&a, &group.id, "WA1SRVWEB99"),
+        &provisioning(1)
+    )
+    .await
+    .is_err());
+    drop(tx);
+    let mut tx = store.write().await.unwrap();
+    servers::insert(
+        &mut tx,
+        &server(&a, &group.id, "WA1SRVWEB02"),
+        &provisioning(2),
+    )
+    .await
+    .unwrap();
+    assert!(networks::assign(&mut tx, &net.id, first, "WA1SRVWEB02")
+        .await
+        .is_err());
+    drop(tx);
+
+    let stored = servers::get(store.reader(), a.id, "wa1srvweb01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.addresses, vec![first]);
+    assert!(stored.managed_backup && !stored.managed_os);
+    assert_eq!(stored.disks[0].paths, vec!["/".to_owned()]);
+    assert_eq!(
+        servers::get_by_uuid(store.reader(), a.id, &stored.uuid.to_uppercase())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "WA1SRVWEB01"
+    );
+    assert_eq!(
+        servers::password(store.reader(), "WA1SRVWEB01")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("secret-pw")
+    );
+    assert!(servers::get(store.reader(), a.id + 1, "WA1SRVWEB01")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        groups::memberships(store.reader(), a.id, "WA1")
+            .await
+            .unwrap(),
+        vec![(group.id.clone(), "WA1SRVWEB01".into())]
+    );
+
+    let mut tx = store.write().await.unwrap();
+    servers::set_state(&mut tx, "WA1SRVWEB01", "active", "started")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let active = servers::get(store.reader(), a.id, "WA1SRVWEB01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (active.status.as_str(), active.power_state.as_str()),
+        ("active", "started")
+    );
+    let mut tx = store.write().await.unwrap();
+    servers::delete(&mut tx, "WA1SRVWEB01").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(servers::get(store.reader(), a.id, "WA1SRVWEB01")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        networks::assigned(store.reader(), &net.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the address is free again"
+    );
+}
+
+fn job<'a>(a: &Account, server: Option<&'a str>, run_after: i64) -> jobs::NewJob<'a> {
+    jobs::NewJob {
+        account_id: a.id,
+        dc: "WA1",
+        kind: JobKind::CreateServer,
+        server_id: server,
+        payload: serde_json::json!({"n": 1}),
+        requested_by: "t",
+        run_after,
+    }
+}
+
+on_every_engine!(jobs_are_claimed_once_in_order_and_taken_over_after_their_lease);
+async fn jobs_are_claimed_once_in_order_and_taken_over_after_their_lease(store: &Store) {
+    let a = account(store, "JOB").await;
+    let mut tx = store.write().await.unwrap();
+    let first = jobs::insert(&mut tx, job(&a, Some("S1"), 0), NOW)
+        .await
+        .unwrap();
+    let second = jobs::insert(&mut tx, job(&a, Some("S1"), 0), NOW)
+        .await
+        .unwrap();
+    let other = jobs::insert(&mut tx, job(&a, Some("S2"), 0), NOW)
+        .await
+        .unwrap();
+    let later = jobs::insert(&mut tx, job(&a, None, NOW + 500), NOW)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(first.status, JobStatus::NotStarted);
+    assert_eq!(first.payload, serde_json::json!({"n": 1}));
+    assert!(first.status_id().starts_with("wa1-"));
+
+    let claim = |owner: &'static str, now: i64| async move {
+        let mut tx = store.write().await.unwrap();
+        let claimed = jobs::claim(&mut tx, owner, now, now + 60, 10)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        claimed.into_iter().map(|j| j.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        claim("A", NOW).await,
+        vec![first.id, other.id],
+        "the second job on S1 waits for the first"
+    );
+    assert!(
+        claim("B", NOW).await.is_empty(),
+        "claimed jobs are not claimed again while leased"
+    );
+
+    let mut tx = store.write().await.unwrap();
+    assert!(
+        !jobs::finish(&mut tx, first.id, "B", JobStatus::Succeeded, None, NOW)
+            .await
+            .unwrap(),
+        "only the owner ends a job"
+    );
+    assert!(jobs::finish(
+        &mut tx,
+        first.id,
+        "A",
+        JobStatus::Failed,
+        Some("broken"),
+        NOW
+    )
+    .await
+    .unwrap());
+    tx.commit().await.unwrap();
+    let failed = jobs::get(store.reader(), a.id, first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (failed.status, failed.error_message.as_deref()),
+        (JobStatus::Failed, Some("broken"))
+    );
+    assert!(jobs::get(store.reader(), a.id + 1, first.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        jobs::get_by_operation_id(store.reader(), a.id, &other.operation_id.to_uppercase())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        other.id
+    );
+
+    assert_eq!(claim("B", NOW).await, vec![second.id]);
+    // A lease that ran out (its node died) lets another node take the job over.
+    assert_eq!(claim("C", NOW + 61).await, vec![second.id, other.id]);
+    // Scheduled work waits for its time (and C's leases still hold at NOW + 100).
+    assert_eq!(claim("C", NOW + 100).await, Vec::<i64>::new());
+    assert_eq!(
+        claim("D", NOW + 500).await,
+        vec![second.id, other.id, later.id]
+    );
+    let mut tx = store.write().await.unwrap();
+    assert_eq!(jobs::expire_leases(&mut tx).await.unwrap(), 3);
+    tx.commit().await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    assert_eq!(
+        jobs::open_for_server(&mut tx, "S1", JobKind::CreateServer)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        second.id
+    );
+}
+
+on_every_engine!(concurrent_claimers_never_share_a_job);
+async fn concurrent_claimers_never_share_a_job(store: &Store) {
+    let a = account(store, "CLM").await;
+    let mut tx = store.write().await.unwrap();
+    let ids: Vec<String> = (0..200).map(|i| format!("S{i}")).collect();
+    for id in &ids {
+        jobs::insert(&mut tx, job(&a, Some(id), 0), NOW)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut claimers = tokio::task::JoinSet::new();
+    for owner in 0..4 {
+        let store = store.clone();
+        claimers.spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let mut tx = store.write().await.unwrap();
+                let claimed = jobs::claim(&mut tx, &format!("node-{owner}"), NOW, NOW + 60, 7)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|j| j.id));
+            }
+        });
+    }
+    let mut seen = HashSet::new();
+    for claimed in claimers.join_all().await {
+        for id in claimed {
+            assert!(seen.insert(id), "job {id} was claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 200);
+}
+
+#[tokio::test]
+async fn store_errors_are_errors_not_panics() {
+    let missing = Store::open(Location::Postgres(
+        "postgres://nobody:wrong@127.0.0.1:1/none",
+    ))
+    .await;
+    assert!(missing.is_err());
+    let dir = TempDir::new();
+    std::fs::write(dir.0.join("store.db"), b"this is not a database").unwrap();
+    assert!(Store::open(Location::File(&dir.0.join("store.db")))
+        .await
+        .is_err());
+    let _ = store::Engine::Sqlite;
+}
