@@ -247,4 +247,102 @@ mod tests {
         assert!(parse(None, b"{not json").is_err());
         assert!(Fields::of(&serde_json::json!([1])).is_err());
     }
+
+    /// A small deterministic generator, so that failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
+            items[self.next() as usize % items.len()]
+        }
+    }
+
+    #[test]
+    fn any_input_parses_or_is_refused_with_a_400_and_never_panics() {
+        let pieces: &[&[u8]] = &[
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b"\"",
+            b":",
+            b",",
+            b"=",
+            b"&",
+            b"%",
+            b"%2",
+            b"%zz",
+            b"+",
+            b"null",
+            b"true",
+            b"1e999",
+            b"-0",
+            b"\\u0000",
+            b"\\ud800",
+            b"cpu",
+            b"Name",
+            b" ",
+            b"\n",
+            b"\xff",
+            b"\xc3\xa9",
+            b"\"{\\\"a\\\":1}\"",
+        ];
+        let types = [
+            None,
+            Some("application/json"),
+            Some("application/x-www-form-urlencoded"),
+            Some("text/plain"),
+            Some("APPLICATION/JSON; charset=x"),
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..20_000 {
+            let len = rng.next() % 12;
+            let body: Vec<u8> = (0..len).flat_map(|_| rng.pick(pieces).to_vec()).collect();
+            let content_type = types[rng.next() as usize % types.len()];
+            match parse(content_type, &body) {
+                Ok(value) => {
+                    if let Ok(f) = Fields::of(&value) {
+                        for name in ["cpu", "name", "Name", "x"] {
+                            let _ = (
+                                f.str(name),
+                                f.int(name),
+                                f.bool(name),
+                                f.list(name),
+                                f.int_in(name, 1..=16),
+                            );
+                        }
+                    }
+                }
+                Err(e) => assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST, "{body:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn integers_round_trip_through_every_spelling() {
+        let mut rng = Rng(42);
+        for _ in 0..2_000 {
+            let n = (rng.next() % 2_000_000) as i64 - 1_000_000;
+            for v in [
+                serde_json::json!({ "n": n }),
+                serde_json::json!({ "N": n.to_string() }),
+                serde_json::json!({ "n": format!(" {n} ") }),
+            ] {
+                assert_eq!(fields(&v).int("n").unwrap(), Some(n));
+            }
+            let form = parse(
+                Some("application/x-www-form-urlencoded"),
+                format!("n={n}").as_bytes(),
+            )
+            .unwrap();
+            assert_eq!(fields(&form).int("n").unwrap(), Some(n));
+        }
+    }
 }

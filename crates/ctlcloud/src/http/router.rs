@@ -249,4 +249,54 @@ mod tests {
         assert_eq!(m.param("serverId"), "WA1DEMO");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
+
+    #[test]
+    fn any_path_routes_or_is_refused_and_never_panics() {
+        let pieces = [
+            "",
+            "v2",
+            "V2",
+            "servers",
+            "DEMO",
+            "%",
+            "%2F",
+            "%41",
+            "..",
+            "{x}",
+            "é",
+            "groups",
+            "wa1",
+            "operations",
+            "status",
+            "x",
+            "//",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize
+        };
+        for _ in 0..20_000 {
+            let segments: Vec<&str> = (0..next() % 8)
+                .map(|_| pieces[next() % pieces.len()])
+                .collect();
+            let path = format!("/{}", segments.join("/"));
+            let method = [
+                Method::Get,
+                Method::Post,
+                Method::Put,
+                Method::Patch,
+                Method::Delete,
+            ][next() % 5];
+            if let Ok(m) = route(method, &path) {
+                assert_eq!(m.endpoint.method, method);
+                for (name, value) in &m.params {
+                    assert!(m.endpoint.path.contains(&format!("{{{name}}}")));
+                    assert!(!value.is_empty());
+                }
+            }
+        }
+    }
 }
