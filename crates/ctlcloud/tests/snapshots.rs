@@ -167,6 +167,14 @@ async fn a_snapshot_is_listed_reverted_to_and_deleted() {
     assert!(answer["message"].is_string());
     let (status, _) = s.post(&format!("{delete}/restore"), Value::Null).await;
     assert_eq!(status, 404);
+
+    // Deleting a server deletes its snapshot with it.
+    snapshot(&s, &id, 1).await;
+    let (status, deleting) = s.delete(&format!("/v2/servers/DEMO/{id}")).await;
+    assert_eq!(status, 202, "{deleting}");
+    assert_eq!(s.wait(&status_href(&deleting)).await["status"], "succeeded");
+    let (status, _) = s.get(&format!("/v2/servers/DEMO/{id}")).await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]

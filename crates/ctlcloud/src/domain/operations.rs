@@ -125,6 +125,11 @@ pub async fn queue(
             outcome,
         });
     }
+    commit(app, tx, entries).await
+}
+
+/// Commits the jobs of a many-server request, then wakes the workers if any was queued.
+pub(super) async fn commit(app: &App, tx: Tx, entries: Vec<Entry>) -> ApiResult<Vec<Entry>> {
     tx.commit().await.map_err(store::StoreError::from)?;
     if entries
         .iter()

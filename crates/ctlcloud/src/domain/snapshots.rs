@@ -13,7 +13,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::model::{Account, Job, JobKind, Principal, Server, Snapshot};
 use crate::store::{self, jobs, servers, snapshots, StoreResult, Tx};
 
-use super::operations::{admit, queue_job, Admission, Entry, Outcome, NOT_QUEUED};
+use super::operations::{admit, commit, queue_job, Admission, Entry, Outcome, NOT_QUEUED};
 use super::power::require_active;
 
 /// Days a snapshot may be kept.
@@ -42,7 +42,7 @@ pub fn check(server: &Server) -> Result<(), String> {
 
 /// The snapshot a server keeps, if any: one that is not being deleted.
 pub async fn live(
-    conn: &mut sqlx::SqliteConnection,
+    conn: impl sqlx::SqliteExecutor<'_>,
     server_id: &str,
 ) -> StoreResult<Option<Snapshot>> {
     Ok(snapshots::of_server(conn, server_id)
@@ -53,7 +53,7 @@ pub async fn live(
 
 /// Why a server cannot take another snapshot now, if it cannot.
 async fn one_at_a_time(tx: &mut Tx, server: &Server) -> StoreResult<Option<String>> {
-    if let Some(s) = live(tx, &server.id).await? {
+    if let Some(s) = live(&mut **tx, &server.id).await? {
         return Ok(Some(format!(
             "Server {} already has a snapshot ({}): a server keeps one snapshot at a time, so delete it first.",
             server.id,
@@ -116,14 +116,7 @@ pub async fn create(
             outcome,
         });
     }
-    tx.commit().await.map_err(store::StoreError::from)?;
-    if entries
-        .iter()
-        .any(|e| matches!(e.outcome, Outcome::Queued(_)))
-    {
-        app.wake_workers();
-    }
-    Ok(entries)
+    commit(app, tx, entries).await
 }
 
 /// The server and snapshot named in a path, or 404.

@@ -21,20 +21,13 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     if let Err(reason) = snapshots::check(&server) {
         return Ok(Err(reason));
     }
-    let mut conn = app
-        .store
-        .reader()
-        .acquire()
-        .await
-        .map_err(StoreError::from)?;
-    if let Some(existing) = snapshots::live(&mut conn, &server.id).await? {
+    if let Some(existing) = snapshots::live(app.store.reader(), &server.id).await? {
         return Ok(Err(format!(
             "Server {} already has a snapshot ({}): a server keeps one snapshot at a time.",
             server.id,
             snapshots::name(existing.taken_at)
         )));
     }
-    drop(conn);
     Ok(app.compute.take_snapshot(&server).await)
 }
 
@@ -51,7 +44,7 @@ pub async fn apply(
     let Some(server) = servers::get_in_tx(tx, job.account_id, id).await? else {
         return Ok(());
     };
-    if snapshots::live(tx, &server.id).await?.is_some() {
+    if snapshots::live(&mut **tx, &server.id).await?.is_some() {
         return Err(StoreError(format!(
             "job {} found a snapshot of {} recorded since it started; it runs again",
             job.id, server.id

@@ -5,7 +5,8 @@ use crate::app::App;
 use crate::model::Job;
 use crate::store::{servers, snapshots, StoreResult, Tx};
 
-fn snapshot_id(job: &Job) -> i64 {
+/// The snapshot a delete or revert job's payload names.
+pub(super) fn snapshot_id(job: &Job) -> i64 {
     job.payload
         .get("snapshot")
         .and_then(|s| s.as_i64())

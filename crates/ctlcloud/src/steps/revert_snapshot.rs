@@ -6,12 +6,7 @@ use crate::domain::power::require_active;
 use crate::model::Job;
 use crate::store::{servers, snapshots, StoreError, StoreResult, Tx};
 
-fn snapshot_id(job: &Job) -> i64 {
-    job.payload
-        .get("snapshot")
-        .and_then(|s| s.as_i64())
-        .unwrap_or_default()
-}
+use super::delete_snapshot::snapshot_id;
 
 pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     let server = match super::power_operation::server(app, job).await? {
