@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use crate::model::Server;
+use crate::domain::power::Operation;
+use crate::model::{Server, Snapshot};
 
 pub enum Compute {
     Sim(Sim),
@@ -14,7 +15,7 @@ pub enum Compute {
 
 #[derive(Clone, Debug, Default)]
 pub struct Sim {
-    /// How long each build or delete takes.
+    /// How long each build, delete, power operation or snapshot step takes.
     pub delay: Duration,
     /// Builds of servers whose name contains this (any case) fail.
     pub fail_marker: Option<String>,
@@ -45,5 +46,46 @@ impl Compute {
                 Ok(())
             }
         }
+    }
+
+    /// Runs a power, maintenance, archive or restore operation. The state machine has already
+    /// checked it is possible; doing it to a machine already there must be harmless.
+    pub async fn operate(&self, _server: &Server, _op: Operation) -> Result<(), String> {
+        match self {
+            Compute::Sim(sim) => sim.work().await,
+        }
+    }
+
+    /// Takes a snapshot of a server's machine.
+    pub async fn take_snapshot(&self, _server: &Server) -> Result<(), String> {
+        match self {
+            Compute::Sim(sim) => sim.work().await,
+        }
+    }
+
+    /// Brings a server's machine back to a snapshot; the snapshot is kept.
+    pub async fn revert_snapshot(
+        &self,
+        _server: &Server,
+        _snapshot: &Snapshot,
+    ) -> Result<(), String> {
+        match self {
+            Compute::Sim(sim) => sim.work().await,
+        }
+    }
+
+    /// Discards a snapshot. Discarding one that is gone already must be harmless.
+    pub async fn delete_snapshot(&self, _snapshot: &Snapshot) -> Result<(), String> {
+        match self {
+            Compute::Sim(sim) => sim.work().await,
+        }
+    }
+}
+
+impl Sim {
+    /// A step of simulated work: it takes the configured delay and succeeds.
+    async fn work(&self) -> Result<(), String> {
+        tokio::time::sleep(self.delay).await;
+        Ok(())
     }
 }

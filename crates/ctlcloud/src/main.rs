@@ -67,7 +67,8 @@ struct ServeArgs {
     /// A catalog file replacing the built-in data centers and templates.
     #[arg(long, env = "CTLCLOUD_CATALOG")]
     catalog: Option<PathBuf>,
-    /// How long the simulated driver takes for each build or delete, in milliseconds.
+    /// How long the simulated driver takes for each step (build, delete, power operation,
+    /// snapshot), in milliseconds.
     #[arg(long, env = "CTLCLOUD_SIM_BUILD_DELAY_MS", default_value_t = 1000)]
     sim_delay_ms: u64,
     /// The simulated driver fails builds of servers whose name contains this text.

@@ -179,6 +179,15 @@ impl JobStatus {
 pub enum JobKind {
     CreateServer,
     DeleteServer,
+    /// A power or maintenance-mode operation; the payload names it (`{"operation": "pause"}`).
+    PowerOperation,
+    ArchiveServer,
+    /// Bringing an archived server back; the payload names the target group.
+    RestoreServer,
+    CreateSnapshot,
+    /// Removing a snapshot, asked for by a user or scheduled for its expiry.
+    DeleteSnapshot,
+    RevertSnapshot,
 }
 
 impl JobKind {
@@ -186,6 +195,12 @@ impl JobKind {
         match self {
             JobKind::CreateServer => "createServer",
             JobKind::DeleteServer => "deleteServer",
+            JobKind::PowerOperation => "powerOperation",
+            JobKind::ArchiveServer => "archiveServer",
+            JobKind::RestoreServer => "restoreServer",
+            JobKind::CreateSnapshot => "createSnapshot",
+            JobKind::DeleteSnapshot => "deleteSnapshot",
+            JobKind::RevertSnapshot => "revertSnapshot",
         }
     }
 
@@ -193,9 +208,31 @@ impl JobKind {
         match s {
             "createServer" => Some(JobKind::CreateServer),
             "deleteServer" => Some(JobKind::DeleteServer),
+            "powerOperation" => Some(JobKind::PowerOperation),
+            "archiveServer" => Some(JobKind::ArchiveServer),
+            "restoreServer" => Some(JobKind::RestoreServer),
+            "createSnapshot" => Some(JobKind::CreateSnapshot),
+            "deleteSnapshot" => Some(JobKind::DeleteSnapshot),
+            "revertSnapshot" => Some(JobKind::RevertSnapshot),
             _ => None,
         }
     }
+}
+
+/// A server's snapshot: what the server was when it was taken, so that a revert can bring it back.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// The small integer in the snapshot's hrefs.
+    pub id: i64,
+    pub server_id: String,
+    pub taken_at: i64,
+    pub expires_at: i64,
+    pub cpu: i64,
+    pub memory_mb: i64,
+    pub disks: Vec<Disk>,
+    pub power_state: String,
+    /// The job deleting it, once a user asked for that.
+    pub delete_job: Option<i64>,
 }
 
 #[derive(Clone, Debug)]

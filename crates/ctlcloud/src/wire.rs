@@ -320,6 +320,8 @@ pub struct Credentials {
 pub struct ServerOperation {
     pub server: String,
     pub is_queued: bool,
+    /// Absent from entries that were not queued.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,

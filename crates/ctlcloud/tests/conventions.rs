@@ -432,7 +432,11 @@ async fn unknown_routes_unbuilt_operations_and_wrong_methods_answer_json() {
     let cases = [
         (Method::GET, "/v2/nothing", 404),
         (Method::GET, "/", 404),
-        (Method::POST, "/v2/operations/DEMO/servers/powerOff", 501),
+        (
+            Method::POST,
+            "/v2/operations/DEMO/servers/executePackage",
+            501,
+        ),
         (Method::GET, "/v2/alertPolicies/DEMO", 501),
         (Method::GET, "/DEMO/WA1/loadbalancers", 501),
         (Method::PUT, "/v2/authentication/login", 405),
@@ -450,7 +454,7 @@ async fn unknown_routes_unbuilt_operations_and_wrong_methods_answer_json() {
         .server
         .call(
             Method::POST,
-            "/v2/operations/DEMO/servers/powerOff",
+            "/v2/operations/DEMO/servers/executePackage",
             Some(&s.token),
             None,
         )
@@ -458,7 +462,7 @@ async fn unknown_routes_unbuilt_operations_and_wrong_methods_answer_json() {
     assert!(body["message"]
         .as_str()
         .unwrap()
-        .contains("Power off server"));
+        .contains("Execute package"));
     // Unbuilt operations still require a token.
     let (status, _) = s
         .server

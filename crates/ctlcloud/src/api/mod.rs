@@ -6,8 +6,10 @@ mod authentication;
 mod datacenters;
 mod groups;
 mod networks;
+mod operations;
 mod queue;
 mod servers;
+mod snapshots;
 
 use axum::response::Response;
 
@@ -33,6 +35,12 @@ pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
         Op::CreateServer => servers::create(app, call).await,
         Op::DeleteServer => servers::delete(app, call).await,
         Op::GetServerCredentials => servers::credentials(app, call).await,
+        Op::OperateServers => operations::operate(app, call).await,
+        Op::SetMaintenance => operations::set_maintenance(app, call).await,
+        Op::RestoreServer => operations::restore(app, call).await,
+        Op::CreateSnapshot => snapshots::create(app, call).await,
+        Op::DeleteSnapshot => snapshots::delete(app, call).await,
+        Op::RevertSnapshot => snapshots::revert(app, call).await,
         Op::GetStatus => queue::status(app, call).await,
         Op::GetExperimentalStatus => queue::experimental_status(app, call).await,
         Op::ListNetworks => networks::list(app, call).await,

@@ -10,7 +10,7 @@ use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{reply, Call};
 use crate::model::{ipv4, parse_ipv4, Account, Server};
-use crate::store::{accounts, servers};
+use crate::store::{self, accounts, servers};
 use crate::wire::{self, Link};
 
 use super::queue::status_link;
@@ -210,6 +210,7 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
     let server = find(app, call, &account).await?;
     let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
+    let snapshots = store::snapshots::of_server(app.store.reader(), &server.id).await?;
     let template = app.catalog.template(&server.dc, &server.template);
     let alias = &account.alias;
     let lower = server.id.to_lowercase();
@@ -261,7 +262,10 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
                 })
             })
             .collect(),
-        snapshots: Vec::new(),
+        snapshots: snapshots
+            .iter()
+            .map(|s| super::snapshots::present(alias, s))
+            .collect(),
         custom_fields: server
             .custom_fields
             .iter()

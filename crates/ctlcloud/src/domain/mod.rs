@@ -1,11 +1,15 @@
-//! What ctlcloud does, in the API's words: accounts and their data centers, logins, groups and
-//! servers. Validation, naming and state changes live here; the wire shapes do not.
+//! What ctlcloud does, in the API's words: accounts and their data centers, logins, groups,
+//! servers, their power and snapshots. Validation, naming and state changes live here; the wire
+//! shapes do not.
 
 pub mod accounts;
 pub mod custom_fields;
 pub mod groups;
+pub mod operations;
 pub mod passwords;
+pub mod power;
 pub mod servers;
+pub mod snapshots;
 
 /// The platform roles of the cloud.
 pub const ROLES: &[&str] = &[

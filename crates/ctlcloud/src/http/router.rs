@@ -57,6 +57,14 @@ pub enum Op {
     CreateServer,
     DeleteServer,
     GetServerCredentials,
+    /// Power, maintenance-mode and archive operations on a list of servers; the operation is the
+    /// last segment of the row's path.
+    OperateServers,
+    SetMaintenance,
+    RestoreServer,
+    CreateSnapshot,
+    DeleteSnapshot,
+    RevertSnapshot,
     GetStatus,
     GetExperimentalStatus,
     ListNetworks,

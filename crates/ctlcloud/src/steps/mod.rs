@@ -5,8 +5,14 @@
 //! - `apply`: what the outcome changes in the store, in the same transaction that records the
 //!   job's status, so that a job never ends without its effect or has its effect without ending.
 
+mod archive_server;
 mod create_server;
+mod create_snapshot;
 mod delete_server;
+mod delete_snapshot;
+mod power_operation;
+mod restore_server;
+mod revert_snapshot;
 
 use crate::app::App;
 use crate::model::{Job, JobKind};
@@ -17,6 +23,12 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     match JobKind::parse(&job.kind) {
         Some(JobKind::CreateServer) => create_server::perform(app, job).await,
         Some(JobKind::DeleteServer) => delete_server::perform(app, job).await,
+        Some(JobKind::PowerOperation) => power_operation::perform(app, job).await,
+        Some(JobKind::ArchiveServer) => archive_server::perform(app, job).await,
+        Some(JobKind::RestoreServer) => restore_server::perform(app, job).await,
+        Some(JobKind::CreateSnapshot) => create_snapshot::perform(app, job).await,
+        Some(JobKind::DeleteSnapshot) => delete_snapshot::perform(app, job).await,
+        Some(JobKind::RevertSnapshot) => revert_snapshot::perform(app, job).await,
         None => Ok(Err(format!(
             "ctlcloud does not know the job kind {}.",
             job.kind
@@ -34,6 +46,12 @@ pub async fn apply(
     match JobKind::parse(&job.kind) {
         Some(JobKind::CreateServer) => create_server::apply(tx, app, job, outcome).await,
         Some(JobKind::DeleteServer) => delete_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::PowerOperation) => power_operation::apply(tx, app, job, outcome).await,
+        Some(JobKind::ArchiveServer) => archive_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::RestoreServer) => restore_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::CreateSnapshot) => create_snapshot::apply(tx, app, job, outcome).await,
+        Some(JobKind::DeleteSnapshot) => delete_snapshot::apply(tx, app, job, outcome).await,
+        Some(JobKind::RevertSnapshot) => revert_snapshot::apply(tx, app, job, outcome).await,
         None => Ok(()),
     }
 }

@@ -104,3 +104,20 @@ pub async fn memberships(
         .fetch_all(pool)
         .await
 }
+
+/// The account's Archive group in a data center, where archived servers live.
+pub async fn archive(
+    conn: impl Into<Exec<'_>>,
+    account_id: i64,
+    dc: &str,
+) -> StoreResult<Option<Group>> {
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM groups WHERE account_id = ? AND dc = ? AND type = 'archive' \
+         ORDER BY created_at LIMIT 1"
+    ))
+    .bind(account_id)
+    .bind(dc)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}

@@ -178,3 +178,26 @@ pub async fn expire_leases(conn: &mut Tx) -> StoreResult<u64> {
         .await?;
     Ok(done.rows_affected())
 }
+
+/// True while a server has queued or running work that is due: work accepted now runs after it,
+/// so whether it is possible is only known when it runs.
+pub async fn server_busy(conn: &mut Tx, server_id: &str, now: i64) -> StoreResult<bool> {
+    let n: i64 = db::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE server_id = ? AND status IN ('notStarted', 'executing') \
+         AND run_after <= ?",
+    )
+    .bind(server_id)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// A job by its number, in any account (for steps and for records that point at a job).
+pub async fn get_in_tx(conn: &mut Tx, id: i64) -> StoreResult<Option<Job>> {
+    let row = db::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}

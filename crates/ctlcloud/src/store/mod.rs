@@ -14,6 +14,7 @@ pub mod groups;
 pub mod jobs;
 pub mod networks;
 pub mod servers;
+pub mod snapshots;
 pub mod users;
 
 use std::path::Path;
@@ -52,7 +53,10 @@ impl From<serde_json::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The schema, in order. A migration is never edited once released; add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (2, include_str!("../../migrations/0002_power_snapshots.sql")),
+];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
 /// except for these type names.

@@ -176,3 +176,85 @@ pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
         .await?;
     Ok(())
 }
+
+/// A server of the account by its name (any case), read inside a write transaction so that a
+/// check and the change it allows are one atomic step. Its addresses are not loaded.
+pub async fn get_in_tx(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
+    ))
+    .bind(id.to_uppercase())
+    .bind(account_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Records the outcome of a power, maintenance, archive or restore operation: the server's new
+/// status, power state and maintenance mode, its group if that changes, and who changed it.
+#[allow(clippy::too_many_arguments)]
+pub async fn set_condition(
+    conn: &mut Tx,
+    id: &str,
+    status: &str,
+    power_state: &str,
+    in_maintenance: bool,
+    group_id: Option<&str>,
+    modified_by: &str,
+    modified_at: i64,
+) -> StoreResult<()> {
+    db::query(
+        "UPDATE servers SET status = ?, power_state = ?, in_maintenance = ?, \
+         group_id = COALESCE(?, group_id), modified_by = ?, modified_at = ? WHERE id = ?",
+    )
+    .bind(status)
+    .bind(power_state)
+    .bind(in_maintenance)
+    .bind(group_id)
+    .bind(modified_by)
+    .bind(modified_at)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Brings a server back to what a snapshot recorded: size, disks and power state.
+pub async fn revert_to(
+    conn: &mut Tx,
+    id: &str,
+    snapshot: &crate::model::Snapshot,
+    modified_by: &str,
+    modified_at: i64,
+) -> StoreResult<()> {
+    db::query(
+        "UPDATE servers SET cpu = ?, memory_mb = ?, disks = ?, power_state = ?, \
+         modified_by = ?, modified_at = ? WHERE id = ?",
+    )
+    .bind(snapshot.cpu)
+    .bind(snapshot.memory_mb)
+    .bind(serde_json::to_string(&snapshot.disks)?)
+    .bind(&snapshot.power_state)
+    .bind(modified_by)
+    .bind(modified_at)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that a user changed something of the server that has no column here (its snapshots).
+pub async fn touch(
+    conn: &mut Tx,
+    id: &str,
+    modified_by: &str,
+    modified_at: i64,
+) -> StoreResult<()> {
+    db::query("UPDATE servers SET modified_by = ?, modified_at = ? WHERE id = ?")
+        .bind(modified_by)
+        .bind(modified_at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -385,3 +385,51 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+impl Session {
+    /// Builds a server from `server_body` and waits for its build; returns its id.
+    pub async fn build(&self, name: &str) -> String {
+        let (status, created) = self
+            .post(
+                &format!("/v2/servers/{}", self.alias),
+                self.server_body(name).await,
+            )
+            .await;
+        assert_eq!(status, 202, "create {name}: {created}");
+        assert_eq!(
+            self.wait(&status_href(&created)).await["status"],
+            "succeeded"
+        );
+        let (_, server) = self
+            .get(created["links"][1]["href"].as_str().unwrap())
+            .await;
+        server["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The server as `GET /v2/servers/{alias}/{id}` returns it.
+    pub async fn server(&self, id: &str) -> Value {
+        let (status, server) = self.get(&format!("/v2/servers/{}/{id}", self.alias)).await;
+        assert_eq!(status, 200, "GET server {id}: {server}");
+        server
+    }
+
+    /// `POST /v2/operations/{alias}/servers/{op}` with a JSON array of server ids.
+    pub async fn operate(&self, op: &str, ids: &[&str]) -> (u16, Value) {
+        self.post(
+            &format!("/v2/operations/{}/servers/{op}", self.alias),
+            json!(ids),
+        )
+        .await
+    }
+
+    /// Waits for every queued entry of an operation's answer; returns their final status bodies.
+    pub async fn wait_all(&self, answer: &Value) -> Vec<Value> {
+        let mut ends = Vec::new();
+        for entry in answer.as_array().expect("an array of server operations") {
+            if entry["isQueued"] == true {
+                ends.push(self.wait(&status_href(entry)).await);
+            }
+        }
+        ends
+    }
+}
