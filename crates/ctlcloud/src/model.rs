@@ -120,6 +120,36 @@ pub struct Disk {
     pub paths: Vec<String>,
 }
 
+/// A protocol and port (or port range) a public IP address lets through.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Port {
+    /// `TCP`, `UDP` or `ICMP`.
+    pub protocol: String,
+    /// 0 for ICMP.
+    pub port: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_to: Option<i64>,
+}
+
+/// What a public IP address does: the private address it is NATed to, the ports it opens, and the
+/// source ranges (CIDR) allowed to reach them (none: any source).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PublicIpSettings {
+    pub internal: u32,
+    pub ports: Vec<Port>,
+    pub source_restrictions: Vec<String>,
+}
+
+/// A public IP address of a server.
+#[derive(Clone, Debug)]
+pub struct PublicIp {
+    pub address: u32,
+    pub server_id: String,
+    pub settings: PublicIpSettings,
+    /// Reserved by an accepted request whose job has not succeeded yet: not shown.
+    pub pending: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Server {
     pub id: String,
@@ -141,7 +171,7 @@ pub struct Server {
     pub disks: Vec<Disk>,
     pub custom_fields: Vec<CustomFieldValue>,
     pub change: ChangeInfo,
-    /// Private addresses, in the order they were assigned.
+    /// Private addresses: the primary network's first, then one per secondary network adapter.
     pub addresses: Vec<u32>,
 }
 
@@ -179,6 +209,13 @@ impl JobStatus {
 pub enum JobKind {
     CreateServer,
     DeleteServer,
+    /// cpu, memory, disks or password of a server (PATCH).
+    ChangeServer,
+    AddPublicIp,
+    UpdatePublicIp,
+    RemovePublicIp,
+    AddSecondaryNetwork,
+    RemoveSecondaryNetwork,
 }
 
 impl JobKind {
@@ -186,6 +223,12 @@ impl JobKind {
         match self {
             JobKind::CreateServer => "createServer",
             JobKind::DeleteServer => "deleteServer",
+            JobKind::ChangeServer => "changeServer",
+            JobKind::AddPublicIp => "addPublicIP",
+            JobKind::UpdatePublicIp => "updatePublicIP",
+            JobKind::RemovePublicIp => "removePublicIP",
+            JobKind::AddSecondaryNetwork => "addSecondaryNetwork",
+            JobKind::RemoveSecondaryNetwork => "removeSecondaryNetwork",
         }
     }
 
@@ -193,6 +236,12 @@ impl JobKind {
         match s {
             "createServer" => Some(JobKind::CreateServer),
             "deleteServer" => Some(JobKind::DeleteServer),
+            "changeServer" => Some(JobKind::ChangeServer),
+            "addPublicIP" => Some(JobKind::AddPublicIp),
+            "updatePublicIP" => Some(JobKind::UpdatePublicIp),
+            "removePublicIP" => Some(JobKind::RemovePublicIp),
+            "addSecondaryNetwork" => Some(JobKind::AddSecondaryNetwork),
+            "removeSecondaryNetwork" => Some(JobKind::RemoveSecondaryNetwork),
             _ => None,
         }
     }

@@ -6,7 +6,10 @@ mod authentication;
 mod datacenters;
 mod groups;
 mod networks;
+mod public_ips;
 mod queue;
+mod secondary_networks;
+mod server_changes;
 mod servers;
 
 use axum::response::Response;
@@ -33,6 +36,14 @@ pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
         Op::CreateServer => servers::create(app, call).await,
         Op::DeleteServer => servers::delete(app, call).await,
         Op::GetServerCredentials => servers::credentials(app, call).await,
+        Op::PatchServer => server_changes::patch(app, call).await,
+        Op::GetServerCapabilities => server_changes::capabilities(app, call).await,
+        Op::AddSecondaryNetwork => secondary_networks::add(app, call).await,
+        Op::RemoveSecondaryNetwork => secondary_networks::remove(app, call).await,
+        Op::AddPublicIp => public_ips::add(app, call).await,
+        Op::GetPublicIp => public_ips::get(app, call).await,
+        Op::UpdatePublicIp => public_ips::update(app, call).await,
+        Op::RemovePublicIp => public_ips::remove(app, call).await,
         Op::GetStatus => queue::status(app, call).await,
         Op::GetExperimentalStatus => queue::experimental_status(app, call).await,
         Op::ListNetworks => networks::list(app, call).await,

@@ -5,8 +5,11 @@
 //! - `apply`: what the outcome changes in the store, in the same transaction that records the
 //!   job's status, so that a job never ends without its effect or has its effect without ending.
 
+mod change_server;
 mod create_server;
 mod delete_server;
+mod public_ips;
+mod secondary_networks;
 
 use crate::app::App;
 use crate::model::{Job, JobKind};
@@ -17,6 +20,13 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     match JobKind::parse(&job.kind) {
         Some(JobKind::CreateServer) => create_server::perform(app, job).await,
         Some(JobKind::DeleteServer) => delete_server::perform(app, job).await,
+        Some(JobKind::ChangeServer) => change_server::perform(app, job).await,
+        Some(kind @ (JobKind::AddPublicIp | JobKind::UpdatePublicIp | JobKind::RemovePublicIp)) => {
+            public_ips::perform(app, kind, job).await
+        }
+        Some(kind @ (JobKind::AddSecondaryNetwork | JobKind::RemoveSecondaryNetwork)) => {
+            secondary_networks::perform(app, kind, job).await
+        }
         None => Ok(Err(format!(
             "ctlcloud does not know the job kind {}.",
             job.kind
@@ -34,6 +44,13 @@ pub async fn apply(
     match JobKind::parse(&job.kind) {
         Some(JobKind::CreateServer) => create_server::apply(tx, app, job, outcome).await,
         Some(JobKind::DeleteServer) => delete_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::ChangeServer) => change_server::apply(tx, app, job, outcome).await,
+        Some(kind @ (JobKind::AddPublicIp | JobKind::UpdatePublicIp | JobKind::RemovePublicIp)) => {
+            public_ips::apply(tx, app, kind, job, outcome).await
+        }
+        Some(kind @ (JobKind::AddSecondaryNetwork | JobKind::RemoveSecondaryNetwork)) => {
+            secondary_networks::apply(tx, app, kind, job, outcome).await
+        }
         None => Ok(()),
     }
 }

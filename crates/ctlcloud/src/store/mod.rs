@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod groups;
 pub mod jobs;
 pub mod networks;
+pub mod public_ips;
 pub mod servers;
 pub mod users;
 
@@ -49,7 +50,10 @@ impl From<serde_json::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The schema, in order. A migration is never edited once released; add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (3, include_str!("../../migrations/0003_server_changes.sql")),
+];
 
 #[derive(Clone)]
 pub struct Store {

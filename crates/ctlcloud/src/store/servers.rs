@@ -102,15 +102,19 @@ pub async fn insert(
     Ok(())
 }
 
+/// A server's addresses as shown: the primary network's first, then the secondary adapters' in
+/// address order; an adapter still being added is not shown.
+const ADDRESSES: &str = "SELECT address FROM ip_addresses WHERE server_id = ? AND pending = 0 \
+     ORDER BY role <> 'primary', address";
+
 async fn with_addresses(pool: &SqlitePool, server: Option<Server>) -> StoreResult<Option<Server>> {
     let Some(mut server) = server else {
         return Ok(None);
     };
-    let addresses: Vec<i64> =
-        sqlx::query_scalar("SELECT address FROM ip_addresses WHERE server_id = ? ORDER BY address")
-            .bind(&server.id)
-            .fetch_all(pool)
-            .await?;
+    let addresses: Vec<i64> = sqlx::query_scalar(ADDRESSES)
+        .bind(&server.id)
+        .fetch_all(pool)
+        .await?;
     server.addresses = addresses.into_iter().map(|a| a as u32).collect();
     Ok(Some(server))
 }
@@ -143,6 +147,77 @@ pub async fn get_by_uuid(
     with_addresses(pool, row.as_ref().map(from_row).transpose()?).await
 }
 
+/// A server of the account by its name (any case), read inside a write transaction so that what
+/// is decided from it still holds when the transaction commits.
+pub async fn locked(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+    id: &str,
+) -> StoreResult<Option<Server>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
+    ))
+    .bind(id.to_uppercase())
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(mut server) = row.as_ref().map(from_row).transpose()? else {
+        return Ok(None);
+    };
+    let addresses: Vec<i64> = sqlx::query_scalar(ADDRESSES)
+        .bind(&server.id)
+        .fetch_all(conn)
+        .await?;
+    server.addresses = addresses.into_iter().map(|a| a as u32).collect();
+    Ok(Some(server))
+}
+
+/// Writes back what users change on a server: description, group, cpu, memory, disks, custom
+/// fields and who changed it when.
+pub async fn save(conn: &mut SqliteConnection, s: &Server) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE servers SET description = ?, group_id = ?, cpu = ?, memory_mb = ?, disks = ?, \
+         custom_fields = ?, modified_at = ?, modified_by = ? WHERE id = ?",
+    )
+    .bind(&s.description)
+    .bind(&s.group_id)
+    .bind(s.cpu)
+    .bind(s.memory_mb)
+    .bind(serde_json::to_string(&s.disks)?)
+    .bind(serde_json::to_string(&s.custom_fields)?)
+    .bind(s.change.modified_at)
+    .bind(&s.change.modified_by)
+    .bind(&s.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that a server was changed (its addresses, for instance), by whom and when.
+pub async fn touch(conn: &mut SqliteConnection, id: &str, now: i64, by: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE servers SET modified_at = ?, modified_by = ? WHERE id = ?")
+        .bind(now)
+        .bind(by)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the guest administrator password that `credentials` returns.
+pub async fn set_password(
+    conn: &mut SqliteConnection,
+    id: &str,
+    password: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE servers SET password = ? WHERE id = ?")
+        .bind(password)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE id = ?")
         .bind(id)
@@ -152,11 +227,14 @@ pub async fn exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> 
 }
 
 /// The guest administrator password of a server.
-pub async fn password(pool: &SqlitePool, server_id: &str) -> StoreResult<Option<String>> {
+pub async fn password(
+    conn: impl sqlx::SqliteExecutor<'_>,
+    server_id: &str,
+) -> StoreResult<Option<String>> {
     Ok(
         sqlx::query_scalar("SELECT password FROM servers WHERE id = ?")
             .bind(server_id)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await?,
     )
 }
