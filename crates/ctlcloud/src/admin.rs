@@ -1,5 +1,5 @@
-//! `ctlcloud admin`: manage accounts and users in a data directory, also while the server runs
-//! (SQLite lets both processes use the file; writes take turns).
+//! `ctlcloud admin`: manage accounts, users and networks in a data directory, also while the
+//! server runs (SQLite lets both processes use the file; writes take turns).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -29,6 +29,10 @@ pub enum Command {
     },
     DisableUser {
         username: String,
+    },
+    CreateNetwork {
+        account: String,
+        dc: String,
     },
 }
 
@@ -158,6 +162,26 @@ pub async fn run(
                 }
                 tx.commit().await.map_err(|e| e.to_string())?;
                 println!("disabled {username}; their tokens are revoked");
+            }
+            Command::CreateNetwork { account, dc } => {
+                let account = accounts::by_alias(store.reader(), &account)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or(format!("there is no account {account}"))?;
+                let dc = catalog
+                    .datacenter(&dc)
+                    .ok_or(format!("there is no data center {dc}"))?;
+                let network = domain::create_network(&mut tx, &account, &dc.id)
+                    .await
+                    .map_err(|e| e.message)?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+                println!(
+                    "created network {} ({}) for account {} in {}",
+                    network.id,
+                    network.cidr(),
+                    account.alias,
+                    network.dc
+                );
             }
         }
         Ok(())

@@ -15,7 +15,7 @@ pub enum Compute {
 
 #[derive(Clone, Debug, Default)]
 pub struct Sim {
-    /// How long each build, delete, power operation or snapshot step takes.
+    /// How long each build, change, delete, power operation or snapshot step takes.
     pub delay: Duration,
     /// Builds of servers whose name contains this (any case) fail.
     pub fail_marker: Option<String>,
@@ -34,6 +34,18 @@ impl Compute {
                     )),
                     _ => Ok(()),
                 }
+            }
+        }
+    }
+
+    /// Brings a built server's machine to its new configuration: cpu, memory, disks, guest
+    /// password, network adapters, public address translation. The configuration to reach is
+    /// given whole, so running it again must be harmless.
+    pub async fn reconfigure(&self, _server: &Server) -> Result<(), String> {
+        match self {
+            Compute::Sim(sim) => {
+                tokio::time::sleep(sim.delay).await;
+                Ok(())
             }
         }
     }

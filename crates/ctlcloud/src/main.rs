@@ -22,7 +22,7 @@ struct Cli {
 enum Top {
     /// Run the API and its workers.
     Serve(ServeArgs),
-    /// Manage accounts and users in a data directory.
+    /// Manage accounts, users and networks in a data directory.
     Admin {
         /// The data directory of the installation.
         #[arg(
@@ -67,7 +67,7 @@ struct ServeArgs {
     /// A catalog file replacing the built-in data centers and templates.
     #[arg(long, env = "CTLCLOUD_CATALOG")]
     catalog: Option<PathBuf>,
-    /// How long the simulated driver takes for each step (build, delete, power operation,
+    /// How long the simulated driver takes for each step (build, change, delete, power operation,
     /// snapshot), in milliseconds.
     #[arg(long, env = "CTLCLOUD_SIM_BUILD_DELAY_MS", default_value_t = 1000)]
     sim_delay_ms: u64,
@@ -104,6 +104,20 @@ enum AdminCommand {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Networks.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+}
+
+#[derive(Subcommand)]
+enum NetworkCommand {
+    /// Give an account another private /24 network in a data center.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        dc: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -233,6 +247,9 @@ fn main() {
                     },
                     AdminCommand::User(UserCommand::Disable { username }) => {
                         Command::DisableUser { username }
+                    }
+                    AdminCommand::Network(NetworkCommand::Create { account, dc }) => {
+                        Command::CreateNetwork { account, dc }
                     }
                 };
                 admin::run(&data_dir, database_url.as_deref(), &catalog, command).await

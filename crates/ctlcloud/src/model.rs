@@ -120,6 +120,36 @@ pub struct Disk {
     pub paths: Vec<String>,
 }
 
+/// A protocol and port (or port range) a public IP address lets through.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Port {
+    /// `TCP`, `UDP` or `ICMP`.
+    pub protocol: String,
+    /// 0 for ICMP.
+    pub port: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_to: Option<i64>,
+}
+
+/// What a public IP address does: the private address it is NATed to, the ports it opens, and the
+/// source ranges (CIDR) allowed to reach them (none: any source).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PublicIpSettings {
+    pub internal: u32,
+    pub ports: Vec<Port>,
+    pub source_restrictions: Vec<String>,
+}
+
+/// A public IP address of a server.
+#[derive(Clone, Debug)]
+pub struct PublicIp {
+    pub address: u32,
+    pub server_id: String,
+    pub settings: PublicIpSettings,
+    /// Reserved by an accepted request whose job has not succeeded yet: not shown.
+    pub pending: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Server {
     pub id: String,
@@ -141,7 +171,7 @@ pub struct Server {
     pub disks: Vec<Disk>,
     pub custom_fields: Vec<CustomFieldValue>,
     pub change: ChangeInfo,
-    /// Private addresses, in the order they were assigned.
+    /// Private addresses: the primary network's first, then one per secondary network adapter.
     pub addresses: Vec<u32>,
 }
 
@@ -188,6 +218,13 @@ pub enum JobKind {
     /// Removing a snapshot, asked for by a user or scheduled for its expiry.
     DeleteSnapshot,
     RevertSnapshot,
+    /// cpu, memory, disks or password of a server (PATCH).
+    ChangeServer,
+    AddPublicIp,
+    UpdatePublicIp,
+    RemovePublicIp,
+    AddSecondaryNetwork,
+    RemoveSecondaryNetwork,
 }
 
 impl JobKind {
@@ -201,6 +238,12 @@ impl JobKind {
             JobKind::CreateSnapshot => "createSnapshot",
             JobKind::DeleteSnapshot => "deleteSnapshot",
             JobKind::RevertSnapshot => "revertSnapshot",
+            JobKind::ChangeServer => "changeServer",
+            JobKind::AddPublicIp => "addPublicIP",
+            JobKind::UpdatePublicIp => "updatePublicIP",
+            JobKind::RemovePublicIp => "removePublicIP",
+            JobKind::AddSecondaryNetwork => "addSecondaryNetwork",
+            JobKind::RemoveSecondaryNetwork => "removeSecondaryNetwork",
         }
     }
 
@@ -214,6 +257,12 @@ impl JobKind {
             "createSnapshot" => Some(JobKind::CreateSnapshot),
             "deleteSnapshot" => Some(JobKind::DeleteSnapshot),
             "revertSnapshot" => Some(JobKind::RevertSnapshot),
+            "changeServer" => Some(JobKind::ChangeServer),
+            "addPublicIP" => Some(JobKind::AddPublicIp),
+            "updatePublicIP" => Some(JobKind::UpdatePublicIp),
+            "removePublicIP" => Some(JobKind::RemovePublicIp),
+            "addSecondaryNetwork" => Some(JobKind::AddSecondaryNetwork),
+            "removeSecondaryNetwork" => Some(JobKind::RemoveSecondaryNetwork),
             _ => None,
         }
     }

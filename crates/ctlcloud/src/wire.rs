@@ -386,3 +386,44 @@ pub struct NetworkAddress {
     #[serde(rename = "type")]
     pub kind: &'static str,
 }
+
+/// Queued work in the experimental API's style (the contract's shape C).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperimentalOperation {
+    pub operation_id: String,
+    pub uri: String,
+}
+
+/// What can be changed on a server, and how (undocumented; the Python SDK reads these three).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerCapabilities {
+    pub reserved_drive_paths: Vec<String>,
+    pub adding_cpu_requires_reboot: bool,
+    pub adding_memory_requires_reboot: bool,
+}
+
+/// A public IP address of a server.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicIpAddress {
+    #[serde(rename = "internalIPAddress")]
+    pub internal_ip_address: String,
+    pub ports: Vec<PublicIpPort>,
+    pub source_restrictions: Vec<SourceRestriction>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicIpPort {
+    pub protocol: String,
+    pub port: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_to: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceRestriction {
+    pub cidr: String,
+}

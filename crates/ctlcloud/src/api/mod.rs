@@ -7,7 +7,10 @@ mod datacenters;
 mod groups;
 mod networks;
 mod operations;
+mod public_ips;
 mod queue;
+mod secondary_networks;
+mod server_changes;
 mod servers;
 mod snapshots;
 
@@ -41,6 +44,14 @@ pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
         Op::CreateSnapshot => snapshots::create(app, call).await,
         Op::DeleteSnapshot => snapshots::delete(app, call).await,
         Op::RevertSnapshot => snapshots::revert(app, call).await,
+        Op::PatchServer => server_changes::patch(app, call).await,
+        Op::GetServerCapabilities => server_changes::capabilities(app, call).await,
+        Op::AddSecondaryNetwork => secondary_networks::add(app, call).await,
+        Op::RemoveSecondaryNetwork => secondary_networks::remove(app, call).await,
+        Op::AddPublicIp => public_ips::add(app, call).await,
+        Op::GetPublicIp => public_ips::get(app, call).await,
+        Op::UpdatePublicIp => public_ips::update(app, call).await,
+        Op::RemovePublicIp => public_ips::remove(app, call).await,
         Op::GetStatus => queue::status(app, call).await,
         Op::GetExperimentalStatus => queue::experimental_status(app, call).await,
         Op::ListNetworks => networks::list(app, call).await,

@@ -16,6 +16,18 @@ pub fn status_link(alias: &str, job: &Job) -> Link {
     Link::new("status", format!("/v2/operations/{alias}/status/{id}")).id(id)
 }
 
+/// The reference to a job in the experimental API's style (`{operationId, uri}`), followed at
+/// `/v2-experimental/operations/{alias}/status/{operationId}`.
+pub fn experimental_operation(alias: &str, job: &Job) -> wire::ExperimentalOperation {
+    wire::ExperimentalOperation {
+        uri: format!(
+            "/v2-experimental/operations/{alias}/status/{}",
+            job.operation_id
+        ),
+        operation_id: job.operation_id.clone(),
+    }
+}
+
 /// Finds a job by its status id (`wa1-123`) or its 32-hex operation id.
 async fn find(app: &App, account_id: i64, id: &str) -> ApiResult<Option<Job>> {
     let pool = app.store.reader();

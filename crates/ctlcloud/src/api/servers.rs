@@ -5,12 +5,13 @@ use axum::response::Response;
 
 use crate::app::App;
 use crate::domain::custom_fields;
-use crate::domain::servers::{self as domain, NewDisk, NewServer, MAX_DISK_GB};
+use crate::domain::disks;
+use crate::domain::servers::{self as domain, NewServer};
 use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{reply, Call};
-use crate::model::{ipv4, parse_ipv4, Account, Server};
-use crate::store::{self, accounts, servers};
+use crate::model::{ipv4, parse_ipv4, Account, PublicIp, Server};
+use crate::store::{self, accounts, public_ips, servers};
 use crate::wire::{self, Link};
 
 use super::queue::status_link;
@@ -80,12 +81,7 @@ fn parse_create(account: &Account, fields: Fields<'_>) -> ApiResult<(String, New
     }
     let password = fields.str("password")?;
     if let Some(p) = &password {
-        if !(8..=128).contains(&p.chars().count()) {
-            return Err(ApiError::invalid(
-                "password",
-                "A server password has 8 to 128 characters.",
-            ));
-        }
+        domain::check_guest_password(p).map_err(|m| ApiError::invalid("password", m))?;
     }
     let ip_address = match fields.str("ipAddress")? {
         Some(text) => Some(parse_ipv4(&text).ok_or_else(|| {
@@ -103,31 +99,7 @@ fn parse_create(account: &Account, fields: Fields<'_>) -> ApiResult<(String, New
                     "Each additional disk is an object {path, sizeGB, type}.",
                 )
             })?;
-            let size_gb = d.int_in("sizeGB", 1..=MAX_DISK_GB)?.ok_or_else(|| {
-                ApiError::invalid("additionalDisks", "Each additional disk needs sizeGB.")
-            })?;
-            let path = d.str("path")?;
-            let raw = match d.str("type")?.map(|t| t.to_ascii_lowercase()).as_deref() {
-                None => path.is_none(),
-                Some("raw") => true,
-                Some("partitioned") => false,
-                Some(other) => {
-                    return Err(ApiError::invalid(
-                        "additionalDisks",
-                        format!("A disk type is raw or partitioned, not '{other}'."),
-                    ))
-                }
-            };
-            if !raw && path.is_none() {
-                return Err(ApiError::invalid(
-                    "additionalDisks",
-                    "A partitioned disk needs a path.",
-                ));
-            }
-            Ok(NewDisk {
-                path: if raw { None } else { path },
-                size_gb,
-            })
+            disks::parse_new_disk(d, "additionalDisks")
         })
         .collect::<ApiResult<Vec<_>>>()?;
     let packages = fields.list("packages");
@@ -212,10 +184,15 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
     let snapshots = store::snapshots::of_server(app.store.reader(), &server.id).await?;
     let template = app.catalog.template(&server.dc, &server.template);
+    let public: Vec<PublicIp> = public_ips::of_server(app.store.reader(), &server.id)
+        .await?
+        .into_iter()
+        .filter(|p| !p.pending)
+        .collect();
     let alias = &account.alias;
     let lower = server.id.to_lowercase();
     let base = format!("/v2/servers/{alias}/{lower}");
-    let links = vec![
+    let mut links = vec![
         Link::new("self", base.clone())
             .id(server.id.clone())
             .verbs(&["GET", "PATCH", "DELETE"]),
@@ -226,15 +203,14 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
         Link::new("capabilities", format!("{base}/capabilities")),
         Link::new("publicIPAddresses", format!("{base}/publicIPAddresses")).verbs(&["POST"]),
     ];
+    links.extend(public.iter().map(|p| {
+        let ip = ipv4(p.address);
+        Link::new("publicIPAddress", format!("{base}/publicIPAddresses/{ip}"))
+            .id(ip)
+            .verbs(&["GET", "PUT", "DELETE"])
+    }));
     let details = wire::ServerDetails {
-        ip_addresses: server
-            .addresses
-            .iter()
-            .map(|a| wire::IpAddress {
-                internal: ipv4(*a),
-                public: None,
-            })
-            .collect(),
+        ip_addresses: ip_addresses(&server.addresses, &public),
         alert_policies: Vec::new(),
         cpu: server.cpu,
         disk_count: server.disks.len() as i64,
@@ -301,6 +277,29 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
             links,
         },
     )
+}
+
+/// One entry per private address, and one per public address with the private address it is
+/// NATed to: `{internal}` or `{internal, public}`.
+fn ip_addresses(private: &[u32], public: &[PublicIp]) -> Vec<wire::IpAddress> {
+    let mut out = Vec::new();
+    for address in private {
+        let mapped: Vec<&PublicIp> = public
+            .iter()
+            .filter(|p| p.settings.internal == *address)
+            .collect();
+        if mapped.is_empty() {
+            out.push(wire::IpAddress {
+                internal: ipv4(*address),
+                public: None,
+            });
+        }
+        out.extend(mapped.iter().map(|p| wire::IpAddress {
+            internal: ipv4(*address),
+            public: Some(ipv4(p.address)),
+        }));
+    }
+    out
 }
 
 pub async fn delete(app: &App, call: &Call) -> ApiResult<Response> {

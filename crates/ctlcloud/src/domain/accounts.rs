@@ -115,6 +115,13 @@ async fn provision_datacenter(
         };
         groups::insert(tx, &child).await?;
     }
+    create_network(tx, account, dc).await?;
+    Ok(())
+}
+
+/// Gives an account a new private /24 network of its own in a data center, on the next free range
+/// and VLAN.
+pub async fn create_network(tx: &mut Tx, account: &Account, dc: &str) -> ApiResult<Network> {
     let (base, vlan) = networks::next_range(tx, dc).await?.ok_or_else(|| {
         ApiError::conflict("The private address range of the cloud is exhausted.")
     })?;
@@ -132,7 +139,7 @@ async fn provision_datacenter(
         vlan,
     };
     networks::insert(tx, &network).await?;
-    Ok(())
+    Ok(network)
 }
 
 /// Creates a user and returns their roles as canonically spelled. Roles must be platform roles,

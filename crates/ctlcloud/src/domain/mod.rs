@@ -1,13 +1,17 @@
 //! What ctlcloud does, in the API's words: accounts and their data centers, logins, groups,
-//! servers, their power and snapshots. Validation, naming and state changes live here; the wire
-//! shapes do not.
+//! servers, the changes made to them, their power and snapshots, secondary networks and public IP
+//! addresses. Validation, naming and state changes live here; the wire shapes do not.
 
 pub mod accounts;
 pub mod custom_fields;
+pub mod disks;
 pub mod groups;
 pub mod operations;
 pub mod passwords;
 pub mod power;
+pub mod public_ips;
+pub mod secondary_networks;
+pub mod server_changes;
 pub mod servers;
 pub mod snapshots;
 

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::{Account, Job, JobKind, Principal, Server};
-use crate::store::{self, groups, jobs, servers, StoreResult, Tx};
+use crate::store::{groups, jobs, servers, StoreResult, Tx};
 
 use super::power::{self, Operation, Transition};
 
@@ -130,7 +130,7 @@ pub async fn queue(
 
 /// Commits the jobs of a many-server request, then wakes the workers if any was queued.
 pub(super) async fn commit(app: &App, tx: Tx, entries: Vec<Entry>) -> ApiResult<Vec<Entry>> {
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     if entries
         .iter()
         .any(|e| matches!(e.outcome, Outcome::Queued(_)))
@@ -198,7 +198,7 @@ pub async fn restore(
         now,
     )
     .await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     app.wake_workers();
     Ok(job)
 }

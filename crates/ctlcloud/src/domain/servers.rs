@@ -42,8 +42,8 @@ pub struct NewServer {
     pub packages: serde_json::Value,
 }
 
-/// A disk asked for beyond the template's.
-#[derive(Debug)]
+/// A disk asked for beyond the template's: partitioned and mounted at `path`, or raw.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewDisk {
     pub path: Option<String>,
     pub size_gb: i64,
@@ -72,8 +72,21 @@ pub fn lowest_free_seq(used: &[i64]) -> Option<i64> {
     (1..=99).find(|n| used.binary_search(n).is_err())
 }
 
+/// Checks a guest administrator password, at create or when it is changed.
+pub fn check_guest_password(password: &str) -> Result<(), String> {
+    if (8..=128).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err("A server password has 8 to 128 characters.".into())
+    }
+}
+
 /// Checks an additional disk's mount path against the template's reserved paths.
-fn check_disk_path(template: &Template, reserved: &[String], path: &str) -> ApiResult<String> {
+pub(crate) fn check_disk_path(
+    template: &Template,
+    reserved: &[String],
+    path: &str,
+) -> Result<String, String> {
     let path = path.trim();
     let first = match template.family {
         OsFamily::Linux => path
@@ -84,18 +97,12 @@ fn check_disk_path(template: &Template, reserved: &[String], path: &str) -> ApiR
         OsFamily::Windows => path.trim_end_matches([':', '\\', '/']),
     };
     if path.is_empty() || first.is_empty() || path.len() > 200 {
-        return Err(ApiError::invalid(
-            "additionalDisks",
-            format!("'{path}' is not a usable mount path."),
-        ));
+        return Err(format!("'{path}' is not a usable mount path."));
     }
     if reserved.iter().any(|r| r.eq_ignore_ascii_case(first)) {
-        return Err(ApiError::invalid(
-            "additionalDisks",
-            format!(
-                "The path '{path}' is reserved by the template {}.",
-                template.name
-            ),
+        return Err(format!(
+            "The path '{path}' is reserved by the template {}.",
+            template.name
         ));
     }
     Ok(path.to_owned())
@@ -169,7 +176,8 @@ pub async fn create(
     let template_disks = disks.len() - new.additional_disks.len();
     for disk in disks.iter_mut().skip(template_disks) {
         if let Some(path) = disk.paths.first_mut() {
-            *path = check_disk_path(template, reserved, path)?;
+            *path = check_disk_path(template, reserved, path)
+                .map_err(|m| ApiError::invalid("additionalDisks", m))?;
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -183,10 +191,10 @@ pub async fn create(
             "Two disks cannot share a mount path.",
         ));
     }
-    if disks.len() > 16 {
+    if disks.len() > super::disks::MAX_DISKS {
         return Err(ApiError::invalid(
             "additionalDisks",
-            "A server has at most 16 disks.",
+            format!("A server has at most {} disks.", super::disks::MAX_DISKS),
         ));
     }
 

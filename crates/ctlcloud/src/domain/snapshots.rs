@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::{Account, Job, JobKind, Principal, Server, Snapshot};
-use crate::store::{self, jobs, servers, snapshots, StoreResult, Tx};
+use crate::store::{jobs, servers, snapshots, StoreResult, Tx};
 
 use super::operations::{admit, commit, queue_job, Admission, Entry, Outcome, NOT_QUEUED};
 use super::power::require_active;
@@ -169,7 +169,7 @@ pub async fn delete(
     )
     .await?;
     snapshots::set_delete_job(&mut tx, snapshot.id, Some(job.id)).await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     app.wake_workers();
     Ok(job)
 }
@@ -204,7 +204,7 @@ pub async fn revert(
         now,
     )
     .await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     app.wake_workers();
     Ok(job)
 }

@@ -67,5 +67,5 @@ pub async fn apply(
     )
     .await?;
     snapshots::schedule_expiry(tx, job, &snapshot, now).await?;
-    servers::touch(tx, &server.id, &job.requested_by, now).await
+    servers::touch(tx, &server.id, now, &job.requested_by).await
 }

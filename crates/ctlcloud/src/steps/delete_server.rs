@@ -1,8 +1,9 @@
-//! Deleting a server: the driver removes its machine; the server and its addresses go.
+//! Deleting a server: the driver removes its machine; the server goes, and its private and public
+//! addresses return to their networks and pools.
 
 use crate::app::App;
 use crate::model::Job;
-use crate::store::{servers, StoreResult, Tx};
+use crate::store::{public_ips, servers, StoreResult, Tx};
 
 pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     let server_id = job.server_id.as_deref().unwrap_or_default();
@@ -20,7 +21,9 @@ pub async fn apply(
     outcome: &Result<(), String>,
 ) -> StoreResult<()> {
     if outcome.is_ok() {
-        servers::delete(tx, job.server_id.as_deref().unwrap_or_default()).await?;
+        let server_id = job.server_id.as_deref().unwrap_or_default();
+        public_ips::release_server(tx, server_id).await?;
+        servers::delete(tx, server_id).await?;
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ pub async fn apply(
     }
     snapshots::delete(tx, snapshot.id).await?;
     if job.server_id.is_some() {
-        servers::touch(tx, &snapshot.server_id, &job.requested_by, app.clock.now()).await?;
+        servers::touch(tx, &snapshot.server_id, app.clock.now(), &job.requested_by).await?;
     }
     Ok(())
 }

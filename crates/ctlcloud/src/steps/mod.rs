@@ -6,13 +6,16 @@
 //!   job's status, so that a job never ends without its effect or has its effect without ending.
 
 mod archive_server;
+mod change_server;
 mod create_server;
 mod create_snapshot;
 mod delete_server;
 mod delete_snapshot;
 mod power_operation;
+mod public_ips;
 mod restore_server;
 mod revert_snapshot;
+mod secondary_networks;
 
 use crate::app::App;
 use crate::model::{Job, JobKind};
@@ -29,6 +32,13 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
         Some(JobKind::CreateSnapshot) => create_snapshot::perform(app, job).await,
         Some(JobKind::DeleteSnapshot) => delete_snapshot::perform(app, job).await,
         Some(JobKind::RevertSnapshot) => revert_snapshot::perform(app, job).await,
+        Some(JobKind::ChangeServer) => change_server::perform(app, job).await,
+        Some(kind @ (JobKind::AddPublicIp | JobKind::UpdatePublicIp | JobKind::RemovePublicIp)) => {
+            public_ips::perform(app, kind, job).await
+        }
+        Some(kind @ (JobKind::AddSecondaryNetwork | JobKind::RemoveSecondaryNetwork)) => {
+            secondary_networks::perform(app, kind, job).await
+        }
         None => Ok(Err(format!(
             "ctlcloud does not know the job kind {}.",
             job.kind
@@ -52,6 +62,13 @@ pub async fn apply(
         Some(JobKind::CreateSnapshot) => create_snapshot::apply(tx, app, job, outcome).await,
         Some(JobKind::DeleteSnapshot) => delete_snapshot::apply(tx, app, job, outcome).await,
         Some(JobKind::RevertSnapshot) => revert_snapshot::apply(tx, app, job, outcome).await,
+        Some(JobKind::ChangeServer) => change_server::apply(tx, app, job, outcome).await,
+        Some(kind @ (JobKind::AddPublicIp | JobKind::UpdatePublicIp | JobKind::RemovePublicIp)) => {
+            public_ips::apply(tx, app, kind, job, outcome).await
+        }
+        Some(kind @ (JobKind::AddSecondaryNetwork | JobKind::RemoveSecondaryNetwork)) => {
+            secondary_networks::apply(tx, app, kind, job, outcome).await
+        }
         None => Ok(()),
     }
 }

@@ -356,6 +356,23 @@ impl<A: for<'r> FromValue<'r>, B: for<'r> FromValue<'r>, C: for<'r> FromValue<'r
     }
 }
 
+impl<A, B, C, D> FromRow for (A, B, C, D)
+where
+    A: for<'r> FromValue<'r>,
+    B: for<'r> FromValue<'r>,
+    C: for<'r> FromValue<'r>,
+    D: for<'r> FromValue<'r>,
+{
+    fn from_row(row: &Row) -> StoreResult<Self> {
+        Ok((
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        ))
+    }
+}
+
 /// The outcome of a statement that returns no rows.
 #[derive(Debug)]
 pub struct Done {

@@ -42,10 +42,25 @@ pub struct NewJob<'a> {
 
 /// Queues a job, `notStarted`.
 pub async fn insert(conn: &mut Tx, job: NewJob<'_>, now: i64) -> StoreResult<Job> {
+    insert_as(conn, job, JobStatus::NotStarted, now).await
+}
+
+/// Records work that was done in the accepting transaction itself as a job that has already
+/// succeeded, for clients that expect a status link for every change.
+pub async fn insert_done(conn: &mut Tx, job: NewJob<'_>, now: i64) -> StoreResult<Job> {
+    insert_as(conn, job, JobStatus::Succeeded, now).await
+}
+
+async fn insert_as(
+    conn: &mut Tx,
+    job: NewJob<'_>,
+    status: JobStatus,
+    now: i64,
+) -> StoreResult<Job> {
     let row = db::query(&format!(
         "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, requested_by, \
          run_after, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, 'notStarted', ?, ?, ?, ?) RETURNING {COLUMNS}"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     ))
     .bind(crate::ids::new_id())
     .bind(job.account_id)
@@ -53,6 +68,7 @@ pub async fn insert(conn: &mut Tx, job: NewJob<'_>, now: i64) -> StoreResult<Job
     .bind(job.kind.as_str())
     .bind(job.server_id)
     .bind(job.payload.to_string())
+    .bind(status.as_str())
     .bind(job.requested_by)
     .bind(job.run_after)
     .bind(now)
@@ -168,6 +184,16 @@ pub async fn finish(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a job's payload, e.g. to drop secrets it no longer needs once it has ended.
+pub async fn set_payload(conn: &mut Tx, id: i64, payload: &serde_json::Value) -> StoreResult<()> {
+    db::query("UPDATE jobs SET payload = ? WHERE id = ?")
+        .bind(payload.to_string())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Ends every lease at once: used when the only node of a store starts, since no other process

@@ -13,6 +13,7 @@ pub mod db;
 pub mod groups;
 pub mod jobs;
 pub mod networks;
+pub mod public_ips;
 pub mod servers;
 pub mod snapshots;
 pub mod users;
@@ -56,6 +57,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_power_snapshots.sql")),
+    (3, include_str!("../../migrations/0003_server_changes.sql")),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,

@@ -1,4 +1,5 @@
-//! Private networks and the addresses assigned on them.
+//! Private networks and the addresses assigned on them: a server's primary address, and one
+//! address per secondary network adapter.
 
 use super::db::{self, Exec, Row, Tx};
 
@@ -144,5 +145,91 @@ pub async fn assign(
         .bind(server_id)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// A server's address on one network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub network_id: String,
+    pub address: u32,
+    /// A secondary network adapter (not the network the server was built on).
+    pub secondary: bool,
+    /// Reserved for an adapter whose job has not succeeded yet.
+    pub pending: bool,
+}
+
+/// Every network a server has an address on, pending adapters included.
+pub async fn attachments(
+    conn: impl Into<Exec<'_>>,
+    server_id: &str,
+) -> StoreResult<Vec<Attachment>> {
+    let rows: Vec<(String, i64, String, bool)> = db::query_as(
+        "SELECT network_id, address, role, pending FROM ip_addresses WHERE server_id = ? \
+         ORDER BY role <> 'primary', address",
+    )
+    .bind(server_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(network_id, address, role, pending)| Attachment {
+            network_id,
+            address: address as u32,
+            secondary: role == "secondary",
+            pending,
+        })
+        .collect())
+}
+
+/// Reserves an address for a secondary network adapter that is being added.
+pub async fn reserve_secondary(
+    conn: &mut Tx,
+    network_id: &str,
+    address: u32,
+    server_id: &str,
+) -> StoreResult<()> {
+    db::query(
+        "INSERT INTO ip_addresses (network_id, address, server_id, role, pending) \
+         VALUES (?, ?, ?, 'secondary', 1)",
+    )
+    .bind(network_id)
+    .bind(i64::from(address))
+    .bind(server_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The adapter's job succeeded: its address is the server's from now on.
+pub async fn confirm_secondary(
+    conn: &mut Tx,
+    network_id: &str,
+    server_id: &str,
+) -> StoreResult<()> {
+    db::query(
+        "UPDATE ip_addresses SET pending = 0 WHERE network_id = ? AND server_id = ? AND role = 'secondary'",
+    )
+    .bind(network_id)
+    .bind(server_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Frees a server's secondary address on a network (an adapter removed, or one that failed to be
+/// added).
+pub async fn release_secondary(
+    conn: &mut Tx,
+    network_id: &str,
+    server_id: &str,
+) -> StoreResult<()> {
+    db::query(
+        "DELETE FROM ip_addresses WHERE network_id = ? AND server_id = ? AND role = 'secondary'",
+    )
+    .bind(network_id)
+    .bind(server_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }

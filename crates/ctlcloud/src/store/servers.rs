@@ -1,6 +1,6 @@
 //! Servers and the private addresses they hold.
 
-use super::db::{self, Pool, Row, Tx};
+use super::db::{self, Exec, Pool, Row, Tx};
 
 use super::StoreResult;
 use crate::model::{ChangeInfo, Server};
@@ -95,15 +95,19 @@ pub async fn insert(conn: &mut Tx, s: &Server, p: &Provisioning<'_>) -> StoreRes
     Ok(())
 }
 
+/// A server's addresses as shown: the primary network's first, then the secondary adapters' in
+/// address order; an adapter still being added is not shown.
+const ADDRESSES: &str = "SELECT address FROM ip_addresses WHERE server_id = ? AND pending = 0 \
+     ORDER BY role <> 'primary', address";
+
 async fn with_addresses(pool: &Pool, server: Option<Server>) -> StoreResult<Option<Server>> {
     let Some(mut server) = server else {
         return Ok(None);
     };
-    let addresses: Vec<i64> =
-        db::query_scalar("SELECT address FROM ip_addresses WHERE server_id = ? ORDER BY address")
-            .bind(&server.id)
-            .fetch_all(pool)
-            .await?;
+    let addresses: Vec<i64> = db::query_scalar(ADDRESSES)
+        .bind(&server.id)
+        .fetch_all(pool)
+        .await?;
     server.addresses = addresses.into_iter().map(|a| a as u32).collect();
     Ok(Some(server))
 }
@@ -132,6 +136,69 @@ pub async fn get_by_uuid(pool: &Pool, account_id: i64, uuid: &str) -> StoreResul
     with_addresses(pool, row.as_ref().map(from_row).transpose()?).await
 }
 
+/// A server of the account by its name (any case), read inside a write transaction so that what
+/// is decided from it still holds when the transaction commits.
+pub async fn locked(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
+    ))
+    .bind(id.to_uppercase())
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(mut server) = row.as_ref().map(from_row).transpose()? else {
+        return Ok(None);
+    };
+    let addresses: Vec<i64> = db::query_scalar(ADDRESSES)
+        .bind(&server.id)
+        .fetch_all(conn)
+        .await?;
+    server.addresses = addresses.into_iter().map(|a| a as u32).collect();
+    Ok(Some(server))
+}
+
+/// Writes back what users change on a server: description, group, cpu, memory, disks, custom
+/// fields and who changed it when.
+pub async fn save(conn: &mut Tx, s: &Server) -> StoreResult<()> {
+    db::query(
+        "UPDATE servers SET description = ?, group_id = ?, cpu = ?, memory_mb = ?, disks = ?, \
+         custom_fields = ?, modified_at = ?, modified_by = ? WHERE id = ?",
+    )
+    .bind(&s.description)
+    .bind(&s.group_id)
+    .bind(s.cpu)
+    .bind(s.memory_mb)
+    .bind(serde_json::to_string(&s.disks)?)
+    .bind(serde_json::to_string(&s.custom_fields)?)
+    .bind(s.change.modified_at)
+    .bind(&s.change.modified_by)
+    .bind(&s.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that a server was changed (its addresses, for instance), by whom and when.
+pub async fn touch(conn: &mut Tx, id: &str, now: i64, by: &str) -> StoreResult<()> {
+    db::query("UPDATE servers SET modified_at = ?, modified_by = ? WHERE id = ?")
+        .bind(now)
+        .bind(by)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the guest administrator password that `credentials` returns.
+pub async fn set_password(conn: &mut Tx, id: &str, password: &str) -> StoreResult<()> {
+    db::query("UPDATE servers SET password = ? WHERE id = ?")
+        .bind(password)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn exists(conn: &mut Tx, id: &str) -> StoreResult<bool> {
     let n: i64 = db::query_scalar("SELECT COUNT(*) FROM servers WHERE id = ?")
         .bind(id)
@@ -141,10 +208,10 @@ pub async fn exists(conn: &mut Tx, id: &str) -> StoreResult<bool> {
 }
 
 /// The guest administrator password of a server.
-pub async fn password(pool: &Pool, server_id: &str) -> StoreResult<Option<String>> {
+pub async fn password(conn: impl Into<Exec<'_>>, server_id: &str) -> StoreResult<Option<String>> {
     db::query_scalar("SELECT password FROM servers WHERE id = ?")
         .bind(server_id)
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await
 }
 
@@ -240,21 +307,5 @@ pub async fn revert_to(
     .bind(id)
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-/// Records that a user changed something of the server that has no column here (its snapshots).
-pub async fn touch(
-    conn: &mut Tx,
-    id: &str,
-    modified_by: &str,
-    modified_at: i64,
-) -> StoreResult<()> {
-    db::query("UPDATE servers SET modified_by = ?, modified_at = ? WHERE id = ?")
-        .bind(modified_by)
-        .bind(modified_at)
-        .bind(id)
-        .execute(conn)
-        .await?;
     Ok(())
 }
