@@ -22,7 +22,7 @@ struct Cli {
 enum Top {
     /// Run the API and its workers.
     Serve(ServeArgs),
-    /// Manage accounts and users in a data directory.
+    /// Manage accounts, users and custom fields in a data directory.
     Admin {
         /// The data directory of the installation.
         #[arg(
@@ -89,6 +89,34 @@ enum AdminCommand {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Custom fields an account defines for its servers and groups.
+    #[command(subcommand)]
+    CustomField(CustomFieldCommand),
+}
+
+#[derive(Subcommand)]
+enum CustomFieldCommand {
+    /// Define a custom field; prints its id.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// text, checkbox or option.
+        #[arg(long = "type")]
+        kind: String,
+        /// Servers and groups must give a value.
+        #[arg(long)]
+        required: bool,
+        /// A choice of an option field, as NAME=VALUE (repeat for several).
+        #[arg(long = "option")]
+        options: Vec<String>,
+    },
+    /// List an account's custom fields: id, name, type, required or optional, options.
+    List {
+        #[arg(long)]
+        account: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -215,6 +243,22 @@ fn main() {
                     },
                     AdminCommand::User(UserCommand::Disable { username }) => {
                         Command::DisableUser { username }
+                    }
+                    AdminCommand::CustomField(CustomFieldCommand::Create {
+                        account,
+                        name,
+                        kind,
+                        required,
+                        options,
+                    }) => Command::CreateCustomField {
+                        account,
+                        name,
+                        kind,
+                        required,
+                        options,
+                    },
+                    AdminCommand::CustomField(CustomFieldCommand::List { account }) => {
+                        Command::ListCustomFields { account }
                     }
                 };
                 admin::run(&data_dir, &catalog, command).await

@@ -7,8 +7,8 @@ use crate::app::App;
 use crate::catalog::Catalog;
 use crate::http::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::model::{Account, ChangeInfo, Group, Network};
-use crate::store::{self, accounts, groups, networks, users, Tx};
+use crate::model::{Account, ChangeInfo, Group};
+use crate::store::{self, accounts, groups, users, Tx};
 
 use super::passwords;
 
@@ -80,12 +80,7 @@ async fn provision_datacenter(
     now: i64,
     by: &str,
 ) -> ApiResult<()> {
-    let change = ChangeInfo {
-        created_at: now,
-        created_by: by.to_owned(),
-        modified_at: now,
-        modified_by: by.to_owned(),
-    };
+    let change = ChangeInfo::new(now, by);
     let root = Group {
         id: ids::new_id(),
         account_id: account.id,
@@ -114,23 +109,11 @@ async fn provision_datacenter(
         };
         groups::insert(tx, &child).await?;
     }
-    let (base, vlan) = networks::next_range(tx, dc).await?.ok_or_else(|| {
-        ApiError::conflict("The private address range of the cloud is exhausted.")
-    })?;
-    let prefix = crate::model::ipv4(base);
-    let stem = prefix.rsplit_once('.').map(|(s, _)| s).unwrap_or(&prefix);
-    let name = format!("vlan_{vlan}_{stem}");
-    let network = Network {
-        id: ids::new_id(),
-        account_id: account.id,
-        dc: dc.to_owned(),
-        description: name.clone(),
-        name,
-        base,
-        prefix: 24,
-        vlan,
-    };
-    networks::insert(tx, &network).await?;
+    super::networks::allocate(tx, account.id, dc, ids::new_id())
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict("The private address range of the cloud is exhausted.")
+        })?;
     Ok(())
 }
 

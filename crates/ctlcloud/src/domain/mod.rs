@@ -1,10 +1,16 @@
-//! What ctlcloud does, in the API's words: accounts and their data centers, logins, groups and
-//! servers. Validation, naming and state changes live here; the wire shapes do not.
+//! What ctlcloud does, in the API's words: accounts and their data centers, logins, groups,
+//! networks and servers. Validation, naming and state changes live here; the wire shapes do not.
 
 pub mod accounts;
 pub mod custom_fields;
+pub mod group_actions;
+pub mod group_defaults;
+pub mod group_patch;
 pub mod groups;
+pub mod networks;
+pub mod packages;
 pub mod passwords;
+pub mod server_source;
 pub mod servers;
 
 /// The platform roles of the cloud.

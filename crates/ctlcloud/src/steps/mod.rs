@@ -5,8 +5,14 @@
 //! - `apply`: what the outcome changes in the store, in the same transaction that records the
 //!   job's status, so that a job never ends without its effect or has its effect without ending.
 
+mod archive_group;
+mod claim_network;
 mod create_server;
+mod delete_group;
 mod delete_server;
+mod expire_server;
+mod restore_group;
+mod update_log_forwarding;
 
 use crate::app::App;
 use crate::model::{Job, JobKind};
@@ -17,6 +23,12 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     match JobKind::parse(&job.kind) {
         Some(JobKind::CreateServer) => create_server::perform(app, job).await,
         Some(JobKind::DeleteServer) => delete_server::perform(app, job).await,
+        Some(JobKind::ExpireServer) => expire_server::perform(app, job).await,
+        Some(JobKind::DeleteGroup) => delete_group::perform(app, job).await,
+        Some(JobKind::ArchiveGroup) => archive_group::perform(app, job).await,
+        Some(JobKind::RestoreGroup) => restore_group::perform(app, job).await,
+        Some(JobKind::ClaimNetwork) => claim_network::perform(app, job).await,
+        Some(JobKind::UpdateLogForwarding) => update_log_forwarding::perform(app, job).await,
         None => Ok(Err(format!(
             "ctlcloud does not know the job kind {}.",
             job.kind
@@ -34,6 +46,14 @@ pub async fn apply(
     match JobKind::parse(&job.kind) {
         Some(JobKind::CreateServer) => create_server::apply(tx, app, job, outcome).await,
         Some(JobKind::DeleteServer) => delete_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::ExpireServer) => expire_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::DeleteGroup) => delete_group::apply(tx, app, job, outcome).await,
+        Some(JobKind::ArchiveGroup) => archive_group::apply(tx, app, job, outcome).await,
+        Some(JobKind::RestoreGroup) => restore_group::apply(tx, app, job, outcome).await,
+        Some(JobKind::ClaimNetwork) => claim_network::apply(tx, app, job, outcome).await,
+        Some(JobKind::UpdateLogForwarding) => {
+            update_log_forwarding::apply(tx, app, job, outcome).await
+        }
         None => Ok(()),
     }
 }

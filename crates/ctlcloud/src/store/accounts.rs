@@ -93,3 +93,24 @@ pub async fn custom_fields(pool: &SqlitePool, account_id: i64) -> StoreResult<Ve
         })
         .collect()
 }
+
+/// Adds a custom field definition; `false` when the account already has a field of that name.
+pub async fn insert_custom_field(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+    def: &CustomFieldDef,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO custom_fields (id, account_id, name, is_required, type, options) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(&def.id)
+    .bind(account_id)
+    .bind(&def.name)
+    .bind(def.is_required)
+    .bind(&def.kind)
+    .bind(serde_json::to_string(&def.options)?)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -173,3 +173,20 @@ pub async fn expire_leases(conn: &mut SqliteConnection) -> StoreResult<u64> {
         .await?;
     Ok(done.rows_affected())
 }
+
+/// The unfinished job of this kind on a group (named by the `groupId` of its payload), if any.
+pub async fn open_for_group(
+    conn: &mut SqliteConnection,
+    group_id: &str,
+    kind: JobKind,
+) -> StoreResult<Option<Job>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE kind = ? AND json_extract(payload, '$.groupId') = ? \
+         AND status IN ('notStarted', 'executing') ORDER BY id LIMIT 1"
+    ))
+    .bind(kind.as_str())
+    .bind(group_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}

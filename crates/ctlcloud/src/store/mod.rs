@@ -6,8 +6,10 @@
 //! their own and never wait for writers.
 
 pub mod accounts;
+pub mod group_defaults;
 pub mod groups;
 pub mod jobs;
+pub mod log_forwarding;
 pub mod networks;
 pub mod servers;
 pub mod users;
@@ -49,7 +51,10 @@ impl From<serde_json::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The schema, in order. A migration is never edited once released; add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (4, include_str!("../../migrations/0004_groups_networks.sql")),
+];
 
 #[derive(Clone)]
 pub struct Store {

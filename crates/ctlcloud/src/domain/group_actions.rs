@@ -1,0 +1,121 @@
+//! Queued work on a whole group: delete, archive and restore. Each request is checked and its job
+//! committed before the answer; the job's steps (`crate::steps`) do the work.
+//!
+//! Archiving moves the group under its data center's `Archive` group and archives it, the groups
+//! below it and their servers; restoring moves it into a chosen group and makes it all active again.
+
+use serde_json::json;
+
+use crate::app::App;
+use crate::http::error::{ApiError, ApiResult};
+use crate::model::{Account, Job, JobKind, Principal};
+use crate::store::{self, jobs, Tx};
+
+use super::groups::{check_changeable, check_move, find, find_named};
+
+/// Queues a job on a group, or answers the one already queued for the same work.
+async fn queue(
+    app: &App,
+    mut tx: Tx,
+    who: &Principal,
+    account: &Account,
+    dc: &str,
+    kind: JobKind,
+    payload: serde_json::Value,
+) -> ApiResult<Job> {
+    let group_id = payload["groupId"].as_str().unwrap_or_default().to_owned();
+    if let Some(job) = jobs::open_for_group(&mut tx, &group_id, kind).await? {
+        return Ok(job);
+    }
+    let job = jobs::insert(
+        &mut tx,
+        jobs::NewJob {
+            account_id: account.id,
+            dc,
+            kind,
+            server_id: None,
+            payload,
+            requested_by: &who.username,
+            run_after: 0,
+        },
+        app.clock.now(),
+    )
+    .await?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    app.wake_workers();
+    Ok(job)
+}
+
+/// Queues the deletion of a group, every group below it and every server in them.
+pub async fn delete(app: &App, who: &Principal, account: &Account, id: &str) -> ApiResult<Job> {
+    let mut tx = app.store.write().await?;
+    let group = find(&mut tx, account, id).await?;
+    check_changeable(&group)?;
+    let payload = json!({ "groupId": group.id });
+    queue(
+        app,
+        tx,
+        who,
+        account,
+        &group.dc,
+        JobKind::DeleteGroup,
+        payload,
+    )
+    .await
+}
+
+/// Queues the archiving of a group with everything in it.
+pub async fn archive(app: &App, who: &Principal, account: &Account, id: &str) -> ApiResult<Job> {
+    let mut tx = app.store.write().await?;
+    let group = find(&mut tx, account, id).await?;
+    check_changeable(&group)?;
+    if group.is_archived() {
+        return Err(ApiError::bad_request(format!(
+            "The group {} is archived already.",
+            group.name
+        )));
+    }
+    let payload = json!({ "groupId": group.id });
+    queue(
+        app,
+        tx,
+        who,
+        account,
+        &group.dc,
+        JobKind::ArchiveGroup,
+        payload,
+    )
+    .await
+}
+
+/// Queues the restoring of an archived group into `target_id`.
+pub async fn restore(
+    app: &App,
+    who: &Principal,
+    account: &Account,
+    id: &str,
+    target_id: &str,
+) -> ApiResult<Job> {
+    let mut tx = app.store.write().await?;
+    let group = find(&mut tx, account, id).await?;
+    check_changeable(&group)?;
+    if !group.is_archived() {
+        return Err(ApiError::bad_request(format!(
+            "The group {} is not archived; only archived groups can be restored.",
+            group.name
+        )));
+    }
+    let target = find_named(&mut tx, account, "targetGroupId", target_id).await?;
+    check_move(&mut tx, "targetGroupId", &group, &target).await?;
+    let payload = json!({ "groupId": group.id, "targetGroupId": target.id });
+    queue(
+        app,
+        tx,
+        who,
+        account,
+        &group.dc,
+        JobKind::RestoreGroup,
+        payload,
+    )
+    .await
+}
