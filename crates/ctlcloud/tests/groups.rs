@@ -736,3 +736,121 @@ async fn defaults_are_inherited_and_fill_in_create_server() {
         .await;
     assert_refused(status, &answer, 404, "", "unknown group");
 }
+
+#[tokio::test]
+async fn another_account_is_as_unknown_as_none() {
+    let dir = TempDir::new();
+    let s = Session::start(&dir.0, Options::default()).await;
+    admin(
+        &dir.0,
+        &["account", "create", "--alias", "OTHR", "--name", "Other"],
+        None,
+    );
+    admin(
+        &dir.0,
+        &[
+            "user",
+            "create",
+            "--account",
+            "OTHR",
+            "--username",
+            "mallory",
+            "--password-stdin",
+        ],
+        Some("M4llory-Passw0rd\n"),
+    );
+    let mallory = s.server.login("mallory", "M4llory-Passw0rd").await;
+    let as_mallory = |method: Method, path: String, body: Option<Value>| {
+        let (server, token) = (&s.server, mallory.clone());
+        async move { server.call(method, &path, Some(&token), body).await }
+    };
+    let default_group = s.group_id("Default Group").await;
+    let ours = group(&s, "ours", &default_group).await;
+    let archived = group(&s, "shelved", &default_group).await;
+    let (_, queued) = s
+        .post(&format!("/v2/groups/DEMO/{archived}/archive"), json!({}))
+        .await;
+    s.wait(queued["href"].as_str().unwrap()).await;
+
+    // Their view of our groups: 404 under either alias, for every operation.
+    for alias in ["DEMO", "OTHR"] {
+        let base = format!("/v2/groups/{alias}/{ours}");
+        let probes = [
+            (Method::DELETE, base.clone(), None),
+            (Method::POST, format!("{base}/archive"), None),
+            (
+                Method::POST,
+                format!("/v2/groups/{alias}/{archived}/restore"),
+                Some(json!({"targetGroupId": ours})),
+            ),
+            (Method::GET, format!("{base}/defaults"), None),
+            (
+                Method::POST,
+                format!("{base}/defaults"),
+                Some(json!({"cpu": 2})),
+            ),
+        ];
+        for (method, path, body) in probes {
+            let (status, answer) = as_mallory(method.clone(), path.clone(), body).await;
+            assert_refused(status, &answer, 404, "", &format!("{method} {path}"));
+        }
+    }
+    let (status, _) = s.get(&format!("/v2/groups/DEMO/{ours}")).await;
+    assert_eq!(status, 200, "still there");
+
+    // Their ids in our bodies: as unknown as any other.
+    let (_, their_dc) = as_mallory(Method::GET, "/v2/datacenters/OTHR/WA1".into(), None).await;
+    let their_root = link(&their_dc, "group").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, their_networks) = as_mallory(
+        Method::GET,
+        "/v2-experimental/networks/OTHR/WA1".into(),
+        None,
+    )
+    .await;
+    let (status, answer) = s
+        .post(
+            &format!("/v2/groups/DEMO/{archived}/restore"),
+            json!({"targetGroupId": their_root}),
+        )
+        .await;
+    assert_refused(
+        status,
+        &answer,
+        400,
+        "targetGroupId",
+        "their group as target",
+    );
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("There is no group"));
+    let (status, answer) = s
+        .post(
+            &format!("/v2/groups/DEMO/{ours}/defaults"),
+            json!({"networkId": their_networks[0]["id"]}),
+        )
+        .await;
+    assert_refused(
+        status,
+        &answer,
+        400,
+        "networkId",
+        "their network as default",
+    );
+    let (status, answer) = s
+        .post(
+            "/v2/groups/DEMO",
+            json!({"name": "x", "parentGroupId": their_root}),
+        )
+        .await;
+    assert_refused(
+        status,
+        &answer,
+        400,
+        "parentGroupId",
+        "their group as parent",
+    );
+}

@@ -8,30 +8,30 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
-use crate::model::{Account, Job, JobKind, Principal};
+use crate::model::{Account, Group, Job, JobKind, Principal};
 use crate::store::{self, jobs, Tx};
 
 use super::groups::{check_changeable, check_move, find, find_named};
 
-/// Queues a job on a group, or answers the one already queued for the same work.
+/// Queues a job on a group, or answers the one already queued for the same work. The payload
+/// names the group as `groupId`, and whatever else the job's steps need.
 async fn queue(
     app: &App,
     mut tx: Tx,
     who: &Principal,
-    account: &Account,
-    dc: &str,
+    group: &Group,
     kind: JobKind,
-    payload: serde_json::Value,
+    mut payload: serde_json::Value,
 ) -> ApiResult<Job> {
-    let group_id = payload["groupId"].as_str().unwrap_or_default().to_owned();
-    if let Some(job) = jobs::open_for_group(&mut tx, &group_id, kind).await? {
+    if let Some(job) = jobs::open_for_group(&mut tx, &group.id, kind).await? {
         return Ok(job);
     }
+    payload["groupId"] = json!(group.id);
     let job = jobs::insert(
         &mut tx,
         jobs::NewJob {
-            account_id: account.id,
-            dc,
+            account_id: group.account_id,
+            dc: &group.dc,
             kind,
             server_id: None,
             payload,
@@ -51,17 +51,7 @@ pub async fn delete(app: &App, who: &Principal, account: &Account, id: &str) -> 
     let mut tx = app.store.write().await?;
     let group = find(&mut tx, account, id).await?;
     check_changeable(&group)?;
-    let payload = json!({ "groupId": group.id });
-    queue(
-        app,
-        tx,
-        who,
-        account,
-        &group.dc,
-        JobKind::DeleteGroup,
-        payload,
-    )
-    .await
+    queue(app, tx, who, &group, JobKind::DeleteGroup, json!({})).await
 }
 
 /// Queues the archiving of a group with everything in it.
@@ -75,17 +65,7 @@ pub async fn archive(app: &App, who: &Principal, account: &Account, id: &str) ->
             group.name
         )));
     }
-    let payload = json!({ "groupId": group.id });
-    queue(
-        app,
-        tx,
-        who,
-        account,
-        &group.dc,
-        JobKind::ArchiveGroup,
-        payload,
-    )
-    .await
+    queue(app, tx, who, &group, JobKind::ArchiveGroup, json!({})).await
 }
 
 /// Queues the restoring of an archived group into `target_id`.
@@ -107,15 +87,6 @@ pub async fn restore(
     }
     let target = find_named(&mut tx, account, "targetGroupId", target_id).await?;
     check_move(&mut tx, "targetGroupId", &group, &target).await?;
-    let payload = json!({ "groupId": group.id, "targetGroupId": target.id });
-    queue(
-        app,
-        tx,
-        who,
-        account,
-        &group.dc,
-        JobKind::RestoreGroup,
-        payload,
-    )
-    .await
+    let payload = json!({ "targetGroupId": target.id });
+    queue(app, tx, who, &group, JobKind::RestoreGroup, payload).await
 }

@@ -16,14 +16,17 @@ pub async fn apply(
     job: &Job,
     outcome: &Result<(), String>,
 ) -> StoreResult<()> {
+    if outcome.is_err() {
+        return Ok(());
+    }
     let uuid = job.payload["uuid"].as_str().unwrap_or_default();
+    // Gone already, or its deletion queued already: nothing to add.
     let Some(server_id) = servers::id_by_uuid(tx, job.account_id, uuid).await? else {
         return Ok(());
     };
-    if outcome.is_err()
-        || jobs::open_for_server(tx, &server_id, JobKind::DeleteServer)
-            .await?
-            .is_some()
+    if jobs::open_for_server(tx, &server_id, JobKind::DeleteServer)
+        .await?
+        .is_some()
     {
         return Ok(());
     }
