@@ -7,11 +7,10 @@
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::model::{
-    self, Account, ChangeInfo, CustomFieldValue, Group, Job, JobKind, Principal, Server,
-};
-use crate::store::{self, accounts, groups, jobs, networks, servers};
+use crate::model::{self, Account, ChangeInfo, CustomFieldValue, Job, JobKind, Principal, Server};
+use crate::store::{self, accounts, jobs, networks, servers};
 
+use super::groups::{check_parent, find_named};
 use super::{custom_fields, group_defaults, server_source};
 
 /// The largest disk, in GB.
@@ -81,22 +80,6 @@ pub fn lowest_free_seq(used: &[i64]) -> Option<i64> {
     (1..=99).find(|n| used.binary_search(n).is_err())
 }
 
-/// The group a new server goes into: a group of the account that can hold servers.
-async fn target_group(
-    conn: impl sqlx::SqliteExecutor<'_>,
-    account: &Account,
-    id: &str,
-) -> ApiResult<Group> {
-    let group = groups::get(conn, account.id, id).await?.ok_or_else(|| {
-        ApiError::invalid(
-            "groupId",
-            format!("There is no group {id} in account {}.", account.alias),
-        )
-    })?;
-    super::groups::check_parent("groupId", &group)?;
-    Ok(group)
-}
-
 /// Accepts a create request: validates it, names the server, assigns its address and queues the
 /// build, all committed before returning.
 pub async fn create(
@@ -106,7 +89,9 @@ pub async fn create(
     new: NewServer,
 ) -> ApiResult<(Server, Job)> {
     let pool = app.store.reader();
-    let group = target_group(pool, account, &new.group_id).await?;
+    let mut conn = pool.acquire().await.map_err(store::StoreError::from)?;
+    let group = find_named(&mut conn, account, "groupId", &new.group_id).await?;
+    check_parent("groupId", &group)?;
     let dc = group.dc.clone();
     let now = app.clock.now();
     if let Some(ttl) = new.ttl {
@@ -117,10 +102,8 @@ pub async fn create(
             ));
         }
     }
-    let defaults = {
-        let mut conn = pool.acquire().await.map_err(store::StoreError::from)?;
-        group_defaults::effective(&mut conn, account.id, &group.id).await?
-    };
+    let defaults = group_defaults::effective(&mut conn, account.id, &group.id).await?;
+    drop(conn);
     let source_name = new
         .source_server_id
         .clone()
@@ -161,7 +144,10 @@ pub async fn create(
     let password = new.password.clone().unwrap_or_else(ids::new_password);
     let mut tx = app.store.write().await?;
     // The group may have gone or been archived between the read above and this transaction.
-    target_group(&mut *tx, account, &group.id).await?;
+    check_parent(
+        "groupId",
+        &find_named(&mut tx, account, "groupId", &group.id).await?,
+    )?;
     let seq =
         lowest_free_seq(&servers::used_seqs(&mut tx, &name_prefix).await?).ok_or_else(|| {
             ApiError::conflict(format!(
