@@ -1,13 +1,14 @@
-//! `ctlcloud admin`: manage accounts, users and networks in a data directory, also while the
-//! server runs (SQLite lets both processes use the file; writes take turns).
+//! `ctlcloud admin`: manage accounts, users, networks and custom field definitions in a data
+//! directory, also while the server runs (SQLite lets both processes use the file; writes take
+//! turns).
 
 use std::io::BufRead;
 use std::path::Path;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
-use crate::domain::{accounts as domain, passwords};
-use crate::store::{accounts, users};
+use crate::domain::{accounts as domain, custom_fields, passwords};
+use crate::store::{accounts, users, Store};
 
 /// One admin command.
 pub enum Command {
@@ -30,10 +31,35 @@ pub enum Command {
     DisableUser {
         username: String,
     },
+    CreateCustomField {
+        account: String,
+        name: String,
+        kind: String,
+        required: bool,
+        /// `NAME=VALUE` each.
+        options: Vec<String>,
+    },
+    ListCustomFields {
+        account: String,
+    },
     CreateNetwork {
         account: String,
         dc: String,
     },
+}
+
+/// Splits `NAME=VALUE` at the first `=`.
+fn option(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or(format!("an option is NAME=VALUE, not '{text}'"))
+}
+
+async fn account(store: &Store, alias: &str) -> Result<crate::model::Account, String> {
+    accounts::by_alias(store.reader(), alias)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or(format!("there is no account {alias}"))
 }
 
 /// Reads one line from standard input as a password.
@@ -75,12 +101,7 @@ pub async fn run(
                 primary_dc,
             } => {
                 let parent = match parent {
-                    Some(p) => Some(
-                        accounts::by_alias(store.reader(), &p)
-                            .await
-                            .map_err(|e| e.to_string())?
-                            .ok_or(format!("there is no account {p}"))?,
-                    ),
+                    Some(p) => Some(account(&store, &p).await?),
                     None => None,
                 };
                 let dc = primary_dc
@@ -112,10 +133,7 @@ pub async fn run(
                 roles,
                 password_stdin,
             } => {
-                let account = accounts::by_alias(store.reader(), &account)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or(format!("there is no account {account}"))?;
+                let account = self::account(&store, &account).await?;
                 let roles = if roles.is_empty() {
                     vec!["ServerAdmin".to_owned()]
                 } else {
@@ -163,11 +181,43 @@ pub async fn run(
                 tx.commit().await.map_err(|e| e.to_string())?;
                 println!("disabled {username}; their tokens are revoked");
             }
-            Command::CreateNetwork { account, dc } => {
-                let account = accounts::by_alias(store.reader(), &account)
+            Command::CreateCustomField {
+                account: alias,
+                name,
+                kind,
+                required,
+                options,
+            } => {
+                let account = self::account(&store, &alias).await?;
+                let options = options
+                    .iter()
+                    .map(|o| option(o))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let new = custom_fields::NewDefinition {
+                    name,
+                    kind,
+                    required,
+                    options,
+                };
+                let def = custom_fields::define(&mut tx, &account, new)
                     .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or(format!("there is no account {account}"))?;
+                    .map_err(|e| e.message)?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+                println!(
+                    "created custom field {} ({}, {}) in account {} with id {}",
+                    def.name,
+                    def.kind,
+                    if def.is_required {
+                        "required"
+                    } else {
+                        "optional"
+                    },
+                    account.alias,
+                    def.id
+                );
+            }
+            Command::CreateNetwork { account: alias, dc } => {
+                let account = self::account(&store, &alias).await?;
                 let dc = catalog
                     .datacenter(&dc)
                     .ok_or(format!("there is no data center {dc}"))?;
@@ -182,6 +232,28 @@ pub async fn run(
                     account.alias,
                     network.dc
                 );
+            }
+            Command::ListCustomFields { account: alias } => {
+                let account = self::account(&store, &alias).await?;
+                let defs = accounts::custom_fields(store.reader(), account.id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for d in defs {
+                    let options: Vec<String> =
+                        d.options.iter().map(|(n, v)| format!("{n}={v}")).collect();
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        d.id,
+                        d.name,
+                        d.kind,
+                        if d.is_required {
+                            "required"
+                        } else {
+                            "optional"
+                        },
+                        options.join(",")
+                    );
+                }
             }
         }
         Ok(())

@@ -22,7 +22,7 @@ struct Cli {
 enum Top {
     /// Run the API and its workers.
     Serve(ServeArgs),
-    /// Manage accounts, users and networks in a data directory.
+    /// Manage accounts, users, networks and custom fields in a data directory.
     Admin {
         /// The data directory of the installation.
         #[arg(
@@ -104,6 +104,9 @@ enum AdminCommand {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Custom fields an account defines for its servers and groups.
+    #[command(subcommand)]
+    CustomField(CustomFieldCommand),
     /// Networks.
     #[command(subcommand)]
     Network(NetworkCommand),
@@ -117,6 +120,31 @@ enum NetworkCommand {
         account: String,
         #[arg(long)]
         dc: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomFieldCommand {
+    /// Define a custom field; prints its id.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// text, checkbox or option.
+        #[arg(long = "type")]
+        kind: String,
+        /// Servers and groups must give a value.
+        #[arg(long)]
+        required: bool,
+        /// A choice of an option field, as NAME=VALUE (repeat for several).
+        #[arg(long = "option")]
+        options: Vec<String>,
+    },
+    /// List an account's custom fields: id, name, type, required or optional, options.
+    List {
+        #[arg(long)]
+        account: String,
     },
 }
 
@@ -248,8 +276,24 @@ fn main() {
                     AdminCommand::User(UserCommand::Disable { username }) => {
                         Command::DisableUser { username }
                     }
+                    AdminCommand::CustomField(CustomFieldCommand::Create {
+                        account,
+                        name,
+                        kind,
+                        required,
+                        options,
+                    }) => Command::CreateCustomField {
+                        account,
+                        name,
+                        kind,
+                        required,
+                        options,
+                    },
                     AdminCommand::Network(NetworkCommand::Create { account, dc }) => {
                         Command::CreateNetwork { account, dc }
+                    }
+                    AdminCommand::CustomField(CustomFieldCommand::List { account }) => {
+                        Command::ListCustomFields { account }
                     }
                 };
                 admin::run(&data_dir, database_url.as_deref(), &catalog, command).await

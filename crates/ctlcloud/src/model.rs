@@ -33,6 +33,24 @@ pub struct ChangeInfo {
     pub modified_by: String,
 }
 
+impl ChangeInfo {
+    /// A record created (and so last modified) now by `by`.
+    pub fn new(now: i64, by: &str) -> ChangeInfo {
+        ChangeInfo {
+            created_at: now,
+            created_by: by.to_owned(),
+            modified_at: now,
+            modified_by: by.to_owned(),
+        }
+    }
+
+    /// Stamps the record as modified now by `by`.
+    pub fn touch(&mut self, now: i64, by: &str) {
+        self.modified_at = now;
+        self.modified_by = by.to_owned();
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Group {
     pub id: String,
@@ -45,6 +63,33 @@ pub struct Group {
     pub status: String,
     pub custom_fields: Vec<CustomFieldValue>,
     pub change: ChangeInfo,
+}
+
+impl Group {
+    /// The data center's root group (`<DC> Hardware`).
+    pub fn is_root(&self) -> bool {
+        self.parent_id.is_none()
+    }
+
+    /// `Archive` and `Templates`: groups ctlcloud keeps for itself.
+    pub fn is_system(&self) -> bool {
+        self.kind != "default"
+    }
+
+    pub fn is_archived(&self) -> bool {
+        self.status == "archived"
+    }
+}
+
+/// What a group sets for the servers created in it. `None` means "inherit from the parent".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupDefaults {
+    pub cpu: Option<i64>,
+    pub memory_gb: Option<i64>,
+    pub network_id: Option<String>,
+    pub primary_dns: Option<String>,
+    pub secondary_dns: Option<String>,
+    pub template_name: Option<String>,
 }
 
 /// A custom field an account defines for its servers and groups.
@@ -225,6 +270,13 @@ pub enum JobKind {
     RemovePublicIp,
     AddSecondaryNetwork,
     RemoveSecondaryNetwork,
+    /// A server's time to live ran out: queues its deletion.
+    ExpireServer,
+    DeleteGroup,
+    ArchiveGroup,
+    RestoreGroup,
+    ClaimNetwork,
+    UpdateLogForwarding,
 }
 
 impl JobKind {
@@ -244,6 +296,12 @@ impl JobKind {
             JobKind::RemovePublicIp => "removePublicIP",
             JobKind::AddSecondaryNetwork => "addSecondaryNetwork",
             JobKind::RemoveSecondaryNetwork => "removeSecondaryNetwork",
+            JobKind::ExpireServer => "expireServer",
+            JobKind::DeleteGroup => "deleteGroup",
+            JobKind::ArchiveGroup => "archiveGroup",
+            JobKind::RestoreGroup => "restoreGroup",
+            JobKind::ClaimNetwork => "claimNetwork",
+            JobKind::UpdateLogForwarding => "updateLogForwarding",
         }
     }
 
@@ -263,6 +321,12 @@ impl JobKind {
             "removePublicIP" => Some(JobKind::RemovePublicIp),
             "addSecondaryNetwork" => Some(JobKind::AddSecondaryNetwork),
             "removeSecondaryNetwork" => Some(JobKind::RemoveSecondaryNetwork),
+            "expireServer" => Some(JobKind::ExpireServer),
+            "deleteGroup" => Some(JobKind::DeleteGroup),
+            "archiveGroup" => Some(JobKind::ArchiveGroup),
+            "restoreGroup" => Some(JobKind::RestoreGroup),
+            "claimNetwork" => Some(JobKind::ClaimNetwork),
+            "updateLogForwarding" => Some(JobKind::UpdateLogForwarding),
             _ => None,
         }
     }

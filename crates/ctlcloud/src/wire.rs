@@ -427,3 +427,53 @@ pub struct PublicIpPort {
 pub struct SourceRestriction {
     pub cidr: String,
 }
+
+/// One group default: its value, if set on the group or an ancestor, and whether it is inherited.
+#[derive(Debug, Serialize)]
+pub struct GroupDefault<T> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<T>,
+    pub inherited: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupDefaults {
+    pub cpu: GroupDefault<i64>,
+    #[serde(rename = "memoryGB")]
+    pub memory_gb: GroupDefault<i64>,
+    /// `memoryGB` again: the Python SDK's `Server.Create` looks its default memory up under this
+    /// key, and falls back to it when no memory is given.
+    pub memory: GroupDefault<i64>,
+    pub network_id: GroupDefault<String>,
+    pub primary_dns: GroupDefault<String>,
+    pub secondary_dns: GroupDefault<String>,
+    pub template_name: GroupDefault<String>,
+}
+
+/// Queued work on a group that is not a bare status link (group restore).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupOperation {
+    pub is_queued: bool,
+    pub links: Vec<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogForwarding {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+
+/// The answer to a log forwarding update.
+#[derive(Debug, Serialize)]
+pub struct LogForwardingUpdate {
+    #[serde(rename = "operationID")]
+    pub operation_id: String,
+    pub status: &'static str,
+}

@@ -4,7 +4,10 @@
 mod accounts;
 mod authentication;
 mod datacenters;
+mod group_actions;
+mod group_defaults;
 mod groups;
+mod log_forwarding;
 mod networks;
 mod operations;
 mod public_ips;
@@ -34,6 +37,12 @@ pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
         Op::GetBareMetalCapabilities => datacenters::bare_metal_capabilities(app, call).await,
         Op::GetGroup => groups::get(app, call).await,
         Op::CreateGroup => groups::create(app, call).await,
+        Op::PatchGroup => groups::patch(app, call).await,
+        Op::DeleteGroup => group_actions::delete(app, call).await,
+        Op::ArchiveGroup => group_actions::archive(app, call).await,
+        Op::RestoreGroup => group_actions::restore(app, call).await,
+        Op::GetGroupDefaults => group_defaults::get(app, call).await,
+        Op::SetGroupDefaults => group_defaults::set(app, call).await,
         Op::GetServer => servers::get(app, call).await,
         Op::CreateServer => servers::create(app, call).await,
         Op::DeleteServer => servers::delete(app, call).await,
@@ -56,6 +65,12 @@ pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
         Op::GetExperimentalStatus => queue::experimental_status(app, call).await,
         Op::ListNetworks => networks::list(app, call).await,
         Op::GetNetwork => networks::get(app, call).await,
+        Op::ListIpAddresses => networks::ip_addresses(app, call).await,
+        Op::ClaimNetwork => networks::claim(app, call).await,
+        Op::UpdateNetwork => networks::update(app, call).await,
+        Op::ReleaseNetwork => networks::release(app, call).await,
+        Op::GetLogForwarding => log_forwarding::get(app, call).await,
+        Op::UpdateLogForwarding => log_forwarding::update(app, call).await,
     }
 }
 

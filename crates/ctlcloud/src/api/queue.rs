@@ -6,7 +6,7 @@ use axum::response::Response;
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{reply, Call};
-use crate::model::{Job, JobStatus};
+use crate::model::{Job, JobKind, JobStatus};
 use crate::store::jobs;
 use crate::wire::{self, Link};
 
@@ -75,8 +75,20 @@ pub async fn experimental_status(app: &App, call: &Call) -> ApiResult<Response> 
         JobStatus::Succeeded => "succeeded",
         JobStatus::Failed => "failed",
     };
-    let links = match (&job.server_id, job.status) {
-        (Some(server), JobStatus::Succeeded) => {
+    let links = match (JobKind::parse(&job.kind), &job.server_id, job.status) {
+        // A claimed network: Ansible follows `summary.links[0].href` to it.
+        (Some(JobKind::ClaimNetwork), _, JobStatus::Succeeded) => {
+            let id = job.payload["networkId"].as_str().unwrap_or_default();
+            vec![Link::new(
+                "network",
+                format!(
+                    "/v2-experimental/networks/{}/{}/{id}",
+                    account.alias, job.dc
+                ),
+            )
+            .id(id)]
+        }
+        (_, Some(server), JobStatus::Succeeded) => {
             vec![Link::new(
                 "server",
                 format!("/v2/servers/{}/{}", account.alias, server.to_lowercase()),

@@ -4,9 +4,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::app::App;
-use crate::domain::custom_fields;
-use crate::domain::disks;
 use crate::domain::servers::{self as domain, NewServer};
+use crate::domain::{custom_fields, disks, packages};
 use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{reply, Call};
@@ -62,7 +61,6 @@ fn parse_create(account: &Account, fields: Fields<'_>) -> ApiResult<(String, New
         (_, None) => unreachable!("every server type has a default storage type"),
     };
     for (field, what) in [
-        ("ttl", "Deleting a server at a time to live (ttl)"),
         ("antiAffinityPolicyId", "Anti-affinity policies"),
         ("cpuAutoscalePolicyId", "CPU autoscale policies"),
         ("configurationId", "Bare-metal servers"),
@@ -102,24 +100,21 @@ fn parse_create(account: &Account, fields: Fields<'_>) -> ApiResult<(String, New
             disks::parse_new_disk(d, "additionalDisks")
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    let packages = fields.list("packages");
-    for p in &packages {
-        if Fields::of(p)
-            .ok()
-            .and_then(|f| f.get("packageId"))
-            .is_none()
-        {
-            return Err(ApiError::invalid(
-                "packages",
-                "Each package is an object {packageId, parameters}.",
-            ));
-        }
-    }
+    let ttl = match fields.str("ttl")? {
+        Some(text) => Some(crate::clock::parse_utc(&text).ok_or_else(|| {
+            ApiError::invalid(
+                "ttl",
+                format!("ttl must be a UTC time such as 2030-01-31T12:00:00Z, not '{text}'."),
+            )
+        })?),
+        None => None,
+    };
     let new = NewServer {
         name,
         description: fields.str("description")?,
         group_id: fields.required_str("groupId")?,
-        source_server_id: fields.required_str("sourceServerId")?,
+        source_server_id: fields.str("sourceServerId")?,
+        source_server_password: fields.str("sourceServerPassword")?,
         managed_os,
         managed_backup,
         primary_dns: fields.str("primaryDns")?,
@@ -127,17 +122,14 @@ fn parse_create(account: &Account, fields: Fields<'_>) -> ApiResult<(String, New
         network_id: fields.str("networkId")?,
         ip_address,
         password,
-        cpu: fields
-            .int_in("cpu", 1..=16)?
-            .ok_or_else(|| ApiError::invalid("cpu", "cpu is required (1 to 16)."))?,
-        memory_gb: fields
-            .int_in("memoryGB", 1..=128)?
-            .ok_or_else(|| ApiError::invalid("memoryGB", "memoryGB is required (1 to 128)."))?,
+        cpu: fields.int_in("cpu", 1..=16)?,
+        memory_gb: fields.int_in("memoryGB", 1..=128)?,
         server_type: server_type.into(),
         storage_type: storage_type.into(),
         custom_fields: custom_fields::parse(&fields.list("customFields"))?,
         additional_disks,
-        packages: serde_json::Value::Array(packages.into_iter().cloned().collect()),
+        packages: packages::parse(&fields.list("packages"))?,
+        ttl,
     };
     Ok((requested.trim().to_owned(), new))
 }

@@ -8,7 +8,7 @@ use crate::catalog::Catalog;
 use crate::http::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::model::{Account, ChangeInfo, Group, Network};
-use crate::store::{self, accounts, groups, networks, users, Tx};
+use crate::store::{self, accounts, groups, users, Tx};
 
 use super::passwords;
 
@@ -81,12 +81,7 @@ async fn provision_datacenter(
     now: i64,
     by: &str,
 ) -> ApiResult<()> {
-    let change = ChangeInfo {
-        created_at: now,
-        created_by: by.to_owned(),
-        modified_at: now,
-        modified_by: by.to_owned(),
-    };
+    let change = ChangeInfo::new(now, by);
     let root = Group {
         id: ids::new_id(),
         account_id: account.id,
@@ -122,24 +117,9 @@ async fn provision_datacenter(
 /// Gives an account a new private /24 network of its own in a data center, on the next free range
 /// and VLAN.
 pub async fn create_network(tx: &mut Tx, account: &Account, dc: &str) -> ApiResult<Network> {
-    let (base, vlan) = networks::next_range(tx, dc).await?.ok_or_else(|| {
-        ApiError::conflict("The private address range of the cloud is exhausted.")
-    })?;
-    let prefix = crate::model::ipv4(base);
-    let stem = prefix.rsplit_once('.').map(|(s, _)| s).unwrap_or(&prefix);
-    let name = format!("vlan_{vlan}_{stem}");
-    let network = Network {
-        id: ids::new_id(),
-        account_id: account.id,
-        dc: dc.to_owned(),
-        description: name.clone(),
-        name,
-        base,
-        prefix: 24,
-        vlan,
-    };
-    networks::insert(tx, &network).await?;
-    Ok(network)
+    super::networks::allocate(tx, account.id, dc, ids::new_id())
+        .await?
+        .ok_or_else(|| ApiError::conflict("The private address range of the cloud is exhausted."))
 }
 
 /// Creates a user and returns their roles as canonically spelled. Roles must be platform roles,

@@ -1,10 +1,97 @@
-//! Custom field values on servers and groups, checked against the account's definitions.
+//! Custom fields: the definitions an account keeps (made by `ctlcloud admin custom-field`), and
+//! the values of servers and groups, checked against them.
 
+use crate::store::Tx;
 use serde_json::Value;
 
 use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
-use crate::model::{CustomFieldDef, CustomFieldValue};
+use crate::model::{Account, CustomFieldDef, CustomFieldValue};
+use crate::store::accounts;
+
+/// The kinds of custom field.
+pub const KINDS: &[&str] = &["text", "checkbox", "option"];
+
+/// What a new definition is made of.
+pub struct NewDefinition {
+    pub name: String,
+    pub kind: String,
+    pub required: bool,
+    /// `(name shown, value stored)` pairs; only for the `option` kind, which needs at least one.
+    pub options: Vec<(String, String)>,
+}
+
+/// Adds a custom field definition to an account.
+pub async fn define(
+    conn: &mut Tx,
+    account: &Account,
+    new: NewDefinition,
+) -> ApiResult<CustomFieldDef> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid(
+            "name",
+            "A custom field name is 1 to 100 characters.",
+        ));
+    }
+    let kind = new.kind.trim().to_ascii_lowercase();
+    if !KINDS.contains(&kind.as_str()) {
+        return Err(ApiError::invalid(
+            "type",
+            format!(
+                "A custom field's type is text, checkbox or option, not '{}'.",
+                new.kind
+            ),
+        ));
+    }
+    let mut options: Vec<(String, String)> = Vec::new();
+    for (shown, value) in new.options {
+        let (shown, value) = (shown.trim().to_owned(), value.trim().to_owned());
+        if shown.is_empty() || value.is_empty() {
+            return Err(ApiError::invalid(
+                "options",
+                "Each option has a name and a value.",
+            ));
+        }
+        // Values are matched in any case, so two may not differ only in case.
+        if options.iter().any(|(_, v)| v.eq_ignore_ascii_case(&value)) {
+            return Err(ApiError::invalid(
+                "options",
+                format!("The option value {value} is given twice."),
+            ));
+        }
+        options.push((shown, value));
+    }
+    match (kind.as_str(), options.is_empty()) {
+        ("option", true) => {
+            return Err(ApiError::invalid(
+                "options",
+                "An option field needs at least one option.",
+            ))
+        }
+        ("text" | "checkbox", false) => {
+            return Err(ApiError::invalid(
+                "options",
+                "Only option fields have options.",
+            ))
+        }
+        _ => {}
+    }
+    let def = CustomFieldDef {
+        id: crate::ids::new_id(),
+        name: name.to_owned(),
+        is_required: new.required,
+        kind,
+        options,
+    };
+    if !accounts::insert_custom_field(conn, account.id, &def).await? {
+        return Err(ApiError::conflict(format!(
+            "The account {} has a custom field named {name} already.",
+            account.alias
+        )));
+    }
+    Ok(def)
+}
 
 const FIELD: &str = "customFields";
 

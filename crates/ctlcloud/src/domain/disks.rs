@@ -4,15 +4,42 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Template;
+use crate::catalog::{OsFamily, Template};
 use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::Disk;
 
-use super::servers::{check_disk_path, NewDisk, MAX_DISK_GB};
+use super::servers::{NewDisk, MAX_DISK_GB};
 
 /// The most disks a server has.
 pub const MAX_DISKS: usize = 16;
+
+/// Checks an additional disk's mount path against the template's reserved paths.
+pub fn check_disk_path(
+    template: &Template,
+    reserved: &[String],
+    path: &str,
+) -> Result<String, String> {
+    let path = path.trim();
+    let first = match template.family {
+        OsFamily::Linux => path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default(),
+        OsFamily::Windows => path.trim_end_matches([':', '\\', '/']),
+    };
+    if path.is_empty() || first.is_empty() || path.len() > 200 {
+        return Err(format!("'{path}' is not a usable mount path."));
+    }
+    if reserved.iter().any(|r| r.eq_ignore_ascii_case(first)) {
+        return Err(format!(
+            "The path '{path}' is reserved by the template {}.",
+            template.name
+        ));
+    }
+    Ok(path.to_owned())
+}
 
 /// One entry of the requested list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

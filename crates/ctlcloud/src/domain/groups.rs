@@ -1,6 +1,9 @@
-//! Groups: creating them, and the nested tree a group GET returns.
+//! Groups: creating them, the rules every change to the tree follows, and the nested tree a group
+//! GET returns.
 
 use std::collections::HashMap;
+
+use crate::store::Tx;
 
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
@@ -18,6 +21,104 @@ pub struct NewGroup {
     pub custom_fields: Vec<(String, String)>,
 }
 
+/// Checks a group name: 1 to 200 characters once trimmed.
+pub fn check_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "A group name is 1 to 200 characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The 404 for a group id in a path that the caller cannot see.
+pub fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Group {id} was not found."))
+}
+
+/// The group named in the path: 404 unless it belongs to the account.
+pub async fn find(conn: &mut Tx, account: &Account, id: &str) -> ApiResult<Group> {
+    groups::get(conn, account.id, id)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// A group named by a body field: a 400 naming the field unless it belongs to the account.
+pub async fn find_named(
+    conn: &mut Tx,
+    account: &Account,
+    field: &str,
+    id: &str,
+) -> ApiResult<Group> {
+    groups::get(conn, account.id, id).await?.ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("There is no group {id} in account {}.", account.alias),
+        )
+    })
+}
+
+/// Refuses changes to the root group and the system groups, which ctlcloud keeps as they are.
+pub fn check_changeable(group: &Group) -> ApiResult<()> {
+    if group.is_root() || group.is_system() {
+        return Err(ApiError::bad_request(format!(
+            "The group {} is kept by the cloud and cannot be changed, moved, archived or deleted.",
+            group.name
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `parent` can hold groups and servers: not a system group, not archived.
+pub fn check_parent(field: &str, parent: &Group) -> ApiResult<()> {
+    if parent.is_system() {
+        return Err(ApiError::invalid(
+            field,
+            format!("Nothing can be placed in the system group {}.", parent.name),
+        ));
+    }
+    if parent.is_archived() {
+        return Err(ApiError::invalid(
+            field,
+            format!("The group {} is archived.", parent.name),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `group` may move under `parent`: a group that holds groups and servers, in the
+/// same data center, and not the group itself or one below it (which would make a cycle).
+pub async fn check_move(
+    conn: &mut Tx,
+    field: &str,
+    group: &Group,
+    parent: &Group,
+) -> ApiResult<()> {
+    check_parent(field, parent)?;
+    if parent.dc != group.dc {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "The group {} is in {}, not in {}: groups cannot move between data centers.",
+                parent.name, parent.dc, group.dc
+            ),
+        ));
+    }
+    let lineage = groups::lineage(conn, group.account_id, &parent.id).await?;
+    if lineage.iter().any(|g| g.id == group.id) {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "The group {} cannot move under itself or a group below it.",
+                group.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Creates a group under a parent of the same account.
 pub async fn create(
     app: &App,
@@ -25,44 +126,24 @@ pub async fn create(
     account: &Account,
     new: NewGroup,
 ) -> ApiResult<Group> {
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid(
-            "name",
-            "A group name is 1 to 200 characters.",
-        ));
-    }
+    let name = check_name(&new.name)?;
     let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
     let values = custom_fields::validate(&defs, &new.custom_fields)?;
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let parent = groups::get(&mut tx, account.id, &new.parent_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "parentGroupId",
-                format!(
-                    "There is no group {} in account {}.",
-                    new.parent_id, account.alias
-                ),
-            )
-        })?;
+    let parent = find_named(&mut tx, account, "parentGroupId", &new.parent_id).await?;
+    check_parent("parentGroupId", &parent)?;
     let group = Group {
         id: ids::new_id(),
         account_id: account.id,
         dc: parent.dc.clone(),
         parent_id: Some(parent.id.clone()),
-        name: name.to_owned(),
-        description: new.description.unwrap_or_else(|| name.to_owned()),
+        description: new.description.unwrap_or_else(|| name.clone()),
+        name,
         kind: "default".into(),
         status: "active".into(),
         custom_fields: values,
-        change: ChangeInfo {
-            created_at: now,
-            created_by: who.username.clone(),
-            modified_at: now,
-            modified_by: who.username.clone(),
-        },
+        change: ChangeInfo::new(now, &who.username),
     };
     groups::insert(&mut tx, &group).await?;
     tx.commit().await?;

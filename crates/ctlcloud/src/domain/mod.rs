@@ -1,17 +1,24 @@
 //! What ctlcloud does, in the API's words: accounts and their data centers, logins, groups,
-//! servers, the changes made to them, their power and snapshots, secondary networks and public IP
-//! addresses. Validation, naming and state changes live here; the wire shapes do not.
+//! What ctlcloud does, in the API's words: accounts and their data centers, logins, groups,
+//! networks and servers, the changes made to them, their power and snapshots, secondary networks
+//! and public IP addresses. Validation, naming and state changes live here; the wire shapes do not.
 
 pub mod accounts;
 pub mod custom_fields;
 pub mod disks;
+pub mod group_actions;
+pub mod group_defaults;
+pub mod group_patch;
 pub mod groups;
+pub mod networks;
 pub mod operations;
+pub mod packages;
 pub mod passwords;
 pub mod power;
 pub mod public_ips;
 pub mod secondary_networks;
 pub mod server_changes;
+pub mod server_source;
 pub mod servers;
 pub mod snapshots;
 

@@ -5,18 +5,19 @@
 //! concurrent creates never collide and a 202 means the work survives a crash.
 
 use crate::app::App;
-use crate::catalog::{OsFamily, Template};
 use crate::http::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::model::{
-    self, Account, ChangeInfo, CustomFieldValue, Disk, Job, JobKind, Principal, Server,
-};
-use crate::store::{self, accounts, groups, jobs, networks, servers};
+use crate::model::{self, Account, ChangeInfo, CustomFieldValue, Job, JobKind, Principal, Server};
+use crate::store::{self, accounts, jobs, networks, servers};
 
-use super::custom_fields;
+use super::groups::{check_parent, find_named};
+use super::{custom_fields, group_defaults, server_source};
 
 /// The largest disk, in GB.
 pub const MAX_DISK_GB: i64 = 1024;
+
+/// How far ahead a time to live must be: more than an hour.
+const MIN_TTL_SECS: i64 = 3600;
 
 /// A validated create-server request.
 #[derive(Debug)]
@@ -25,7 +26,10 @@ pub struct NewServer {
     pub name: String,
     pub description: Option<String>,
     pub group_id: String,
-    pub source_server_id: String,
+    /// A template, or a server of the account to clone; the group's default template if `None`.
+    pub source_server_id: Option<String>,
+    /// The clone source's administrator password.
+    pub source_server_password: Option<String>,
     pub managed_os: bool,
     pub managed_backup: bool,
     pub primary_dns: Option<String>,
@@ -33,13 +37,17 @@ pub struct NewServer {
     pub network_id: Option<String>,
     pub ip_address: Option<u32>,
     pub password: Option<String>,
-    pub cpu: i64,
-    pub memory_gb: i64,
+    /// From the clone source, then the group's defaults, if `None`.
+    pub cpu: Option<i64>,
+    pub memory_gb: Option<i64>,
     pub server_type: String,
     pub storage_type: String,
     pub custom_fields: Vec<(String, String)>,
     pub additional_disks: Vec<NewDisk>,
+    /// Checked by `super::packages::parse`.
     pub packages: serde_json::Value,
+    /// When the server is deleted (epoch seconds), if it has a time to live.
+    pub ttl: Option<i64>,
 }
 
 /// A disk asked for beyond the template's: partitioned and mounted at `path`, or raw.
@@ -47,6 +55,15 @@ pub struct NewServer {
 pub struct NewDisk {
     pub path: Option<String>,
     pub size_gb: i64,
+}
+
+/// Checks a guest administrator password, at create or when it is changed.
+pub fn check_guest_password(password: &str) -> Result<(), String> {
+    if (8..=128).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err("A server password has 8 to 128 characters.".into())
+    }
 }
 
 /// Checks a requested name against the account alias: letters, digits and dashes, and the alias and
@@ -72,42 +89,6 @@ pub fn lowest_free_seq(used: &[i64]) -> Option<i64> {
     (1..=99).find(|n| used.binary_search(n).is_err())
 }
 
-/// Checks a guest administrator password, at create or when it is changed.
-pub fn check_guest_password(password: &str) -> Result<(), String> {
-    if (8..=128).contains(&password.chars().count()) {
-        Ok(())
-    } else {
-        Err("A server password has 8 to 128 characters.".into())
-    }
-}
-
-/// Checks an additional disk's mount path against the template's reserved paths.
-pub(crate) fn check_disk_path(
-    template: &Template,
-    reserved: &[String],
-    path: &str,
-) -> Result<String, String> {
-    let path = path.trim();
-    let first = match template.family {
-        OsFamily::Linux => path
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or_default(),
-        OsFamily::Windows => path.trim_end_matches([':', '\\', '/']),
-    };
-    if path.is_empty() || first.is_empty() || path.len() > 200 {
-        return Err(format!("'{path}' is not a usable mount path."));
-    }
-    if reserved.iter().any(|r| r.eq_ignore_ascii_case(first)) {
-        return Err(format!(
-            "The path '{path}' is reserved by the template {}.",
-            template.name
-        ));
-    }
-    Ok(path.to_owned())
-}
-
 /// Accepts a create request: validates it, names the server, assigns its address and queues the
 /// build, all committed before returning.
 pub async fn create(
@@ -117,109 +98,74 @@ pub async fn create(
     new: NewServer,
 ) -> ApiResult<(Server, Job)> {
     let pool = app.store.reader();
-    let group = groups::get(pool, account.id, &new.group_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "groupId",
-                format!(
-                    "There is no group {} in account {}.",
-                    new.group_id, account.alias
-                ),
-            )
-        })?;
-    if group.kind == "archive" {
-        return Err(ApiError::invalid(
-            "groupId",
-            "Servers cannot be created in the Archive group.",
-        ));
-    }
+    let mut conn = app.store.read().await?;
+    let group = find_named(&mut conn, account, "groupId", &new.group_id).await?;
+    check_parent("groupId", &group)?;
     let dc = group.dc.clone();
-    let Some(template) = app.catalog.template(&dc, &new.source_server_id) else {
-        if servers::get(pool, account.id, &new.source_server_id)
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::new(
-                axum::http::StatusCode::NOT_IMPLEMENTED,
-                "Cloning a server (sourceServerId naming an existing server) is not implemented in ctlcloud yet.",
+    let now = app.clock.now();
+    if let Some(ttl) = new.ttl {
+        if ttl <= now + MIN_TTL_SECS {
+            return Err(ApiError::invalid(
+                "ttl",
+                "ttl must be a UTC time more than one hour from now.",
             ));
         }
-        return Err(ApiError::invalid(
-            "sourceServerId",
-            format!(
-                "There is no template {} in data center {dc}.",
-                new.source_server_id
-            ),
-        ));
-    };
+    }
+    let defaults = group_defaults::effective(&mut conn, account.id, &group.id).await?;
+    drop(conn);
+    let source_name = new
+        .source_server_id
+        .clone()
+        .or(defaults.template_name.value)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "sourceServerId",
+                "sourceServerId (a template or a server to clone) is required: the group sets no default template.",
+            )
+        })?;
+    let source = server_source::resolve(
+        app,
+        account,
+        &dc,
+        &source_name,
+        new.source_server_password.as_deref(),
+    )
+    .await?;
+    let cpu = new
+        .cpu
+        .or(source.cpu)
+        .or(defaults.cpu.value)
+        .ok_or_else(|| ApiError::invalid("cpu", "cpu is required (1 to 16)."))?;
+    let memory_gb = new
+        .memory_gb
+        .or(source.memory_gb)
+        .or(defaults.memory_gb.value)
+        .ok_or_else(|| ApiError::invalid("memoryGB", "memoryGB is required (1 to 128)."))?;
+    let network_id = new.network_id.clone().or(defaults.network_id.value);
+    let primary_dns = new.primary_dns.clone().or(defaults.primary_dns.value);
+    let secondary_dns = new.secondary_dns.clone().or(defaults.secondary_dns.value);
     let defs = accounts::custom_fields(pool, account.id).await?;
     let custom_fields: Vec<CustomFieldValue> = custom_fields::validate(&defs, &new.custom_fields)?;
-    let mut disks: Vec<Disk> = template
-        .disks()
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .map(|d| (d.size_gb, d.paths))
-        .chain(
-            new.additional_disks
-                .iter()
-                .map(|d| (d.size_gb, d.path.iter().cloned().collect())),
-        )
-        .enumerate()
-        .map(|(i, (size_gb, paths))| Disk {
-            id: format!("0:{i}"),
-            size_gb,
-            paths,
-        })
-        .collect();
-    let reserved = &app.catalog.family(template.family).reserved_drive_paths;
-    let template_disks = disks.len() - new.additional_disks.len();
-    for disk in disks.iter_mut().skip(template_disks) {
-        if let Some(path) = disk.paths.first_mut() {
-            *path = check_disk_path(template, reserved, path)
-                .map_err(|m| ApiError::invalid("additionalDisks", m))?;
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    if !disks
-        .iter()
-        .flat_map(|d| &d.paths)
-        .all(|p| seen.insert(p.to_ascii_lowercase()))
-    {
-        return Err(ApiError::invalid(
-            "additionalDisks",
-            "Two disks cannot share a mount path.",
-        ));
-    }
-    if disks.len() > super::disks::MAX_DISKS {
-        return Err(ApiError::invalid(
-            "additionalDisks",
-            format!("A server has at most {} disks.", super::disks::MAX_DISKS),
-        ));
-    }
+    let template = source.template;
+    let disks = source.disks(app, &new.additional_disks)?;
 
-    let now = app.clock.now();
     let name_prefix = format!("{dc}{}{}", account.alias, new.name);
     let password = new.password.clone().unwrap_or_else(ids::new_password);
     let mut tx = app.store.write().await?;
     store::lock(&mut tx, store::Lock::Account(account.id)).await?;
-    // The group may have gone between the read above and this transaction.
-    if groups::get(&mut tx, account.id, &group.id).await?.is_none() {
-        return Err(ApiError::invalid(
-            "groupId",
-            format!(
-                "There is no group {} in account {}.",
-                new.group_id, account.alias
-            ),
-        ));
-    }
+    // The group may have gone or been archived between the read above and this transaction.
+    check_parent(
+        "groupId",
+        &find_named(&mut tx, account, "groupId", &group.id).await?,
+    )?;
     let seq =
         lowest_free_seq(&servers::used_seqs(&mut tx, &name_prefix).await?).ok_or_else(|| {
             ApiError::conflict(format!(
                 "All 99 names {name_prefix}01 to {name_prefix}99 are in use."
             ))
         })?;
-    let (network, address) = pick_address(&mut tx, account, &dc, &new).await?;
+    let (network, address) =
+        pick_address(&mut tx, account, &dc, network_id.as_deref(), new.ip_address).await?;
     let server = Server {
         id: format!("{name_prefix}{seq:02}"),
         uuid: ids::new_id(),
@@ -228,8 +174,8 @@ pub async fn create(
         group_id: group.id.clone(),
         description: new.description.clone().unwrap_or_else(|| new.name.clone()),
         template: template.name.clone(),
-        cpu: new.cpu,
-        memory_mb: new.memory_gb * 1024,
+        cpu,
+        memory_mb: memory_gb * 1024,
         server_type: new.server_type.clone(),
         storage_type: new.storage_type.clone(),
         managed_os: new.managed_os,
@@ -239,20 +185,15 @@ pub async fn create(
         in_maintenance: false,
         disks,
         custom_fields,
-        change: ChangeInfo {
-            created_at: now,
-            created_by: who.username.clone(),
-            modified_at: now,
-            modified_by: who.username.clone(),
-        },
+        change: ChangeInfo::new(now, &who.username),
         addresses: vec![address],
     };
     let provisioning = servers::Provisioning {
         name_prefix: &name_prefix,
         seq,
         password: &password,
-        primary_dns: new.primary_dns.as_deref(),
-        secondary_dns: new.secondary_dns.as_deref(),
+        primary_dns: primary_dns.as_deref(),
+        secondary_dns: secondary_dns.as_deref(),
         packages: &new.packages,
     };
     servers::insert(&mut tx, &server, &provisioning).await?;
@@ -271,6 +212,24 @@ pub async fn create(
         now,
     )
     .await?;
+    if let Some(ttl) = new.ttl {
+        // Scheduled without a server of its own, so that it holds up no other work on the server
+        // until its time comes; it then queues the deletion behind whatever is queued by then.
+        jobs::insert(
+            &mut tx,
+            jobs::NewJob {
+                account_id: account.id,
+                dc: &dc,
+                kind: JobKind::ExpireServer,
+                server_id: None,
+                payload: serde_json::json!({ "serverId": server.id, "uuid": server.uuid }),
+                requested_by: &who.username,
+                run_after: ttl,
+            },
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     app.wake_workers();
     Ok((server, job))
@@ -282,9 +241,10 @@ async fn pick_address(
     tx: &mut store::Tx,
     account: &Account,
     dc: &str,
-    new: &NewServer,
+    network_id: Option<&str>,
+    ip_address: Option<u32>,
 ) -> ApiResult<(model::Network, u32)> {
-    let candidates = match &new.network_id {
+    let candidates = match network_id {
         Some(id) => vec![networks::get(&mut *tx, account.id, dc, id)
             .await?
             .ok_or_else(|| {
@@ -298,7 +258,7 @@ async fn pick_address(
             })?],
         None => networks::list(&mut *tx, account.id, dc).await?,
     };
-    if let Some(address) = new.ip_address {
+    if let Some(address) = ip_address {
         let text = model::ipv4(address);
         let network = candidates
             .into_iter()

@@ -53,6 +53,12 @@ pub enum Op {
     GetAccount,
     GetGroup,
     CreateGroup,
+    PatchGroup,
+    DeleteGroup,
+    GetGroupDefaults,
+    SetGroupDefaults,
+    ArchiveGroup,
+    RestoreGroup,
     GetServer,
     CreateServer,
     DeleteServer,
@@ -77,6 +83,12 @@ pub enum Op {
     GetExperimentalStatus,
     ListNetworks,
     GetNetwork,
+    ListIpAddresses,
+    ClaimNetwork,
+    UpdateNetwork,
+    ReleaseNetwork,
+    GetLogForwarding,
+    UpdateLogForwarding,
 }
 
 /// One row of the API catalog.

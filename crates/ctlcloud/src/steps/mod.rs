@@ -5,17 +5,23 @@
 //! - `apply`: what the outcome changes in the store, in the same transaction that records the
 //!   job's status, so that a job never ends without its effect or has its effect without ending.
 
+mod archive_group;
 mod archive_server;
 mod change_server;
+mod claim_network;
 mod create_server;
 mod create_snapshot;
+mod delete_group;
 mod delete_server;
 mod delete_snapshot;
+mod expire_server;
 mod power_operation;
 mod public_ips;
+mod restore_group;
 mod restore_server;
 mod revert_snapshot;
 mod secondary_networks;
+mod update_log_forwarding;
 
 use crate::app::App;
 use crate::model::{Job, JobKind};
@@ -39,6 +45,12 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
         Some(kind @ (JobKind::AddSecondaryNetwork | JobKind::RemoveSecondaryNetwork)) => {
             secondary_networks::perform(app, kind, job).await
         }
+        Some(JobKind::ExpireServer) => expire_server::perform(app, job).await,
+        Some(JobKind::DeleteGroup) => delete_group::perform(app, job).await,
+        Some(JobKind::ArchiveGroup) => archive_group::perform(app, job).await,
+        Some(JobKind::RestoreGroup) => restore_group::perform(app, job).await,
+        Some(JobKind::ClaimNetwork) => claim_network::perform(app, job).await,
+        Some(JobKind::UpdateLogForwarding) => update_log_forwarding::perform(app, job).await,
         None => Ok(Err(format!(
             "ctlcloud does not know the job kind {}.",
             job.kind
@@ -68,6 +80,14 @@ pub async fn apply(
         }
         Some(kind @ (JobKind::AddSecondaryNetwork | JobKind::RemoveSecondaryNetwork)) => {
             secondary_networks::apply(tx, app, kind, job, outcome).await
+        }
+        Some(JobKind::ExpireServer) => expire_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::DeleteGroup) => delete_group::apply(tx, app, job, outcome).await,
+        Some(JobKind::ArchiveGroup) => archive_group::apply(tx, app, job, outcome).await,
+        Some(JobKind::RestoreGroup) => restore_group::apply(tx, app, job, outcome).await,
+        Some(JobKind::ClaimNetwork) => claim_network::apply(tx, app, job, outcome).await,
+        Some(JobKind::UpdateLogForwarding) => {
+            update_log_forwarding::apply(tx, app, job, outcome).await
         }
         None => Ok(()),
     }

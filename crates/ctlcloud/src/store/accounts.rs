@@ -92,3 +92,26 @@ pub async fn custom_fields(pool: &Pool, account_id: i64) -> StoreResult<Vec<Cust
         })
         .collect()
 }
+
+/// Adds a custom field definition; `false` when the account already has a field of that name.
+pub async fn insert_custom_field(
+    conn: &mut Tx,
+    account_id: i64,
+    def: &CustomFieldDef,
+) -> StoreResult<bool> {
+    let done = db::query(
+        "INSERT INTO custom_fields (id, account_id, name, is_required, type, options, position) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM custom_fields WHERE account_id = ?2)) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&def.id)
+    .bind(account_id)
+    .bind(&def.name)
+    .bind(def.is_required)
+    .bind(&def.kind)
+    .bind(serde_json::to_string(&def.options)?)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

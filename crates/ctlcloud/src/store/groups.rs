@@ -121,3 +121,117 @@ pub async fn archive(
     .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// A recursive query naming `subtree(id, depth)`: the group bound as `?1` (depth 0) and every
+/// group below it.
+pub(super) const SUBTREE: &str = "WITH RECURSIVE subtree(id, depth) AS ( \
+     SELECT id, 0 FROM groups WHERE id = ?1 \
+     UNION ALL SELECT g.id, s.depth + 1 FROM groups g JOIN subtree s ON g.parent_id = s.id)";
+
+/// Saves what a group's owner can change: name, description, parent, status, custom fields, and
+/// the modification stamp.
+pub async fn update(conn: &mut Tx, g: &Group) -> StoreResult<()> {
+    db::query(
+        "UPDATE groups SET name = ?, description = ?, parent_id = ?, status = ?, custom_fields = ?, \
+         modified_at = ?, modified_by = ? WHERE id = ?",
+    )
+    .bind(&g.name)
+    .bind(&g.description)
+    .bind(&g.parent_id)
+    .bind(&g.status)
+    .bind(serde_json::to_string(&g.custom_fields)?)
+    .bind(g.change.modified_at)
+    .bind(&g.change.modified_by)
+    .bind(&g.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The ids of a group and every group below it, deepest first, so that deleting them in this
+/// order never leaves a child without its parent.
+pub async fn subtree(conn: &mut Tx, group_id: &str) -> StoreResult<Vec<String>> {
+    db::query_scalar(&format!(
+        "{SUBTREE} SELECT id FROM subtree ORDER BY depth DESC, id"
+    ))
+    .bind(group_id.to_lowercase())
+    .fetch_all(conn)
+    .await
+}
+
+/// The ids of the servers in a group and every group below it.
+pub async fn servers_in_subtree(
+    conn: impl Into<Exec<'_>>,
+    group_id: &str,
+) -> StoreResult<Vec<String>> {
+    db::query_scalar(&format!(
+        "{SUBTREE} SELECT id FROM servers WHERE group_id IN (SELECT id FROM subtree) ORDER BY id"
+    ))
+    .bind(group_id.to_lowercase())
+    .fetch_all(conn)
+    .await
+}
+
+/// Sets the status of a group and every group below it, stamping each as modified.
+pub async fn set_subtree_status(
+    conn: &mut Tx,
+    group_id: &str,
+    status: &str,
+    now: i64,
+    by: &str,
+) -> StoreResult<()> {
+    db::query(&format!(
+        "{SUBTREE} UPDATE groups SET status = ?2, modified_at = ?3, modified_by = ?4 \
+         WHERE id IN (SELECT id FROM subtree)"
+    ))
+    .bind(group_id.to_lowercase())
+    .bind(status)
+    .bind(now)
+    .bind(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A group and its ancestors up to the root, nearest first.
+pub async fn lineage(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<Vec<Group>> {
+    let mut chain: Vec<Group> = Vec::new();
+    let mut next = Some(id.to_lowercase());
+    // The tree is never deeper than this; a longer chain could only be a cycle.
+    while let Some(id) = next.take().filter(|_| chain.len() < 256) {
+        let Some(group) = get(&mut *conn, account_id, &id).await? else {
+            break;
+        };
+        next = group.parent_id.clone();
+        chain.push(group);
+    }
+    Ok(chain)
+}
+
+/// The system group of a kind (`archive`, `templates`) of the account in a data center.
+pub async fn system(
+    conn: &mut Tx,
+    account_id: i64,
+    dc: &str,
+    kind: &str,
+) -> StoreResult<Option<Group>> {
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM groups WHERE account_id = ? AND dc = ? AND type = ? \
+         ORDER BY created_at LIMIT 1"
+    ))
+    .bind(account_id)
+    .bind(dc.to_uppercase())
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Removes a group that has no servers and no child groups left.
+pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
+    db::query("DELETE FROM groups WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

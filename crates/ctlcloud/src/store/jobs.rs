@@ -227,3 +227,26 @@ pub async fn get_in_tx(conn: &mut Tx, id: i64) -> StoreResult<Option<Job>> {
         .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// The unfinished job of this kind on a group (named by the `groupId` of its payload), if any.
+pub async fn open_for_group(
+    conn: &mut Tx,
+    group_id: &str,
+    kind: JobKind,
+) -> StoreResult<Option<Job>> {
+    // Unfinished jobs are few: they are filtered here rather than with either engine's JSON
+    // functions.
+    let rows = db::query(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE kind = ? AND status IN ('notStarted', 'executing') ORDER BY id"
+    ))
+    .bind(kind.as_str())
+    .fetch_all(conn)
+    .await?;
+    for row in &rows {
+        let job = from_row(row)?;
+        if job.payload["groupId"].as_str() == Some(group_id) {
+            return Ok(Some(job));
+        }
+    }
+    Ok(None)
+}

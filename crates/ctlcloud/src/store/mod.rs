@@ -10,8 +10,10 @@
 
 pub mod accounts;
 pub mod db;
+pub mod group_defaults;
 pub mod groups;
 pub mod jobs;
+pub mod log_forwarding;
 pub mod networks;
 pub mod public_ips;
 pub mod servers;
@@ -58,6 +60,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_power_snapshots.sql")),
     (3, include_str!("../../migrations/0003_server_changes.sql")),
+    (4, include_str!("../../migrations/0004_groups_networks.sql")),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
@@ -185,6 +188,15 @@ impl Store {
     pub async fn write(&self) -> StoreResult<Tx> {
         Ok(match &self.writer {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Starts a read transaction: one consistent view for several reads, for code that reads
+    /// with the same functions it writes with. Dropping it ends it.
+    pub async fn read(&self) -> StoreResult<Tx> {
+        Ok(match &self.reader {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }

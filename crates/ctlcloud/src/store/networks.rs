@@ -233,3 +233,41 @@ pub async fn release_secondary(
     .await?;
     Ok(())
 }
+
+/// Renames a network and sets its description.
+pub async fn update(conn: &mut Tx, id: &str, name: &str, description: &str) -> StoreResult<()> {
+    db::query("UPDATE networks SET name = ?, description = ? WHERE id = ?")
+        .bind(name)
+        .bind(description)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many addresses of a network servers hold.
+pub async fn claimed_count(conn: &mut Tx, network_id: &str) -> StoreResult<i64> {
+    db::query_scalar("SELECT COUNT(*) FROM ip_addresses WHERE network_id = ?")
+        .bind(network_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Removes a network nobody holds an address on.
+pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
+    db::query("DELETE FROM networks WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A network by id, whatever account or data center it belongs to (for queued work that
+/// already checked both).
+pub async fn by_id(conn: &mut Tx, id: &str) -> StoreResult<Option<Network>> {
+    let row = db::query(&format!("SELECT {COLUMNS} FROM networks WHERE id = ?"))
+        .bind(id.to_lowercase())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}

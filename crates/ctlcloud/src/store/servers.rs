@@ -286,6 +286,31 @@ pub async fn set_condition(
     Ok(())
 }
 
+/// Moves every server in a group and the groups below it to a new status and power state,
+/// stamping each as modified.
+pub async fn set_state_in_subtree(
+    conn: &mut Tx,
+    group_id: &str,
+    status: &str,
+    power_state: &str,
+    now: i64,
+    by: &str,
+) -> StoreResult<()> {
+    db::query(&format!(
+        "{} UPDATE servers SET status = ?2, power_state = ?3, modified_at = ?4, modified_by = ?5 \
+         WHERE group_id IN (SELECT id FROM subtree)",
+        super::groups::SUBTREE
+    ))
+    .bind(group_id.to_lowercase())
+    .bind(status)
+    .bind(power_state)
+    .bind(now)
+    .bind(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Brings a server back to what a snapshot recorded: size, disks and power state.
 pub async fn revert_to(
     conn: &mut Tx,
@@ -308,4 +333,13 @@ pub async fn revert_to(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The name of the account's server with this uuid, if it still exists.
+pub async fn id_by_uuid(conn: &mut Tx, account_id: i64, uuid: &str) -> StoreResult<Option<String>> {
+    db::query_scalar("SELECT id FROM servers WHERE uuid = ? AND account_id = ?")
+        .bind(uuid.to_lowercase())
+        .bind(account_id)
+        .fetch_optional(conn)
+        .await
 }
