@@ -47,6 +47,7 @@ pub async fn create(
                 ),
             )
         })?;
+    super::limits::check_groups(&mut tx, &app.limits, account).await?;
     let group = Group {
         id: ids::new_id(),
         account_id: account.id,

@@ -4,25 +4,7 @@
 pub mod accounts;
 pub mod custom_fields;
 pub mod groups;
+pub mod limits;
 pub mod passwords;
 pub mod servers;
-
-/// The platform roles of the cloud.
-pub const ROLES: &[&str] = &[
-    "AccountAdmin",
-    "AccountViewer",
-    "ServerAdmin",
-    "ServerOperator",
-    "NetworkManager",
-    "SecurityManager",
-    "BillingManager",
-    "DNSManager",
-];
-
-/// The canonical spelling of a role name given in any case.
-pub fn role(name: &str) -> Option<&'static str> {
-    ROLES
-        .iter()
-        .copied()
-        .find(|r| r.eq_ignore_ascii_case(name.trim()))
-}
+pub mod users;

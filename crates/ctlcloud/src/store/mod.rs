@@ -6,10 +6,12 @@
 //! their own and never wait for writers.
 
 pub mod accounts;
+pub mod audit;
 pub mod groups;
 pub mod jobs;
 pub mod networks;
 pub mod servers;
+pub mod usage;
 pub mod users;
 
 use std::path::Path;
@@ -49,7 +51,10 @@ impl From<serde_json::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The schema, in order. A migration is never edited once released; add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (5, include_str!("../../migrations/0005_access.sql")),
+];
 
 #[derive(Clone)]
 pub struct Store {
@@ -90,11 +95,12 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        let applied: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-                .fetch_one(&mut *tx)
-                .await?;
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+        // Every migration not yet applied runs, not only those above the highest applied: versions
+        // are handed out to parallel work, so a lower one can arrive after a higher one.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, unixepoch())",
