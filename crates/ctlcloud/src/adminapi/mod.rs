@@ -78,10 +78,8 @@ pub struct Request {
 
 impl Request {
     fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
+        crate::http::query_param(&self.query, name)
+            .map(str::trim)
             .filter(|v| !v.is_empty())
     }
 

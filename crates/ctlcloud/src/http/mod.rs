@@ -51,10 +51,7 @@ impl Call {
 
     /// A query parameter; names match in any case.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        query_param(&self.query, name)
     }
 
     /// A boolean query parameter (`true`/`false` in any case).
@@ -145,15 +142,11 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
         _ => Some(authenticate(app, &parts.headers).await?),
     };
     let Some(principal) = principal else {
-        return execute(app, matched, &parts, body, None, None).await;
+        return execute(app, matched, &parts, body, None).await;
     };
-    let actor = (
-        principal.username.clone(),
-        principal.account_id,
-        principal.account_alias.clone(),
-    );
+    let actor = principal.clone();
     let result = match access::authorize(endpoint, &principal.roles) {
-        Ok(grants) => execute(app, matched, &parts, body, Some(principal), Some(grants)).await,
+        Ok(grants) => execute(app, matched, &parts, body, Some((principal, grants))).await,
         Err(refusal) => Err(refusal),
     };
     if method != Method::Get {
@@ -161,12 +154,12 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
             Ok(r) => r.status(),
             Err(e) => e.status,
         };
-        let (username, account_id, alias) = &actor;
         let target = format!("{} {path}", method.as_str());
+        let account = Some((actor.account_id, actor.account_alias.as_str()));
         access::audit::record(
             app,
-            username,
-            Some((*account_id, alias)),
+            &actor.username,
+            account,
             endpoint.name,
             &target,
             outcome,
@@ -183,8 +176,7 @@ async fn execute(
     matched: Matched,
     parts: &axum::http::request::Parts,
     body: axum::body::Body,
-    principal: Option<Principal>,
-    grants: Option<access::Grants>,
+    caller: Option<(Principal, access::Grants)>,
 ) -> ApiResult<Response> {
     let endpoint = matched.endpoint;
     let Some(op) = endpoint.op else {
@@ -194,6 +186,7 @@ async fn execute(
             endpoint.path,
         ));
     };
+    let (principal, grants) = caller.unzip();
     let call = Call {
         matched,
         query: query_pairs(parts),
@@ -218,6 +211,14 @@ async fn read_body(body: axum::body::Body) -> ApiResult<Bytes> {
                 format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
             )
         })
+}
+
+/// A query parameter among parsed pairs; names match in any case.
+pub fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn query_pairs(parts: &axum::http::request::Parts) -> Vec<(String, String)> {
