@@ -104,6 +104,7 @@ pub async fn create(
     let account = account_in_scope(app, caller, alias).await?;
     let username = request.fields()?.required_str("username")?;
     let roles = roles_of(request)?;
+    // Bad roles are refused before the (slow) password hash is computed.
     domain::parse_roles(&roles)?;
     let (hash, generated) = password_of(request).await?;
     let mut tx = app.store.write().await?;
