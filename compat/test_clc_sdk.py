@@ -16,6 +16,7 @@ Layout
 
 import ipaddress
 import re
+import subprocess
 import time
 
 import pytest
@@ -146,6 +147,36 @@ class TestLogin:
         with pytest.raises(clc.APIFailedResponse) as ei:
             clc.v2.Account(session=forged)
         assert_api_error(ei, 401)
+
+
+# --------------------------------------------------------------------------
+# roles: what a user may do is decided by their roles; refusals reach the SDK
+# as 403 with a message naming the missing permission
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def operator_session(ctlcloud, env):
+    """A ServerOperator of the account, created with `ctlcloud admin` on the data directory."""
+    subprocess.run(
+        [ctlcloud.binary, "admin", "--data-dir", str(ctlcloud.data_dir), "user", "create",
+         "--account", env.alias, "--username", "oper", "--role", "ServerOperator", "--password-stdin"],
+        input="0per-Passw0rd\n", text=True, capture_output=True, check=True,
+    )
+    return clc.v2.get_session("oper", "0per-Passw0rd")
+
+
+class TestRoles:
+    def test_operator_reads_the_group_tree(self, operator_session):
+        d = clc.v2.Datacenter(session=operator_session)
+        assert d.Groups().Get("Default Group").name == "Default Group"
+
+    def test_operator_may_not_create_a_group(self, operator_session):
+        root = clc.v2.Datacenter(session=operator_session).RootGroup()
+        with pytest.raises(clc.APIFailedResponse) as ei:
+            root.Create("not-allowed")
+        assert_api_error(ei, 403)
+        assert "servers.manage" in ei.value.response_json["message"]
 
 
 # --------------------------------------------------------------------------

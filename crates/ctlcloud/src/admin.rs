@@ -1,22 +1,33 @@
-//! `ctlcloud admin`: manage accounts, users, networks and custom field definitions in a data
-//! directory, also while the server runs (SQLite lets both processes use the file; writes take
-//! turns).
+//! `ctlcloud admin`: manage accounts, users and roles, and read the audit trail. Each command is
+//! one request of the admin API (`crate::adminapi`): sent to a running installation when a URL is
+//! given (with the admin token from `CTLCLOUD_ADMIN_TOKEN`), or run in process on a data directory
+//! otherwise, also while the server runs (SQLite lets both processes use the file; writes take
+//! turns). Answers are printed as JSON.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::catalog::Catalog;
+use serde_json::{json, Value};
+
+use crate::adminapi::{self, Caller, Request};
+use crate::app::App;
 use crate::clock::Clock;
-use crate::domain::{accounts as domain, custom_fields, passwords};
-use crate::store::{accounts, users, Store};
+use crate::compute::{Compute, Sim};
+use crate::http::router::Method;
 
 /// One admin command.
 pub enum Command {
+    Roles,
+    ListAccounts,
     CreateAccount {
         alias: String,
-        name: String,
+        name: Option<String>,
         parent: Option<String>,
         primary_dc: Option<String>,
+    },
+    ListUsers {
+        account: String,
     },
     CreateUser {
         account: String,
@@ -24,12 +35,27 @@ pub enum Command {
         roles: Vec<String>,
         password_stdin: bool,
     },
+    SetRoles {
+        username: String,
+        roles: Vec<String>,
+    },
     SetPassword {
         username: String,
         password_stdin: bool,
     },
     DisableUser {
         username: String,
+    },
+    EnableUser {
+        username: String,
+    },
+    RevokeTokens {
+        username: String,
+    },
+    Audit {
+        account: Option<String>,
+        limit: Option<i64>,
+        before: Option<i64>,
     },
     CreateCustomField {
         account: String,
@@ -48,18 +74,16 @@ pub enum Command {
     },
 }
 
-/// Splits `NAME=VALUE` at the first `=`.
-fn option(text: &str) -> Result<(String, String), String> {
-    text.split_once('=')
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .ok_or(format!("an option is NAME=VALUE, not '{text}'"))
-}
-
-async fn account(store: &Store, alias: &str) -> Result<crate::model::Account, String> {
-    accounts::by_alias(store.reader(), alias)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or(format!("there is no account {alias}"))
+/// Where the commands go.
+pub enum Target {
+    /// A data directory, worked on in process.
+    Local {
+        data_dir: PathBuf,
+        database_url: Option<String>,
+        catalog: Option<PathBuf>,
+    },
+    /// A running installation's base URL, with the admin token.
+    Remote { url: String, token: String },
 }
 
 /// Reads one line from standard input as a password.
@@ -69,196 +93,229 @@ fn read_password() -> Result<String, String> {
         .lock()
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    passwords::check_strength(&password)?;
-    Ok(password)
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-/// A password from standard input, or a generated one that is printed once.
-fn password(from_stdin: bool) -> Result<(String, bool), String> {
-    if from_stdin {
-        Ok((read_password()?, false))
+/// A path segment, percent-encoded.
+fn segment(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Splits `NAME=VALUE` at the first `=`.
+fn option(text: &str) -> Result<Value, String> {
+    text.split_once('=')
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .ok_or(format!("an option is NAME=VALUE, not '{text}'"))
+}
+
+/// The password member of a body: read from stdin, or absent so that the server generates one.
+fn password_member(from_stdin: bool) -> Result<Value, String> {
+    Ok(if from_stdin {
+        json!(read_password()?)
     } else {
-        Ok((crate::ids::new_password(), true))
-    }
+        Value::Null
+    })
 }
 
-pub async fn run(
-    data_dir: &Path,
-    database_url: Option<&str>,
-    catalog: &Catalog,
-    command: Command,
-) -> Result<(), String> {
-    let store = crate::serve::open_store(data_dir, database_url).await?;
-    let now = Clock::default().now();
-    let result = async {
-        let mut tx = store.write().await.map_err(|e| e.to_string())?;
-        match command {
+impl Command {
+    /// The admin API request this command is.
+    fn request(self) -> Result<Request, String> {
+        let (method, path, query, body) = match self {
+            Command::Roles => (Method::Get, "/admin/roles".into(), vec![], Value::Null),
+            Command::ListAccounts => (Method::Get, "/admin/accounts".into(), vec![], Value::Null),
             Command::CreateAccount {
                 alias,
                 name,
                 parent,
                 primary_dc,
-            } => {
-                let parent = match parent {
-                    Some(p) => Some(account(&store, &p).await?),
-                    None => None,
-                };
-                let dc = primary_dc
-                    .or_else(|| parent.as_ref().map(|p| p.primary_dc.clone()))
-                    .unwrap_or_else(|| catalog.datacenters[0].id.clone());
-                let account = domain::create_account(
-                    &mut tx,
-                    catalog,
-                    domain::NewAccount {
-                        alias: &alias,
-                        name: &name,
-                        parent: parent.as_ref(),
-                        primary_dc: &dc,
-                    },
-                    now,
-                    "admin",
-                )
-                .await
-                .map_err(|e| e.message)?;
-                tx.commit().await.map_err(|e| e.to_string())?;
-                println!(
-                    "created account {} ({}), primary data center {}",
-                    account.alias, account.name, account.primary_dc
-                );
-            }
+            } => (
+                Method::Post,
+                "/admin/accounts".into(),
+                vec![],
+                json!({"alias": alias, "name": name, "parentAlias": parent, "primaryDataCenter": primary_dc}),
+            ),
+            Command::ListUsers { account } => (
+                Method::Get,
+                format!("/admin/accounts/{}/users", segment(&account)),
+                vec![],
+                Value::Null,
+            ),
             Command::CreateUser {
                 account,
                 username,
                 roles,
                 password_stdin,
             } => {
-                let account = self::account(&store, &account).await?;
+                // ServerAdmin when no role is named, as before roles could be chosen.
                 let roles = if roles.is_empty() {
                     vec!["ServerAdmin".to_owned()]
                 } else {
                     roles
                 };
-                let (password, generated) = password(password_stdin)?;
-                let roles =
-                    domain::create_user(&mut tx, &account, &username, &password, &roles, now)
-                        .await
-                        .map_err(|e| e.message)?;
-                tx.commit().await.map_err(|e| e.to_string())?;
-                println!(
-                    "created user {username} in account {} with roles {}",
-                    account.alias,
-                    roles.join(", ")
-                );
-                if generated {
-                    println!("password: {password}");
-                }
+                (
+                    Method::Post,
+                    format!("/admin/accounts/{}/users", segment(&account)),
+                    vec![],
+                    json!({"username": username, "roles": roles, "password": password_member(password_stdin)?}),
+                )
             }
+            Command::SetRoles { username, roles } => (
+                Method::Put,
+                format!("/admin/users/{}/roles", segment(&username)),
+                vec![],
+                json!({ "roles": roles }),
+            ),
             Command::SetPassword {
                 username,
                 password_stdin,
+            } => (
+                Method::Post,
+                format!("/admin/users/{}/password", segment(&username)),
+                vec![],
+                json!({"password": password_member(password_stdin)?}),
+            ),
+            Command::DisableUser { username } => (
+                Method::Post,
+                format!("/admin/users/{}/disable", segment(&username)),
+                vec![],
+                Value::Null,
+            ),
+            Command::EnableUser { username } => (
+                Method::Post,
+                format!("/admin/users/{}/enable", segment(&username)),
+                vec![],
+                Value::Null,
+            ),
+            Command::RevokeTokens { username } => (
+                Method::Post,
+                format!("/admin/users/{}/revokeTokens", segment(&username)),
+                vec![],
+                Value::Null,
+            ),
+            Command::Audit {
+                account,
+                limit,
+                before,
             } => {
-                let (password, generated) = password(password_stdin)?;
-                if !users::set_password(&mut tx, &username, &passwords::hash(&password))
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    return Err(format!("there is no user {username}"));
-                }
-                tx.commit().await.map_err(|e| e.to_string())?;
-                println!("set the password of {username}; their tokens are revoked");
-                if generated {
-                    println!("password: {password}");
-                }
-            }
-            Command::DisableUser { username } => {
-                if !users::disable(&mut tx, &username)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    return Err(format!("there is no user {username}"));
-                }
-                tx.commit().await.map_err(|e| e.to_string())?;
-                println!("disabled {username}; their tokens are revoked");
+                let query = [
+                    ("account", account),
+                    ("limit", limit.map(|l| l.to_string())),
+                    ("before", before.map(|b| b.to_string())),
+                ]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+                .collect();
+                (Method::Get, "/admin/audit".into(), query, Value::Null)
             }
             Command::CreateCustomField {
-                account: alias,
+                account,
                 name,
                 kind,
                 required,
                 options,
             } => {
-                let account = self::account(&store, &alias).await?;
                 let options = options
                     .iter()
                     .map(|o| option(o))
                     .collect::<Result<Vec<_>, _>>()?;
-                let new = custom_fields::NewDefinition {
-                    name,
-                    kind,
-                    required,
-                    options,
-                };
-                let def = custom_fields::define(&mut tx, &account, new)
-                    .await
-                    .map_err(|e| e.message)?;
-                tx.commit().await.map_err(|e| e.to_string())?;
-                println!(
-                    "created custom field {} ({}, {}) in account {} with id {}",
-                    def.name,
-                    def.kind,
-                    if def.is_required {
-                        "required"
-                    } else {
-                        "optional"
-                    },
-                    account.alias,
-                    def.id
-                );
+                (
+                    Method::Post,
+                    format!("/admin/accounts/{}/customFields", segment(&account)),
+                    vec![],
+                    json!({"name": name, "type": kind, "isRequired": required, "options": options}),
+                )
             }
-            Command::CreateNetwork { account: alias, dc } => {
-                let account = self::account(&store, &alias).await?;
-                let dc = catalog
-                    .datacenter(&dc)
-                    .ok_or(format!("there is no data center {dc}"))?;
-                let network = domain::create_network(&mut tx, &account, &dc.id)
-                    .await
-                    .map_err(|e| e.message)?;
-                tx.commit().await.map_err(|e| e.to_string())?;
-                println!(
-                    "created network {} ({}) for account {} in {}",
-                    network.id,
-                    network.cidr(),
-                    account.alias,
-                    network.dc
-                );
-            }
-            Command::ListCustomFields { account: alias } => {
-                let account = self::account(&store, &alias).await?;
-                let defs = accounts::custom_fields(store.reader(), account.id)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                for d in defs {
-                    let options: Vec<String> =
-                        d.options.iter().map(|(n, v)| format!("{n}={v}")).collect();
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}",
-                        d.id,
-                        d.name,
-                        d.kind,
-                        if d.is_required {
-                            "required"
-                        } else {
-                            "optional"
-                        },
-                        options.join(",")
-                    );
-                }
-            }
-        }
-        Ok(())
+            Command::ListCustomFields { account } => (
+                Method::Get,
+                format!("/admin/accounts/{}/customFields", segment(&account)),
+                vec![],
+                Value::Null,
+            ),
+            Command::CreateNetwork { account, dc } => (
+                Method::Post,
+                format!("/admin/accounts/{}/networks", segment(&account)),
+                vec![],
+                json!({ "dataCenter": dc }),
+            ),
+        };
+        Ok(Request {
+            method,
+            path,
+            query,
+            body,
+        })
     }
-    .await;
+}
+
+/// Runs one command and prints its answer; an answer other than 2xx is an error with its message.
+pub async fn run(target: Target, command: Command) -> Result<(), String> {
+    let request = command.request()?;
+    let (status, body) = match target {
+        Target::Local {
+            data_dir,
+            database_url,
+            catalog,
+        } => local(&data_dir, database_url.as_deref(), catalog, &request).await?,
+        Target::Remote { url, token } => remote(&url, &token, &request).await?,
+    };
+    if !(200..300).contains(&status) {
+        let message = body["message"].as_str().unwrap_or("no message");
+        return Err(format!("the admin API answered {status}: {message}"));
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// Runs the request in process, as the operator, on the data directory's store.
+async fn local(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    catalog: Option<PathBuf>,
+    request: &Request,
+) -> Result<(u16, Value), String> {
+    let catalog = crate::serve::load_catalog(catalog.as_deref())?;
+    let store = crate::serve::open_store(data_dir, database_url).await?;
+    let app = Arc::new(App {
+        store: store.clone(),
+        catalog,
+        clock: Clock::default(),
+        compute: Compute::Sim(Sim::default()),
+        queued: Default::default(),
+        limits: Default::default(),
+        throttle: Default::default(),
+        admin_token: None,
+    });
+    let answer = adminapi::handle(&app, &Caller::Operator("ctlcloud admin"), request).await;
     store.close().await;
-    result
+    Ok(match answer {
+        Ok(reply) => (reply.status.as_u16(), reply.body),
+        Err(e) => (e.status.as_u16(), json!({ "message": e.message })),
+    })
+}
+
+/// Sends the request to a running installation.
+async fn remote(url: &str, token: &str, request: &Request) -> Result<(u16, Value), String> {
+    let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut builder = reqwest::Client::new()
+        .request(
+            method,
+            format!("{}{}", url.trim_end_matches('/'), request.path),
+        )
+        .bearer_auth(token)
+        .query(&request.query);
+    if !request.body.is_null() {
+        builder = builder.json(&request.body);
+    }
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "message": text }));
+    Ok((status, body))
 }

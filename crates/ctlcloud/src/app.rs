@@ -1,13 +1,15 @@
-//! The running application: the store, the catalog, the clock, the compute driver and the queue's
-//! wake-up signal, shared by the HTTP layer and the workers.
-
+//! The running application: the store, the catalog, the clock, the compute driver, the queue's
+//! wake-up signal and the access settings, shared by the HTTP layer and the workers.
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use crate::access::throttle::Throttle;
+use crate::adminapi::AdminToken;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::compute::Compute;
+use crate::domain::limits::Limits;
 use crate::store::Store;
 
 pub struct App {
@@ -17,6 +19,12 @@ pub struct App {
     pub compute: Compute,
     /// Signalled whenever a job is queued, so that idle workers start at once.
     pub queued: Arc<Notify>,
+    /// Caps on what one account may hold.
+    pub limits: Limits,
+    /// Failed logins and admin-token attempts, per client (in memory on this node).
+    pub throttle: Throttle,
+    /// The operator's admin token; the admin API is off without one.
+    pub admin_token: Option<AdminToken>,
 }
 
 impl App {

@@ -4,7 +4,9 @@
 //! resource) → `domain` (validation, naming, state) → `store` (SQLite) and `worker` (the queue)
 //! → `compute` (what happens to servers).
 
+pub mod access;
 pub mod admin;
+pub mod adminapi;
 pub mod api;
 pub mod app;
 pub mod catalog;

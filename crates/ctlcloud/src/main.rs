@@ -1,10 +1,11 @@
-//! The `ctlcloud` command: `serve`, `admin`, `coverage`.
+//! The `ctlcloud` command: `serve`, `admin`, `coverage`, `roles`.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use ctlcloud::admin::{self, Command};
+use ctlcloud::admin::{self, Command, Target};
+use ctlcloud::domain::limits::Limits;
 use ctlcloud::serve::{self, Bootstrap, ServeConfig};
 
 #[derive(Parser)]
@@ -22,9 +23,10 @@ struct Cli {
 enum Top {
     /// Run the API and its workers.
     Serve(ServeArgs),
-    /// Manage accounts, users, networks and custom fields in a data directory.
+    /// Manage accounts, users, roles, networks and custom fields, and read the audit trail: through
+    /// the admin API of a running installation with --url, on a data directory otherwise.
     Admin {
-        /// The data directory of the installation.
+        /// The data directory of the installation (without --url).
         #[arg(
             long,
             env = "CTLCLOUD_DATA_DIR",
@@ -32,7 +34,8 @@ enum Top {
             global = true
         )]
         data_dir: PathBuf,
-        /// A PostgreSQL URL: the installation's store instead of the data directory's SQLite file.
+        /// A PostgreSQL URL: the installation's store instead of the data directory's SQLite file
+        /// (without --url).
         #[arg(
             long,
             env = "CTLCLOUD_DATABASE_URL",
@@ -40,14 +43,20 @@ enum Top {
             hide_env_values = true
         )]
         database_url: Option<String>,
-        /// A catalog file replacing the built-in data centers and templates.
+        /// A catalog file replacing the built-in data centers and templates (without --url).
         #[arg(long, env = "CTLCLOUD_CATALOG", global = true)]
         catalog: Option<PathBuf>,
+        /// The base URL of a running installation; the admin token is read from
+        /// CTLCLOUD_ADMIN_TOKEN.
+        #[arg(long, env = "CTLCLOUD_ADMIN_URL", global = true)]
+        url: Option<String>,
         #[command(subcommand)]
         command: AdminCommand,
     },
     /// Print the API coverage table (markdown).
     Coverage,
+    /// Print the role table: which permissions each role grants (markdown).
+    Roles,
 }
 
 #[derive(clap::Args)]
@@ -94,6 +103,15 @@ struct ServeArgs {
     /// Password of the first user; generated and printed once if not given.
     #[arg(long, env = "CTLCLOUD_BOOTSTRAP_PASSWORD", hide_env_values = true)]
     bootstrap_password: Option<String>,
+    /// The argon2 hash (PHC string) of the admin token; the admin API is off without it.
+    #[arg(long, env = "CTLCLOUD_ADMIN_TOKEN_HASH", hide_env_values = true)]
+    admin_token_hash: Option<String>,
+    /// The most servers one account may have.
+    #[arg(long, env = "CTLCLOUD_MAX_SERVERS_PER_ACCOUNT", default_value_t = Limits::default().servers_per_account)]
+    max_servers_per_account: i64,
+    /// The most groups (beyond each data center's own) one account may have.
+    #[arg(long, env = "CTLCLOUD_MAX_GROUPS_PER_ACCOUNT", default_value_t = Limits::default().groups_per_account)]
+    max_groups_per_account: i64,
 }
 
 #[derive(Subcommand)]
@@ -110,22 +128,26 @@ enum AdminCommand {
     /// Networks.
     #[command(subcommand)]
     Network(NetworkCommand),
-}
-
-#[derive(Subcommand)]
-enum NetworkCommand {
-    /// Give an account another private /24 network in a data center.
-    Create {
+    /// The roles and the permissions each grants.
+    Roles,
+    /// The audit trail, newest first.
+    Audit {
+        /// Only writes by users of this account.
         #[arg(long)]
-        account: String,
+        account: Option<String>,
         #[arg(long)]
-        dc: String,
+        limit: Option<i64>,
+        /// Only entries older than this id (the nextBefore of the previous page).
+        #[arg(long)]
+        before: Option<i64>,
     },
+    /// Generate an admin token and print it with its hash for --admin-token-hash.
+    TokenHash,
 }
 
 #[derive(Subcommand)]
 enum CustomFieldCommand {
-    /// Define a custom field; prints its id.
+    /// Define a custom field; answers it, with its id.
     Create {
         #[arg(long)]
         account: String,
@@ -141,10 +163,21 @@ enum CustomFieldCommand {
         #[arg(long = "option")]
         options: Vec<String>,
     },
-    /// List an account's custom fields: id, name, type, required or optional, options.
+    /// List an account's custom fields.
     List {
         #[arg(long)]
         account: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum NetworkCommand {
+    /// Give an account another private /24 network in a data center.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        dc: String,
     },
 }
 
@@ -155,13 +188,15 @@ enum AccountCommand {
         #[arg(long)]
         alias: String,
         #[arg(long)]
-        name: String,
+        name: Option<String>,
         /// The parent account's alias.
         #[arg(long)]
         parent: Option<String>,
         #[arg(long)]
         primary_dc: Option<String>,
     },
+    /// List accounts.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -178,6 +213,19 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List an account's users.
+    List {
+        #[arg(long)]
+        account: String,
+    },
+    /// Replace a user's roles.
+    SetRoles {
+        #[arg(long)]
+        username: String,
+        /// A platform role (repeat for several).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
     /// Set a user's password and revoke their tokens.
     SetPassword {
         #[arg(long)]
@@ -190,6 +238,96 @@ enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Enable a disabled user.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Revoke every token of a user.
+    RevokeTokens {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+impl AdminCommand {
+    fn into_command(self) -> Command {
+        match self {
+            AdminCommand::Roles => Command::Roles,
+            AdminCommand::Audit {
+                account,
+                limit,
+                before,
+            } => Command::Audit {
+                account,
+                limit,
+                before,
+            },
+            AdminCommand::TokenHash => unreachable!("handled without a target"),
+            AdminCommand::Account(AccountCommand::List) => Command::ListAccounts,
+            AdminCommand::Account(AccountCommand::Create {
+                alias,
+                name,
+                parent,
+                primary_dc,
+            }) => Command::CreateAccount {
+                alias,
+                name,
+                parent,
+                primary_dc,
+            },
+            AdminCommand::User(UserCommand::Create {
+                account,
+                username,
+                roles,
+                password_stdin,
+            }) => Command::CreateUser {
+                account,
+                username,
+                roles,
+                password_stdin,
+            },
+            AdminCommand::User(UserCommand::List { account }) => Command::ListUsers { account },
+            AdminCommand::User(UserCommand::SetRoles { username, roles }) => {
+                Command::SetRoles { username, roles }
+            }
+            AdminCommand::User(UserCommand::SetPassword {
+                username,
+                password_stdin,
+            }) => Command::SetPassword {
+                username,
+                password_stdin,
+            },
+            AdminCommand::User(UserCommand::Disable { username }) => {
+                Command::DisableUser { username }
+            }
+            AdminCommand::User(UserCommand::Enable { username }) => {
+                Command::EnableUser { username }
+            }
+            AdminCommand::User(UserCommand::RevokeTokens { username }) => {
+                Command::RevokeTokens { username }
+            }
+            AdminCommand::CustomField(CustomFieldCommand::Create {
+                account,
+                name,
+                kind,
+                required,
+                options,
+            }) => Command::CreateCustomField {
+                account,
+                name,
+                kind,
+                required,
+                options,
+            },
+            AdminCommand::CustomField(CustomFieldCommand::List { account }) => {
+                Command::ListCustomFields { account }
+            }
+            AdminCommand::Network(NetworkCommand::Create { account, dc }) => {
+                Command::CreateNetwork { account, dc }
+            }
+        }
+    }
 }
 
 fn init_logs() {
@@ -206,9 +344,25 @@ fn init_logs() {
 
 fn main() {
     let cli = Cli::parse();
-    if let Top::Coverage = cli.command {
-        print!("{}", ctlcloud::coverage_table());
-        return;
+    match cli.command {
+        Top::Coverage => {
+            print!("{}", ctlcloud::coverage_table());
+            return;
+        }
+        Top::Roles => {
+            print!("{}", ctlcloud::access::roles_table());
+            return;
+        }
+        Top::Admin {
+            command: AdminCommand::TokenHash,
+            ..
+        } => {
+            let (token, hash) = ctlcloud::adminapi::generate_token();
+            println!("admin token (give it to admin API callers, shown only now): {token}");
+            println!("its hash (for --admin-token-hash / CTLCLOUD_ADMIN_TOKEN_HASH): {hash}");
+            return;
+        }
+        _ => {}
     }
     init_logs();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -227,6 +381,11 @@ fn main() {
                     sim_delay_ms: a.sim_delay_ms,
                     sim_fail_marker: a.sim_fail_marker,
                     clock_offset_secs: a.clock_offset_secs,
+                    admin_token_hash: a.admin_token_hash,
+                    limits: Limits {
+                        servers_per_account: a.max_servers_per_account,
+                        groups_per_account: a.max_groups_per_account,
+                    },
                     bootstrap: Bootstrap {
                         alias: a.bootstrap_alias,
                         dc: a.bootstrap_dc,
@@ -240,65 +399,25 @@ fn main() {
                 database_url,
                 data_dir,
                 catalog,
+                url,
                 command,
             } => {
-                let catalog = serve::load_catalog(catalog.as_deref())?;
-                let command = match command {
-                    AdminCommand::Account(AccountCommand::Create {
-                        alias,
-                        name,
-                        parent,
-                        primary_dc,
-                    }) => Command::CreateAccount {
-                        alias,
-                        name,
-                        parent,
-                        primary_dc,
+                let target = match url {
+                    Some(url) => Target::Remote {
+                        url,
+                        token: std::env::var("CTLCLOUD_ADMIN_TOKEN").map_err(|_| {
+                            "--url needs the admin token in CTLCLOUD_ADMIN_TOKEN".to_owned()
+                        })?,
                     },
-                    AdminCommand::User(UserCommand::Create {
-                        account,
-                        username,
-                        roles,
-                        password_stdin,
-                    }) => Command::CreateUser {
-                        account,
-                        username,
-                        roles,
-                        password_stdin,
+                    None => Target::Local {
+                        data_dir,
+                        database_url,
+                        catalog,
                     },
-                    AdminCommand::User(UserCommand::SetPassword {
-                        username,
-                        password_stdin,
-                    }) => Command::SetPassword {
-                        username,
-                        password_stdin,
-                    },
-                    AdminCommand::User(UserCommand::Disable { username }) => {
-                        Command::DisableUser { username }
-                    }
-                    AdminCommand::CustomField(CustomFieldCommand::Create {
-                        account,
-                        name,
-                        kind,
-                        required,
-                        options,
-                    }) => Command::CreateCustomField {
-                        account,
-                        name,
-                        kind,
-                        required,
-                        options,
-                    },
-                    AdminCommand::Network(NetworkCommand::Create { account, dc }) => {
-                        Command::CreateNetwork { account, dc }
-                    }
-                    AdminCommand::CustomField(CustomFieldCommand::List { account }) => {
-                        Command::ListCustomFields { account }
-                    }
                 };
-                admin::run(&data_dir, database_url.as_deref(), &catalog, command).await
+                admin::run(target, command.into_command()).await
             }
-            Top::Coverage => unreachable!("handled before the runtime starts"),
+            Top::Coverage | Top::Roles => unreachable!("handled before the runtime starts"),
         }
     });
     if let Err(e) = result {

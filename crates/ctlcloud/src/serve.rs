@@ -13,6 +13,7 @@ use crate::app::App;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::compute::{Compute, Sim};
+use crate::domain::limits::Limits;
 use crate::store::{self, Store};
 
 /// Everything `serve` is configured with.
@@ -28,6 +29,9 @@ pub struct ServeConfig {
     pub sim_delay_ms: u64,
     pub sim_fail_marker: Option<String>,
     pub clock_offset_secs: i64,
+    /// The argon2 hash of the admin token; the admin API is off without one.
+    pub admin_token_hash: Option<String>,
+    pub limits: Limits,
     pub bootstrap: Bootstrap,
 }
 
@@ -92,6 +96,14 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         Some(_) => None,
     };
     let catalog = load_catalog(config.catalog.as_deref())?;
+    let admin_token = config
+        .admin_token_hash
+        .as_deref()
+        .map(crate::adminapi::AdminToken::new)
+        .transpose()?;
+    if config.limits.servers_per_account < 0 || config.limits.groups_per_account < 0 {
+        return Err("the per-account caps cannot be negative".into());
+    }
     let store = open_store(&config.data_dir, config.database_url.as_deref()).await?;
     let clock = Clock::with_offset(config.clock_offset_secs);
     bootstrap(&store, &catalog, &clock, &config.bootstrap).await?;
@@ -119,6 +131,9 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
             fail_marker: config.sim_fail_marker.clone(),
         }),
         queued: Arc::new(Notify::new()),
+        limits: config.limits,
+        throttle: Default::default(),
+        admin_token,
     });
     let (stop_workers, workers_stopping) = watch::channel(false);
     let workers = tokio::spawn(crate::worker::run(
@@ -165,6 +180,9 @@ async fn bootstrap(
         Some(p) => (p.clone(), false),
         None => (crate::ids::new_password(), true),
     };
+    let hash = crate::domain::users::hash_password(&password)
+        .await
+        .map_err(|e| format!("bootstrap: {}", e.message))?;
     let now = clock.now();
     let mut tx = store.write().await.map_err(|e| e.to_string())?;
     let account = crate::domain::accounts::create_account(
@@ -182,9 +200,17 @@ async fn bootstrap(
     .await
     .map_err(|e| format!("bootstrap: {}", e.message))?;
     let roles = ["AccountAdmin".to_owned(), "ServerAdmin".to_owned()];
-    crate::domain::accounts::create_user(&mut tx, &account, &b.username, &password, &roles, now)
-        .await
-        .map_err(|e| format!("bootstrap: {}", e.message))?;
+    crate::domain::users::create(
+        &mut tx,
+        &account,
+        &b.username,
+        &hash,
+        &roles,
+        now,
+        "ctlcloud",
+    )
+    .await
+    .map_err(|e| format!("bootstrap: {}", e.message))?;
     tx.commit().await.map_err(|e| e.to_string())?;
     tracing::info!(
         account = account.alias,

@@ -273,7 +273,10 @@ async fn custom_fields_and_packages_are_checked() {
         ],
         None,
     );
-    let cost = out.trim().rsplit(' ').next().unwrap().to_owned();
+    let cost = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let out = admin(
         &dir.0,
         &[
@@ -288,17 +291,19 @@ async fn custom_fields_and_packages_are_checked() {
         ],
         None,
     );
-    let backed = out.trim().rsplit(' ').next().unwrap().to_owned();
+    let backed = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let listed = admin(&dir.0, &["custom-field", "list", "--account", "demo"], None);
-    assert!(
-        listed.contains(&format!(
-            "{cost}\tCost Center\toption\trequired\tEngineering=eng,Sales=sales"
-        )),
-        "{listed}"
-    );
-    assert!(
-        listed.contains(&format!("{backed}\tBacked up\tcheckbox\toptional\t")),
-        "{listed}"
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(
+        listed,
+        json!([
+            {"id": cost, "name": "Cost Center", "isRequired": true, "type": "option",
+             "options": [{"name": "Engineering", "value": "eng"}, {"name": "Sales", "value": "sales"}]},
+            {"id": backed, "name": "Backed up", "isRequired": false, "type": "checkbox", "options": []}
+        ])
     );
     let (_, defs) = s.get("/v2/accounts/DEMO/customFields").await;
     assert_eq!(

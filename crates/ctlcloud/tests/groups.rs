@@ -113,7 +113,10 @@ async fn patch_changes_name_description_parent_and_custom_fields() {
         ],
         None,
     );
-    let owner = out.trim().rsplit(' ').next().unwrap().to_owned();
+    let owner = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let out = admin(
         &dir.0,
         &[
@@ -132,7 +135,10 @@ async fn patch_changes_name_description_parent_and_custom_fields() {
         ],
         None,
     );
-    let tier = out.trim().rsplit(' ').next().unwrap().to_owned();
+    let tier = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Another user changes it: modifiedBy tells, createdBy stays.
     let ops = second_user(&dir, &s).await;

@@ -319,6 +319,9 @@ async fn another_account_cannot_touch_our_networks() {
             "OTHR",
             "--username",
             "mallory",
+            // Every permission in her own account: what she is refused is only ours.
+            "--role",
+            "AccountAdmin",
             "--password-stdin",
         ],
         Some("M4llory-Passw0rd\n"),

@@ -69,6 +69,9 @@ async fn an_address_is_added_read_replaced_and_removed_through_the_queue() {
             "DEMO",
             "--username",
             "ops",
+            // Public IPs are a network manager's to change.
+            "--role",
+            "NetworkManager",
             "--password-stdin",
         ],
         Some("0ps-Passw0rd\n"),
@@ -374,6 +377,8 @@ async fn deleting_a_server_frees_its_addresses_and_other_accounts_see_nothing() 
             "OTHR",
             "--username",
             "mallory",
+            "--role",
+            "AccountAdmin",
             "--password-stdin",
         ],
         Some("M4llory-Passw0rd\n"),

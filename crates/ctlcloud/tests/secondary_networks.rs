@@ -24,7 +24,7 @@ async fn networks(s: &Session, dir: &TempDir, count: usize) -> Vec<Value> {
             &["network", "create", "--account", "demo", "--dc", "wa1"],
             None,
         );
-        assert!(out.contains("created network"), "{out}");
+        assert!(out.contains("\"cidr\""), "{out}");
     }
     let (status, list) = s.get("/v2-experimental/networks/DEMO/WA1").await;
     assert_eq!(status, 200);

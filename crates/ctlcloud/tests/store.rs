@@ -136,18 +136,15 @@ on_every_engine!(users_and_tokens);
 async fn users_and_tokens(store: &Store) {
     let a = account(store, "USR").await;
     let mut tx = store.write().await.unwrap();
-    let roles = vec!["ServerAdmin".to_owned()];
-    let id = users::insert(&mut tx, a.id, "Alice", "hash-1", &roles, NOW)
+    let roles = ["ServerAdmin"];
+    let id = users::insert(&mut tx, a.id, "Alice", "hash-1", &roles, NOW, "t")
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        users::insert(&mut tx, a.id, "alice", "hash-2", &roles, NOW)
-            .await
-            .unwrap()
-            .is_none(),
-        "usernames are unique in any case"
-    );
+    let again = users::insert(&mut tx, a.id, "alice", "hash-2", &roles, NOW, "t")
+        .await
+        .unwrap();
+    assert!(again.is_none(), "usernames are unique in any case");
     users::insert_token(&mut tx, b"token-a", id, NOW, NOW + 100)
         .await
         .unwrap();
@@ -167,7 +164,7 @@ async fn users_and_tokens(store: &Store) {
         ),
         ("Alice", "hash-1", false)
     );
-    assert_eq!(login.roles, roles);
+    assert_eq!(login.roles, vec!["ServerAdmin".to_owned()]);
     let p = users::principal(store.reader(), b"token-a", NOW + 99)
         .await
         .unwrap()
@@ -185,9 +182,9 @@ async fn users_and_tokens(store: &Store) {
         .unwrap()
         .is_none());
     let mut tx = store.write().await.unwrap();
-    assert!(users::set_password(&mut tx, "alice", "hash-3")
+    users::set_password(&mut tx, id, "hash-3", NOW, "t")
         .await
-        .unwrap());
+        .unwrap();
     tx.commit().await.unwrap();
     assert!(
         users::principal(store.reader(), b"token-a", NOW)
@@ -200,8 +197,11 @@ async fn users_and_tokens(store: &Store) {
     users::insert_token(&mut tx, b"token-c", id, NOW, NOW + 100)
         .await
         .unwrap();
-    assert!(users::disable(&mut tx, "ALICE").await.unwrap());
-    assert!(!users::disable(&mut tx, "nobody").await.unwrap());
+    users::set_disabled(&mut tx, id, true, NOW, "t")
+        .await
+        .unwrap();
+    assert!(users::get(&mut tx, "nobody").await.unwrap().is_none());
+    assert_eq!(users::get(&mut tx, "ALICE").await.unwrap().unwrap().id, id);
     tx.commit().await.unwrap();
     assert!(
         users::principal(store.reader(), b"token-c", NOW)

@@ -11,8 +11,17 @@ use crate::wire::{self, Link};
 pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
     let mut links = vec![Link::new("self", format!("/v2/accounts/{}", account.alias))];
+    // The parent is linked only for callers who may follow the link; a sub-account's users see
+    // its alias and nothing more.
     if let Some(parent) = &account.parent_alias {
-        links.push(Link::new("parentAccount", format!("/v2/accounts/{parent}")).id(parent.clone()));
+        if super::reachable(app, call.principal(), parent)
+            .await?
+            .is_some()
+        {
+            links.push(
+                Link::new("parentAccount", format!("/v2/accounts/{parent}")).id(parent.clone()),
+            );
+        }
     }
     reply(
         StatusCode::OK,

@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use crate::access::throttle;
 use crate::domain::accounts;
 use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
@@ -18,7 +19,22 @@ pub async fn login(app: &crate::app::App, call: &Call) -> ApiResult<Response> {
             "A username and a password are required.",
         ));
     };
-    let session = accounts::login(app, &username, &password).await?;
+    // Repeated failures for one username from one address are throttled, whether or not the
+    // username exists; while locked even the right password is refused, so guessing gains nothing.
+    let key = throttle::login_key(&username, &call.client);
+    app.throttle
+        .check(&key, app.clock.now())
+        .map_err(throttle::refusal)?;
+    let session = match accounts::login(app, &username, &password).await {
+        Ok(session) => session,
+        Err(e) => {
+            if e.status == StatusCode::BAD_REQUEST {
+                app.throttle.failed(&key, app.clock.now());
+            }
+            return Err(e);
+        }
+    };
+    app.throttle.succeeded(&key);
     tracing::info!(
         user = session.username,
         account = session.account_alias,

@@ -19,11 +19,12 @@ mod snapshots;
 
 use axum::response::Response;
 
+use crate::access::Role;
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::router::Op;
 use crate::http::Call;
-use crate::model::Account;
+use crate::model::{Account, Principal};
 
 /// Runs the handler of an operation.
 pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
@@ -74,18 +75,30 @@ pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
     }
 }
 
-/// The account named by the path's alias, if the caller may act on it. Any other alias, existing
-/// or not, answers the same 404, so that nothing about other accounts leaks.
+/// The account named by the path's alias, if the caller may act on it: their own account, or, for
+/// an AccountAdmin, any account below it. Any other alias, existing or not, answers the same 404,
+/// so that nothing about other accounts (a parent or a sibling included) leaks.
 async fn account(app: &App, call: &Call) -> ApiResult<Account> {
     let alias = call.param("accountAlias");
-    let principal = call.principal();
-    let not_found = || ApiError::not_found(format!("Account {alias} was not found."));
-    if !principal.account_alias.eq_ignore_ascii_case(alias) {
-        return Err(not_found());
-    }
-    crate::store::accounts::by_alias(app.store.reader(), alias)
+    reachable(app, call.principal(), alias)
         .await?
-        .ok_or_else(not_found)
+        .ok_or_else(|| ApiError::not_found(format!("Account {alias} was not found.")))
+}
+
+/// The account with this alias if the principal may act on it.
+async fn reachable(app: &App, principal: &Principal, alias: &str) -> ApiResult<Option<Account>> {
+    let pool = app.store.reader();
+    if principal.account_alias.eq_ignore_ascii_case(alias) {
+        return Ok(crate::store::accounts::by_alias(pool, alias).await?);
+    }
+    if !principal
+        .roles
+        .iter()
+        .any(|r| Role::parse(r) == Some(Role::AccountAdmin))
+    {
+        return Ok(None);
+    }
+    Ok(crate::store::accounts::within(pool, principal.account_id, alias).await?)
 }
 
 /// A data center of the catalog named in the path, with its canonical id.

@@ -122,48 +122,6 @@ pub async fn create_network(tx: &mut Tx, account: &Account, dc: &str) -> ApiResu
         .ok_or_else(|| ApiError::conflict("The private address range of the cloud is exhausted."))
 }
 
-/// Creates a user and returns their roles as canonically spelled. Roles must be platform roles,
-/// given in any case; at least one is given.
-pub async fn create_user(
-    tx: &mut Tx,
-    account: &Account,
-    username: &str,
-    password: &str,
-    roles: &[String],
-    now: i64,
-) -> ApiResult<Vec<String>> {
-    let username = username.trim();
-    if username.is_empty() || username.len() > 128 || username.contains(char::is_whitespace) {
-        return Err(ApiError::invalid(
-            "username",
-            "A username is 1 to 128 characters without spaces.",
-        ));
-    }
-    passwords::check_strength(password).map_err(|m| ApiError::invalid("password", m))?;
-    let roles = roles
-        .iter()
-        .map(|r| {
-            super::role(r).map(str::to_owned).ok_or_else(|| {
-                ApiError::invalid(
-                    "roles",
-                    format!(
-                        "'{r}' is not a role; roles are {}.",
-                        super::ROLES.join(", ")
-                    ),
-                )
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    if roles.is_empty() {
-        return Err(ApiError::invalid("roles", "A user has at least one role."));
-    }
-    let hash = passwords::hash(password);
-    users::insert(tx, account.id, username, &hash, &roles, now)
-        .await?
-        .ok_or_else(|| ApiError::conflict(format!("The username {username} is taken.")))?;
-    Ok(roles)
-}
-
 /// A successful login.
 pub struct Session {
     pub username: String,

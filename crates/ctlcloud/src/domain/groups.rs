@@ -133,6 +133,7 @@ pub async fn create(
     let mut tx = app.store.write().await?;
     let parent = find_named(&mut tx, account, "parentGroupId", &new.parent_id).await?;
     check_parent("parentGroupId", &parent)?;
+    super::limits::check_groups(&mut tx, &app.limits, account).await?;
     let group = Group {
         id: ids::new_id(),
         account_id: account.id,

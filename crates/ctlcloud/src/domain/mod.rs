@@ -10,6 +10,7 @@ pub mod group_actions;
 pub mod group_defaults;
 pub mod group_patch;
 pub mod groups;
+pub mod limits;
 pub mod networks;
 pub mod operations;
 pub mod packages;
@@ -21,23 +22,4 @@ pub mod server_changes;
 pub mod server_source;
 pub mod servers;
 pub mod snapshots;
-
-/// The platform roles of the cloud.
-pub const ROLES: &[&str] = &[
-    "AccountAdmin",
-    "AccountViewer",
-    "ServerAdmin",
-    "ServerOperator",
-    "NetworkManager",
-    "SecurityManager",
-    "BillingManager",
-    "DNSManager",
-];
-
-/// The canonical spelling of a role name given in any case.
-pub fn role(name: &str) -> Option<&'static str> {
-    ROLES
-        .iter()
-        .copied()
-        .find(|r| r.eq_ignore_ascii_case(name.trim()))
-}
+pub mod users;

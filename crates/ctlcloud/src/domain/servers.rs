@@ -158,6 +158,7 @@ pub async fn create(
         "groupId",
         &find_named(&mut tx, account, "groupId", &group.id).await?,
     )?;
+    super::limits::check_servers(&mut tx, &app.limits, account).await?;
     let seq =
         lowest_free_seq(&servers::used_seqs(&mut tx, &name_prefix).await?).ok_or_else(|| {
             ApiError::conflict(format!(

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub message: String,
     /// The request field a validation failure is about.
     pub field: Option<String>,
+    /// Seconds a throttled client should wait (`Retry-After`).
+    pub retry_after: Option<i64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -23,6 +25,7 @@ impl ApiError {
             status,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -47,6 +50,18 @@ impl ApiError {
             StatusCode::UNAUTHORIZED,
             "Authorization has been denied for this request: send a valid bearer token from /v2/authentication/login.",
         )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// A 429 telling the client when to try again.
+    pub fn too_many_requests(message: impl Into<String>, retry_after_secs: i64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, message)
+        }
     }
 
     pub fn conflict(message: impl Into<String>) -> ApiError {
@@ -92,7 +107,13 @@ impl IntoResponse for ApiError {
                 .as_deref()
                 .map(|f| [(f, [self.message.as_str()])].into_iter().collect()),
         };
-        json_response(self.status, &body)
+        let mut response = json_response(self.status, &body);
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -1,6 +1,9 @@
-//! The HTTP layer: every request is matched against the endpoint table, authenticated, and handed
-//! to one handler in `crate::api`. Unknown routes, methods and unbuilt operations answer JSON too.
+//! The HTTP layer: every request is matched against the endpoint table, authenticated, authorized
+//! against the caller's roles (`crate::access`) and handed to one handler in `crate::api`; writes
+//! are recorded in the audit trail. Unknown routes, methods, refusals and unbuilt operations
+//! answer JSON too. Paths under `/admin` go to the admin API (`admin`).
 
+mod admin;
 pub mod body;
 pub mod endpoints;
 pub mod error;
@@ -15,10 +18,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::access::{self, rules::Need};
 use crate::app::App;
 use crate::model::Principal;
 use error::{ApiError, ApiResult};
-use router::{Matched, Method, NoMatch, Op};
+use router::{Matched, Method, NoMatch};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -47,10 +51,7 @@ impl Call {
 
     /// A query parameter; names match in any case.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        query_param(&self.query, name)
     }
 
     /// A boolean query parameter (`true`/`false` in any case).
@@ -105,6 +106,9 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
             format!("The method {} is not used by this API.", parts.method),
         )
     })?;
+    if admin::is_admin_path(path) {
+        return admin::respond(app, method, &parts, body).await;
+    }
     let matched = match router::route(method, path) {
         Ok(m) => m,
         Err(NoMatch::NotFound) => {
@@ -131,10 +135,50 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
         }
     };
     let endpoint = matched.endpoint;
-    let principal = match endpoint.op {
-        Some(Op::Login) => None,
+    // Authentication, then authorization, both before anything else runs, unbuilt operations
+    // included.
+    let principal = match access::rules::required(endpoint) {
+        Some(Need::Public) => None,
         _ => Some(authenticate(app, &parts.headers).await?),
     };
+    let Some(principal) = principal else {
+        return execute(app, matched, &parts, body, None).await;
+    };
+    let actor = principal.clone();
+    let result = match access::authorize(endpoint, &principal.roles) {
+        Ok(grants) => execute(app, matched, &parts, body, Some((principal, grants))).await,
+        Err(refusal) => Err(refusal),
+    };
+    if method != Method::Get {
+        let outcome = match &result {
+            Ok(r) => r.status(),
+            Err(e) => e.status,
+        };
+        let target = format!("{} {path}", method.as_str());
+        let account = Some((actor.account_id, actor.account_alias.as_str()));
+        access::audit::record(
+            app,
+            &actor.username,
+            account,
+            endpoint.name,
+            &target,
+            outcome,
+        )
+        .await;
+    }
+    result
+}
+
+/// Runs an authorized call: 501 for an unbuilt operation, otherwise its handler, with the
+/// caller's grants in scope so that the links it answers are trimmed to them.
+async fn execute(
+    app: &App,
+    matched: Matched,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+    caller: Option<(Principal, access::Grants)>,
+) -> ApiResult<Response> {
+    let endpoint = matched.endpoint;
     let Some(op) = endpoint.op else {
         return Err(ApiError::not_implemented(
             endpoint.name,
@@ -142,59 +186,95 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
             endpoint.path,
         ));
     };
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    let (principal, grants) = caller.unzip();
+    let call = Call {
+        matched,
+        query: query_pairs(parts),
+        content_type: content_type(parts),
+        body: read_body(body).await?,
+        principal,
+        client: client_address(parts),
+    };
+    match grants {
+        Some(grants) => access::links::scope(grants, crate::api::dispatch(op, app, &call)).await,
+        None => crate::api::dispatch(op, app, &call).await,
+    }
+}
+
+/// Reads a request body up to [`MAX_BODY_BYTES`]; a larger one is refused with 413.
+async fn read_body(body: axum::body::Body) -> ApiResult<Bytes> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
             )
-        })?;
-    let call = Call {
-        matched,
-        query: parts
-            .uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default(),
-        content_type: parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        body,
-        principal,
-        client: parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default(),
-    };
-    crate::api::dispatch(op, app, &call).await
+        })
 }
 
-/// The caller behind the request's bearer token: 401 for a missing, malformed, unknown, expired or
-/// revoked token, or a disabled user.
-async fn authenticate(app: &App, headers: &HeaderMap) -> ApiResult<Principal> {
-    let value = headers
-        .get(header::AUTHORIZATION)
+/// A query parameter among parsed pairs; names match in any case.
+pub fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn query_pairs(parts: &axum::http::request::Parts) -> Vec<(String, String)> {
+    parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+fn content_type(parts: &axum::http::request::Parts) -> Option<String> {
+    parts
+        .headers
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(ApiError::unauthorized)?;
+        .map(str::to_owned)
+}
+
+/// The caller's address, for throttling and the logs.
+fn client_address(parts: &axum::http::request::Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// The bearer token of a request, if it carries one that could be a token at all.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let mut token = value.trim();
     // Some clients (the docs' own .NET sample among them) send the scheme twice.
     while let Some(rest) = strip_scheme(token) {
         token = rest.trim_start();
     }
-    if token.is_empty() || token.len() > 512 || token.contains(char::is_whitespace) {
-        return Err(ApiError::unauthorized());
-    }
-    crate::store::users::principal(
+    let plausible = !token.is_empty() && token.len() <= 512 && !token.contains(char::is_whitespace);
+    plausible.then_some(token)
+}
+
+/// The user behind a bearer token, if it is known, unexpired and unrevoked, and the user enabled.
+async fn user_of(app: &App, token: &str) -> ApiResult<Option<Principal>> {
+    Ok(crate::store::users::principal(
         app.store.reader(),
         &crate::ids::token_hash(token),
         app.clock.now(),
     )
-    .await?
-    .ok_or_else(ApiError::unauthorized)
+    .await?)
+}
+
+/// The caller behind the request's bearer token: 401 for a missing, malformed, unknown, expired or
+/// revoked token, or a disabled user.
+async fn authenticate(app: &App, headers: &HeaderMap) -> ApiResult<Principal> {
+    let token = bearer_token(headers).ok_or_else(ApiError::unauthorized)?;
+    user_of(app, token)
+        .await?
+        .ok_or_else(ApiError::unauthorized)
 }
 
 fn strip_scheme(value: &str) -> Option<&str> {
@@ -202,7 +282,12 @@ fn strip_scheme(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer ").then(|| &value[7..])
 }
 
-/// A JSON response.
+/// A JSON response. Its links are trimmed to what the caller may do (see `access::links`).
 pub fn reply<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> ApiResult<Response> {
-    Ok(error::json_response(status, body))
+    let Some(grants) = access::links::current() else {
+        return Ok(error::json_response(status, body));
+    };
+    let mut value = serde_json::to_value(body).map_err(ApiError::internal)?;
+    access::links::trim(&mut value, grants);
+    Ok(error::json_response(status, &value))
 }

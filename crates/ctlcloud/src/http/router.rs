@@ -213,7 +213,7 @@ fn matches(pattern: &Pattern, segments: &[&str]) -> bool {
     })
 }
 
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     if !s.contains('%') {
         return s.to_owned();
     }

@@ -9,6 +9,11 @@ const COLUMNS: &str =
     "a.id, a.alias, a.name, p.alias AS parent_alias, a.primary_dc, a.status, a.created_at \
      FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id";
 
+/// The ids of an account and of every account below it, as a subquery taking one parameter: the
+/// id of the account at the top.
+pub const TREE: &str = "(WITH RECURSIVE tree(id) AS (SELECT ? UNION \
+     SELECT c.id FROM accounts c JOIN tree t ON c.parent_id = t.id) SELECT id FROM tree)";
+
 fn from_row(row: &Row) -> StoreResult<Account> {
     Ok(Account {
         id: row.try_get("id")?,
@@ -62,6 +67,40 @@ pub async fn by_alias(pool: &Pool, alias: &str) -> StoreResult<Option<Account>> 
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// An account by alias (any case), if it is `root` or below it.
+pub async fn within(pool: &Pool, root: i64, alias: &str) -> StoreResult<Option<Account>> {
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} WHERE a.alias = ? AND a.id IN {TREE}"
+    ))
+    .bind(alias.to_uppercase())
+    .bind(root)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Accounts by alias, all of them or `root` and those below it; at most `limit`.
+pub async fn list(pool: &Pool, root: Option<i64>, limit: i64) -> StoreResult<Vec<Account>> {
+    let rows = match root {
+        Some(root) => {
+            db::query(&format!(
+                "SELECT {COLUMNS} WHERE a.id IN {TREE} ORDER BY a.alias LIMIT ?"
+            ))
+            .bind(root)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            db::query(&format!("SELECT {COLUMNS} ORDER BY a.alias LIMIT ?"))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn count(pool: &Pool) -> StoreResult<i64> {

@@ -131,7 +131,7 @@ macro_rules! int_param {
         }
     )*};
 }
-int_param!(i64, i32, u32, u8, usize);
+int_param!(i64, i32, u32, u16, u8, usize);
 
 impl ToParam for bool {
     fn to_param(self) -> Param {

@@ -9,6 +9,7 @@
 //! first, so nodes never hand out the same one.
 
 pub mod accounts;
+pub mod audit;
 pub mod db;
 pub mod group_defaults;
 pub mod groups;
@@ -18,6 +19,7 @@ pub mod networks;
 pub mod public_ips;
 pub mod servers;
 pub mod snapshots;
+pub mod usage;
 pub mod users;
 
 use std::path::Path;
@@ -61,6 +63,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_power_snapshots.sql")),
     (3, include_str!("../../migrations/0003_server_changes.sql")),
     (4, include_str!("../../migrations/0004_groups_networks.sql")),
+    (5, include_str!("../../migrations/0005_access.sql")),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
@@ -161,12 +164,12 @@ impl Store {
         db::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
             .execute(&mut tx)
             .await?;
-        let applied: i64 =
-            db::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-                .fetch_one(&mut tx)
-                .await?;
+        // Every migration not yet applied runs, not only those above the highest applied.
+        let applied: Vec<i64> = db::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut tx)
+            .await?;
         let now = crate::clock::Clock::default().now();
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
             match &mut tx {
                 Tx::Sqlite(t) => {
                     sqlx::raw_sql(sql).execute(&mut **t).await?;

@@ -1,9 +1,8 @@
 //! Users and their bearer tokens. Tokens are stored only as SHA-256 hashes.
 
-use super::db::{self, Pool, Tx};
-
+use super::db::{self, Exec, Pool, Row, Tx};
 use super::StoreResult;
-use crate::model::Principal;
+use crate::model::{ChangeInfo, Principal};
 
 /// What login needs to check a password and answer.
 #[derive(Debug)]
@@ -24,26 +23,87 @@ fn roles(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A user as the admin API shows it.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub account_id: i64,
+    pub account_alias: String,
+    pub roles: Vec<String>,
+    pub disabled: bool,
+    pub change: ChangeInfo,
+}
+
+const USER_COLUMNS: &str = "u.id, u.username, u.account_id, a.alias, u.roles, u.disabled, \
+     u.created_at, u.created_by, u.modified_at, u.modified_by \
+     FROM users u JOIN accounts a ON a.id = u.account_id";
+
+fn user_from_row(row: &Row) -> StoreResult<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        account_id: row.try_get("account_id")?,
+        account_alias: row.try_get("alias")?,
+        roles: roles(row.try_get("roles")?),
+        disabled: row.try_get("disabled")?,
+        change: ChangeInfo {
+            created_at: row.try_get("created_at")?,
+            created_by: row.try_get("created_by")?,
+            modified_at: row.try_get("modified_at")?,
+            modified_by: row.try_get("modified_by")?,
+        },
+    })
+}
+
 /// Inserts a user; `None` when the username is taken (usernames are unique in the whole cloud).
 pub async fn insert(
     conn: &mut Tx,
     account_id: i64,
     username: &str,
     password_hash: &str,
-    role_names: &[String],
+    role_names: &[&str],
     now: i64,
+    by: &str,
 ) -> StoreResult<Option<i64>> {
     db::query_scalar(
-        "INSERT INTO users (account_id, username, password_hash, roles, created_at) \
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        "INSERT INTO users (account_id, username, password_hash, roles, created_at, created_by, \
+         modified_at, modified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(account_id)
     .bind(username)
     .bind(password_hash)
     .bind(role_names.join(","))
     .bind(now)
+    .bind(by)
+    .bind(now)
+    .bind(by)
     .fetch_optional(conn)
     .await
+}
+
+/// A user by username (any case).
+pub async fn get(conn: impl Into<Exec<'_>>, username: &str) -> StoreResult<Option<User>> {
+    let row = db::query(&format!(
+        "SELECT {USER_COLUMNS} WHERE lower(u.username) = lower(?)"
+    ))
+    .bind(username.trim())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// An account's users by username, at most `limit`.
+pub async fn list(pool: &Pool, account_id: i64, limit: i64) -> StoreResult<Vec<User>> {
+    let rows = db::query(&format!(
+        "SELECT {USER_COLUMNS} WHERE u.account_id = ? ORDER BY u.username LIMIT ?"
+    ))
+    .bind(account_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(user_from_row).collect()
 }
 
 pub async fn for_login(pool: &Pool, username: &str) -> StoreResult<Option<LoginRecord>> {
@@ -68,41 +128,78 @@ pub async fn for_login(pool: &Pool, username: &str) -> StoreResult<Option<LoginR
     .transpose()
 }
 
-/// Sets a user's password hash and revokes every token they hold. `false` if no such user.
-pub async fn set_password(conn: &mut Tx, username: &str, password_hash: &str) -> StoreResult<bool> {
-    let id: Option<i64> = db::query_scalar(
-        "UPDATE users SET password_hash = ? WHERE lower(username) = lower(?) RETURNING id",
-    )
-    .bind(password_hash)
-    .bind(username)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match id {
-        Some(id) => revoke_tokens(conn, id).await.map(|_| true),
-        None => Ok(false),
-    }
-}
-
-/// Disables a user and revokes every token they hold. `false` if no such user.
-pub async fn disable(conn: &mut Tx, username: &str) -> StoreResult<bool> {
-    let id: Option<i64> = db::query_scalar(
-        "UPDATE users SET disabled = TRUE WHERE lower(username) = lower(?) RETURNING id",
-    )
-    .bind(username)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match id {
-        Some(id) => revoke_tokens(conn, id).await.map(|_| true),
-        None => Ok(false),
-    }
-}
-
-async fn revoke_tokens(conn: &mut Tx, user_id: i64) -> StoreResult<()> {
-    db::query("UPDATE tokens SET revoked = TRUE WHERE user_id = ?")
-        .bind(user_id)
+/// Records who changed a user and when.
+pub async fn touch(conn: &mut Tx, id: i64, now: i64, by: &str) -> StoreResult<()> {
+    db::query("UPDATE users SET modified_at = ?, modified_by = ? WHERE id = ?")
+        .bind(now)
+        .bind(by)
+        .bind(id)
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Sets a user's password hash and revokes every token they hold.
+pub async fn set_password(
+    conn: &mut Tx,
+    id: i64,
+    password_hash: &str,
+    now: i64,
+    by: &str,
+) -> StoreResult<()> {
+    db::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        .bind(password_hash)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    touch(conn, id, now, by).await?;
+    revoke_tokens(conn, id).await.map(|_| ())
+}
+
+pub async fn set_roles(
+    conn: &mut Tx,
+    id: i64,
+    role_names: &[&str],
+    now: i64,
+    by: &str,
+) -> StoreResult<()> {
+    db::query("UPDATE users SET roles = ? WHERE id = ?")
+        .bind(role_names.join(","))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    touch(conn, id, now, by).await
+}
+
+/// Disables or enables a user; disabling revokes every token they hold.
+pub async fn set_disabled(
+    conn: &mut Tx,
+    id: i64,
+    disabled: bool,
+    now: i64,
+    by: &str,
+) -> StoreResult<()> {
+    db::query("UPDATE users SET disabled = ? WHERE id = ?")
+        .bind(disabled)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    touch(conn, id, now, by).await?;
+    if disabled {
+        revoke_tokens(conn, id).await?;
+    }
+    Ok(())
+}
+
+/// Revokes every token a user holds; returns how many were not revoked before.
+pub async fn revoke_tokens(conn: &mut Tx, user_id: i64) -> StoreResult<u64> {
+    Ok(
+        db::query("UPDATE tokens SET revoked = TRUE WHERE user_id = ? AND revoked = FALSE")
+            .bind(user_id)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 pub async fn insert_token(

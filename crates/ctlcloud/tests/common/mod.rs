@@ -45,6 +45,8 @@ pub struct Options {
     pub fail_marker: Option<String>,
     pub clock_offset_secs: i64,
     pub alias: String,
+    /// More configuration, as environment variables of `ctlcloud serve`.
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             fail_marker: None,
             clock_offset_secs: 0,
             alias: "DEMO".into(),
+            env: Vec::new(),
         }
     }
 }
@@ -94,6 +97,7 @@ impl Server {
             Some(url) => command.env("CTLCLOUD_DATABASE_URL", url),
             None => command.env_remove("CTLCLOUD_DATABASE_URL"),
         };
+        command.envs(options.env.iter().map(|(k, v)| (k, v)));
         let mut child = command.spawn().expect("ctlcloud starts");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -432,4 +436,54 @@ impl Session {
         }
         ends
     }
+}
+
+/// Creates a user with these roles (none: ServerAdmin) in an account through `ctlcloud admin`.
+pub fn create_user(data_dir: &Path, account: &str, username: &str, roles: &[&str], password: &str) {
+    let mut args = vec![
+        "user",
+        "create",
+        "--account",
+        account,
+        "--username",
+        username,
+        "--password-stdin",
+    ];
+    for role in roles {
+        args.extend(["--role", role]);
+    }
+    admin(data_dir, &args, Some(&format!("{password}\n")));
+}
+
+/// Creates an account, below `parent` if given, through `ctlcloud admin`.
+pub fn create_account(data_dir: &Path, alias: &str, parent: Option<&str>) {
+    let mut args = vec!["account", "create", "--alias", alias, "--primary-dc", "WA1"];
+    if let Some(p) = parent {
+        args.extend(["--parent", p]);
+    }
+    admin(data_dir, &args, None);
+}
+
+/// Every link object anywhere in a body, as (rel, href, verbs if listed).
+pub fn links(body: &Value) -> Vec<(String, String, Option<Vec<String>>)> {
+    let mut out = Vec::new();
+    match body {
+        Value::Object(map) => {
+            if let (Some(Value::String(rel)), Some(Value::String(href))) =
+                (map.get("rel"), map.get("href"))
+            {
+                let verbs = map.get("verbs").and_then(Value::as_array).map(|v| {
+                    v.iter()
+                        .map(|s| s.as_str().unwrap_or_default().to_owned())
+                        .collect()
+                });
+                out.push((rel.clone(), href.clone(), verbs));
+            } else {
+                map.values().for_each(|v| out.extend(links(v)));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| out.extend(links(v))),
+        _ => {}
+    }
+    out
 }
