@@ -204,8 +204,15 @@ async fn every_role_on_every_route_is_allowed_or_refused_as_described() {
     // work they queue never runs during the test, so every role sees the same state.
     let token = s.token.clone();
     s.server.kill();
-    let slow = Options { delay_ms: 600_000, ..Default::default() };
-    let s = Session { server: Server::start(&dir.0, &slow), token, alias: "DEMO".into() };
+    let slow = Options {
+        delay_ms: 600_000,
+        ..Default::default()
+    };
+    let s = Session {
+        server: Server::start(&dir.0, &slow),
+        token,
+        alias: "DEMO".into(),
+    };
     let (_, caps) = s
         .get("/v2/datacenters/DEMO/WA1/deploymentCapabilities")
         .await;

@@ -1,6 +1,6 @@
 //! A server's disks as a PATCH sets them: the request lists every disk the server is to have.
 //! Existing disks are named by id and may grow, never shrink; new disks are added; disks left out
-//! are removed, except the template's own (the operating system lives there).
+//! are removed, except the template's own (the operating system lives there), which are kept.
 
 use serde::{Deserialize, Serialize};
 
@@ -126,15 +126,17 @@ pub fn plan(
             RequestedDisk::New(new) => added.push(new),
         }
     }
-    if let Some(os) = current.iter().find(|d| {
-        unit(&d.id).is_some_and(|u| (u as usize) < template_disks)
-            && !kept.iter().any(|k| k.id == d.id)
-    }) {
-        return Err(format!(
-            "Disk {} holds the operating system of template {}; it cannot be removed.",
-            os.id, template.name
-        ));
-    }
+    // The template's disks hold the operating system and are never removed. A list that leaves
+    // them out (Terraform's update lists only the disks it added) keeps them as they are.
+    let mut os_disks: Vec<Disk> = current
+        .iter()
+        .filter(|d| unit(&d.id).is_some_and(|u| (u as usize) < template_disks))
+        .filter(|d| !kept.iter().any(|k| k.id == d.id))
+        .cloned()
+        .collect();
+    os_disks.append(&mut kept);
+    os_disks.sort_by_key(|d| unit(&d.id));
+    let kept = os_disks;
     let mut disks = kept;
     for new in added {
         let paths = match &new.path {
@@ -219,11 +221,12 @@ mod tests {
         assert_eq!(after[4].id, "0:4");
         assert_eq!(after[4].paths, ["/logs"]);
 
+        // Leaving out the template's disks keeps them; other disks left out go.
+        let after = plan(&[existing("0:2", Some(20))]).unwrap();
+        let summary: Vec<(&str, i64)> = after.iter().map(|d| (d.id.as_str(), d.size_gb)).collect();
+        assert_eq!(summary, [("0:0", 1), ("0:1", 2), ("0:2", 20)]);
+
         for (bad, why) in [
-            (
-                vec![existing("0:0", None), existing("0:1", None)],
-                "operating system",
-            ),
             (vec![existing("0:9", None)], "no disk"),
             ([&os[..], &[existing("0:2", Some(10))]].concat(), "twice"),
             (

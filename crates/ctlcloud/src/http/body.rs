@@ -18,7 +18,9 @@ pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> ApiResult<Value> {
         .and_then(|c| c.split(';').next())
         .map(|c| c.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let value = if media == "application/x-www-form-urlencoded" {
+    // curl and other tools label any `-d` body as a form: a body that is plainly JSON is JSON.
+    let looks_like_json = text.starts_with(['{', '[', '"']);
+    let value = if media == "application/x-www-form-urlencoded" && !looks_like_json {
         parse_form(text)
     } else {
         match serde_json::from_str::<Value>(text) {
@@ -201,6 +203,22 @@ mod tests {
             assert_eq!(fields(v).str("name").unwrap().as_deref(), Some("web"));
             assert_eq!(fields(v).int("cpu").unwrap(), Some(2));
         }
+    }
+
+    #[test]
+    fn json_sent_with_a_form_content_type_is_json() {
+        let v = parse(
+            Some("application/x-www-form-urlencoded"),
+            br#"{"name": "web", "cpu": 2}"#,
+        )
+        .unwrap();
+        assert_eq!(fields(&v).int("cpu").unwrap(), Some(2));
+        let v = parse(
+            Some("application/x-www-form-urlencoded"),
+            br#"["WA1DEMOWEB01"]"#,
+        )
+        .unwrap();
+        assert!(v.is_array());
     }
 
     #[test]
