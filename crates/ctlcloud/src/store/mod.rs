@@ -1,9 +1,10 @@
 //! The store: ctlcloud's records in an embedded SQLite database (WAL, synchronous=FULL).
 //!
 //! Writes go through one connection, so concurrent writers in this process queue up instead of
-//! failing; every write transaction starts with `BEGIN IMMEDIATE`, so another process on the same
-//! file (`ctlcloud admin`) waits for the lock instead of failing on upgrade. Reads use a pool of
-//! their own and never wait for writers.
+//! failing, and their transactions are committed in batches (group commit, see [`writer`]): one
+//! fsync makes many writes durable. Every batch starts with `BEGIN IMMEDIATE`, so another process
+//! on the same file (`ctlcloud admin`) waits for the lock instead of failing on upgrade. Reads use
+//! a pool of their own and never wait for writers.
 
 pub mod accounts;
 pub mod groups;
@@ -11,19 +12,20 @@ pub mod jobs;
 pub mod networks;
 pub mod servers;
 pub mod users;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{ConnectOptions, SqlitePool};
 
-/// A write transaction.
-pub type Tx = Transaction<'static, Sqlite>;
+pub use writer::Tx;
 
 /// An error from the database. Its text is for the logs, never for clients.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StoreError(pub String);
 
 impl std::fmt::Display for StoreError {
@@ -53,7 +55,7 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_ini
 
 #[derive(Clone)]
 pub struct Store {
-    writer: SqlitePool,
+    writer: Arc<writer::Writer>,
     reader: SqlitePool,
 }
 
@@ -67,12 +69,7 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
-            .await?;
+        let writer = writer::Writer::start(options.connect().await?).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(60))
@@ -107,9 +104,14 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a write transaction. Nothing it does is visible or durable until `commit`.
+    /// Starts a write transaction. Nothing it does is visible or durable until `commit` returns.
     pub async fn write(&self) -> StoreResult<Tx> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        self.writer.begin().await
+    }
+
+    /// Batches of writes committed since the store opened.
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     /// The pool for reads.
