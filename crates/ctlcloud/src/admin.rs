@@ -30,6 +30,8 @@ pub enum Command {
     DisableUser {
         username: String,
     },
+    /// Bulk servers and networks for benchmarks (`crate::seed`).
+    Seed(crate::seed::Seed),
 }
 
 /// Reads one line from standard input as a password.
@@ -58,6 +60,13 @@ pub async fn run(data_dir: &Path, catalog: &Catalog, command: Command) -> Result
         .await
         .map_err(|e| e.to_string())?;
     let now = Clock::default().now();
+    if let Command::Seed(seed) = command {
+        // Seeding writes in many transactions of its own.
+        let result = crate::seed::run(&store, catalog, seed, now).await;
+        store.close().await;
+        print!("{}", result?);
+        return Ok(());
+    }
     let result = async {
         let mut tx = store.write().await.map_err(|e| e.to_string())?;
         match command {
@@ -156,6 +165,7 @@ pub async fn run(data_dir: &Path, catalog: &Catalog, command: Command) -> Result
                 tx.commit().await.map_err(|e| e.to_string())?;
                 println!("disabled {username}; their tokens are revoked");
             }
+            Command::Seed(_) => unreachable!("seeding is handled above"),
         }
         Ok(())
     }

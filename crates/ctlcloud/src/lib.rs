@@ -14,6 +14,7 @@ pub mod domain;
 pub mod http;
 pub mod ids;
 pub mod model;
+pub mod seed;
 pub mod serve;
 pub mod steps;
 pub mod store;

@@ -89,6 +89,20 @@ enum AdminCommand {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Add many servers (in a new group) and networks to an account at once, for benchmarks.
+    Seed {
+        #[arg(long)]
+        account: String,
+        /// Servers to create, built and started, in a new group.
+        #[arg(long, default_value_t = 0)]
+        servers: i64,
+        /// The new group's name, under the root group of the account's primary data center.
+        #[arg(long, default_value = "Seeded")]
+        group: String,
+        /// Private /24 networks to add in the primary data center.
+        #[arg(long, default_value_t = 0)]
+        networks: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -216,6 +230,17 @@ fn main() {
                     AdminCommand::User(UserCommand::Disable { username }) => {
                         Command::DisableUser { username }
                     }
+                    AdminCommand::Seed {
+                        account,
+                        servers,
+                        group,
+                        networks,
+                    } => Command::Seed(ctlcloud::seed::Seed {
+                        account,
+                        servers,
+                        group,
+                        networks,
+                    }),
                 };
                 admin::run(&data_dir, &catalog, command).await
             }

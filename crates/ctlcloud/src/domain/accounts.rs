@@ -114,6 +114,12 @@ async fn provision_datacenter(
         };
         groups::insert(tx, &child).await?;
     }
+    add_network(tx, account, dc).await?;
+    Ok(())
+}
+
+/// Gives the account the next free private /24 (and VLAN) of a data center.
+pub async fn add_network(tx: &mut Tx, account: &Account, dc: &str) -> ApiResult<Network> {
     let (base, vlan) = networks::next_range(tx, dc).await?.ok_or_else(|| {
         ApiError::conflict("The private address range of the cloud is exhausted.")
     })?;
@@ -131,7 +137,7 @@ async fn provision_datacenter(
         vlan,
     };
     networks::insert(tx, &network).await?;
-    Ok(())
+    Ok(network)
 }
 
 /// Creates a user and returns their roles as canonically spelled. Roles must be platform roles,

@@ -271,29 +271,35 @@ pub async fn create(
 }
 
 /// The network and address a new server gets: the requested ones if given and free, otherwise the
-/// lowest free address of the account's networks in the data center.
+/// lowest free address of the account's oldest network in the data center that has one.
 async fn pick_address(
     tx: &mut store::Tx,
     account: &Account,
     dc: &str,
     new: &NewServer,
 ) -> ApiResult<(model::Network, u32)> {
-    let candidates = match &new.network_id {
-        Some(id) => vec![networks::get(&mut **tx, account.id, dc, id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "networkId",
-                    format!(
-                        "There is no network {id} of account {} in {dc}.",
-                        account.alias
-                    ),
-                )
-            })?],
-        None => networks::list(&mut **tx, account.id, dc).await?,
+    let requested = match &new.network_id {
+        Some(id) => Some(
+            networks::get(&mut **tx, account.id, dc, id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "networkId",
+                        format!(
+                            "There is no network {id} of account {} in {dc}.",
+                            account.alias
+                        ),
+                    )
+                })?,
+        ),
+        None => None,
     };
     if let Some(address) = new.ip_address {
         let text = model::ipv4(address);
+        let candidates = match requested {
+            Some(network) => vec![network],
+            None => networks::list(&mut **tx, account.id, dc).await?,
+        };
         let network = candidates
             .into_iter()
             .find(|n| n.contains(address))
@@ -317,14 +323,27 @@ async fn pick_address(
         }
         return Ok((network, address));
     }
-    for network in candidates {
-        if let Some(address) = networks::lowest_free(tx, &network).await? {
-            return Ok((network, address));
+    let full = || {
+        ApiError::conflict(format!(
+            "No free address is left on the account's networks in {dc}."
+        ))
+    };
+    if let Some(network) = requested {
+        let address = networks::lowest_free(tx, &network).await?.ok_or_else(full)?;
+        return Ok((network, address));
+    }
+    // A search that finds a network full marks it so, so this ends after every network is tried.
+    loop {
+        let candidates = networks::with_room(tx, account.id, dc, 4).await?;
+        if candidates.is_empty() {
+            return Err(full());
+        }
+        for network in candidates {
+            if let Some(address) = networks::lowest_free(tx, &network).await? {
+                return Ok((network, address));
+            }
         }
     }
-    Err(ApiError::conflict(format!(
-        "No free address is left on the account's networks in {dc}."
-    )))
 }
 
 /// Queues the deletion of a server. Asking again while it is queued answers the same job.

@@ -51,7 +51,10 @@ impl From<serde_json::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The schema, in order. A migration is never edited once released; add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (6, include_str!("../../migrations/0006_address_hint.sql")),
+];
 
 #[derive(Clone)]
 pub struct Store {

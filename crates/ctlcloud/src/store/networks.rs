@@ -121,25 +121,65 @@ pub async fn is_assigned(
     Ok(n > 0)
 }
 
-/// The lowest assignable address of the network that nobody holds.
+/// Up to `limit` of the account's networks in a data center that may have a free address, oldest
+/// first. A network is skipped once an address search found it full.
+pub async fn with_room(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+    dc: &str,
+    limit: i64,
+) -> StoreResult<Vec<Network>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? \
+         AND free_from <= base + (1 << (32 - prefix)) - 2 ORDER BY base LIMIT ?"
+    ))
+    .bind(account_id)
+    .bind(dc.to_uppercase())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The lowest assignable address of the network that nobody holds. The search starts at the
+/// network's `free_from` mark (every address below it is taken) and moves the mark up to what it
+/// finds, past the end when the network is full.
 pub async fn lowest_free(
     conn: &mut SqliteConnection,
     network: &Network,
 ) -> StoreResult<Option<u32>> {
+    let range = network.assignable();
+    let mark: i64 = sqlx::query_scalar("SELECT free_from FROM networks WHERE id = ?")
+        .bind(&network.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let start = mark.max(i64::from(*range.start()));
     let taken: Vec<i64> = sqlx::query_scalar(
-        "SELECT address FROM ip_addresses WHERE network_id = ? ORDER BY address",
+        "SELECT address FROM ip_addresses WHERE network_id = ? AND address >= ? ORDER BY address",
     )
     .bind(&network.id)
-    .fetch_all(conn)
+    .bind(start)
+    .fetch_all(&mut *conn)
     .await?;
-    let mut taken = taken.into_iter().map(|a| a as u32).peekable();
-    for candidate in network.assignable() {
+    let mut taken = taken.into_iter().peekable();
+    let mut found = None;
+    for candidate in start..=i64::from(*range.end()) {
         while taken.next_if(|t| *t < candidate).is_some() {}
         if taken.peek() != Some(&candidate) {
-            return Ok(Some(candidate));
+            found = Some(candidate);
+            break;
         }
     }
-    Ok(None)
+    let new_mark = found.unwrap_or(i64::from(*range.end()) + 1);
+    if new_mark > mark {
+        sqlx::query("UPDATE networks SET free_from = ? WHERE id = ? AND free_from < ?")
+            .bind(new_mark)
+            .bind(&network.id)
+            .bind(new_mark)
+            .execute(conn)
+            .await?;
+    }
+    Ok(found.map(|a| a as u32))
 }
 
 pub async fn assign(
