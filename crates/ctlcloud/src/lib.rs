@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod catalog;
 pub mod clock;
 pub mod compute;

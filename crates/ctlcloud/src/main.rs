@@ -40,6 +40,14 @@ enum Top {
     },
     /// Print the API coverage table (markdown).
     Coverage,
+    /// Measure this build: start a server (or use --url), load it, print a table of medians.
+    Bench(ctlcloud::bench::Args),
+    /// The benchmark's baseline: the same HTTP stack answering a fixed JSON body.
+    #[command(hide = true)]
+    Baseline {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -244,6 +252,8 @@ fn main() {
                 };
                 admin::run(&data_dir, &catalog, command).await
             }
+            Top::Bench(args) => ctlcloud::bench::run(args).await,
+            Top::Baseline { listen } => ctlcloud::bench::serve_baseline(&listen).await,
             Top::Coverage => unreachable!("handled before the runtime starts"),
         }
     });

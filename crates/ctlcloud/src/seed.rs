@@ -26,6 +26,17 @@ pub struct Seed {
     pub networks: u32,
 }
 
+/// Digits in a seeded server's name: the alias and the name share 10 characters, one is the `S`.
+fn name_width(alias: &str) -> usize {
+    10usize.saturating_sub(alias.len() + 1)
+}
+
+/// The name of the `i`-th server seeded into an account (counting from 0 over every seeding).
+pub fn server_name(alias: &str, dc: &str, i: i64) -> String {
+    let width = name_width(alias);
+    format!("{dc}{alias}S{:0width$}{:02}", i / 99, i % 99 + 1)
+}
+
 /// Adds the servers and networks; returns a report, one line per thing done.
 pub async fn run(store: &Store, catalog: &Catalog, seed: Seed, now: i64) -> Result<String, String> {
     let err = |e: crate::store::StoreError| e.to_string();
@@ -51,8 +62,8 @@ pub async fn run(store: &Store, catalog: &Catalog, seed: Seed, now: i64) -> Resu
     if seed.servers <= 0 {
         return Ok(report);
     }
-    // Names are `DC + ALIAS + S + digits + NN`, within the 10 characters an alias and a name share.
-    let width = 10usize.saturating_sub(account.alias.len() + 1);
+    // Names are `DC + ALIAS + S + digits + NN` (`server_name`).
+    let width = name_width(&account.alias);
     if width == 0 || (seed.servers - 1) / 99 >= 10i64.saturating_pow(width as u32) {
         return Err(format!(
             "{} servers do not fit in the names account {} can give",
@@ -80,7 +91,10 @@ pub async fn run(store: &Store, catalog: &Catalog, seed: Seed, now: i64) -> Resu
     let root = groups::root(store.reader(), account.id, &dc)
         .await
         .map_err(err)?
-        .ok_or(format!("account {} has no root group in {dc}", account.alias))?;
+        .ok_or(format!(
+            "account {} has no root group in {dc}",
+            account.alias
+        ))?;
     let by = "seed".to_owned();
     let group = Group {
         id: ids::new_id(),

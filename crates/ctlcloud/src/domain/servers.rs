@@ -329,7 +329,9 @@ async fn pick_address(
         ))
     };
     if let Some(network) = requested {
-        let address = networks::lowest_free(tx, &network).await?.ok_or_else(full)?;
+        let address = networks::lowest_free(tx, &network)
+            .await?
+            .ok_or_else(full)?;
         return Ok((network, address));
     }
     // A search that finds a network full marks it so, so this ends after every network is tried.
