@@ -49,9 +49,13 @@ async fn account(app: &App, call: &Call) -> ApiResult<Account> {
     if !principal.account_alias.eq_ignore_ascii_case(alias) {
         return Err(not_found());
     }
-    crate::store::accounts::by_alias(app.store.reader(), alias)
-        .await?
-        .ok_or_else(not_found)
+    // The caller's account was read together with their token.
+    match call.account() {
+        Some(account) => Ok(account.clone()),
+        None => crate::store::accounts::by_alias(app.store.reader(), alias)
+            .await?
+            .ok_or_else(not_found),
+    }
 }
 
 /// A data center of the catalog named in the path, with its canonical id.

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::app::App;
-use crate::model::Principal;
+use crate::model::{Account, Principal};
 use error::{ApiError, ApiResult};
 use router::{Matched, Method, NoMatch, Op};
 
@@ -35,6 +35,8 @@ pub struct Call {
     content_type: Option<String>,
     body: Bytes,
     principal: Option<Principal>,
+    /// The authenticated caller's account, read with the token.
+    account: Option<Account>,
     /// The caller's address, for throttling and the logs.
     pub client: String,
 }
@@ -75,6 +77,11 @@ impl Call {
         self.principal
             .as_ref()
             .expect("the dispatcher authenticates every operation but login")
+    }
+
+    /// The authenticated caller's own account.
+    pub fn account(&self) -> Option<&Account> {
+        self.account.as_ref()
     }
 }
 
@@ -131,9 +138,12 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
         }
     };
     let endpoint = matched.endpoint;
-    let principal = match endpoint.op {
-        Some(Op::Login) => None,
-        _ => Some(authenticate(app, &parts.headers).await?),
+    let (principal, account) = match endpoint.op {
+        Some(Op::Login) => (None, None),
+        _ => {
+            let (principal, account) = authenticate(app, &parts.headers).await?;
+            (Some(principal), Some(account))
+        }
     };
     let Some(op) = endpoint.op else {
         return Err(ApiError::not_implemented(
@@ -164,6 +174,7 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
             .map(str::to_owned),
         body,
         principal,
+        account,
         client: parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -173,9 +184,9 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
     crate::api::dispatch(op, app, &call).await
 }
 
-/// The caller behind the request's bearer token: 401 for a missing, malformed, unknown, expired or
-/// revoked token, or a disabled user.
-async fn authenticate(app: &App, headers: &HeaderMap) -> ApiResult<Principal> {
+/// The caller behind the request's bearer token, and their account: 401 for a missing, malformed,
+/// unknown, expired or revoked token, or a disabled user.
+async fn authenticate(app: &App, headers: &HeaderMap) -> ApiResult<(Principal, Account)> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -10,7 +10,7 @@ const COLUMNS: &str =
     "a.id, a.alias, a.name, p.alias AS parent_alias, a.primary_dc, a.status, a.created_at \
      FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id";
 
-fn from_row(row: &SqliteRow) -> StoreResult<Account> {
+pub(super) fn from_row(row: &SqliteRow) -> StoreResult<Account> {
     Ok(Account {
         id: row.try_get("id")?,
         alias: row.try_get("alias")?,

@@ -96,18 +96,20 @@ pub async fn in_datacenter(
     rows.iter().map(from_row).collect()
 }
 
-/// The ids of the servers in each group of the account in a data center, as (group, server) pairs
+/// The ids of the servers directly in the given groups of the account, as (group, server) pairs
 /// ordered by server id.
 pub async fn memberships(
     pool: &SqlitePool,
     account_id: i64,
-    dc: &str,
+    group_ids: &[&str],
 ) -> StoreResult<Vec<(String, String)>> {
+    let ids = serde_json::to_string(group_ids)?;
     Ok(sqlx::query_as(
-        "SELECT group_id, id FROM servers WHERE account_id = ? AND dc = ? ORDER BY id",
+        "SELECT group_id, id FROM servers \
+         WHERE group_id IN (SELECT value FROM json_each(?)) AND account_id = ? ORDER BY id",
     )
+    .bind(ids)
     .bind(account_id)
-    .bind(dc)
     .fetch_all(pool)
     .await?)
 }

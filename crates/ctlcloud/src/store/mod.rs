@@ -75,6 +75,8 @@ impl Store {
         let writer = writer::Writer::start(options.connect().await?).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
+            // A ping per acquire would double the round trips to SQLite's threads on every read.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(options.read_only(true))
             .await?;

@@ -102,29 +102,34 @@ pub async fn insert(
     Ok(())
 }
 
-async fn with_addresses(pool: &SqlitePool, server: Option<Server>) -> StoreResult<Option<Server>> {
-    let Some(mut server) = server else {
+/// A server read with its addresses (ascending) in the same query.
+async fn get_where(
+    pool: &SqlitePool,
+    account_id: i64,
+    column: &str,
+    value: String,
+) -> StoreResult<Option<Server>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, (SELECT json_group_array(address) FROM \
+             (SELECT address FROM ip_addresses WHERE server_id = servers.id ORDER BY address)) \
+             AS addresses \
+         FROM servers WHERE {column} = ? AND account_id = ?"
+    ))
+    .bind(value)
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    let addresses: Vec<i64> =
-        sqlx::query_scalar("SELECT address FROM ip_addresses WHERE server_id = ? ORDER BY address")
-            .bind(&server.id)
-            .fetch_all(pool)
-            .await?;
-    server.addresses = addresses.into_iter().map(|a| a as u32).collect();
+    let mut server = from_row(&row)?;
+    server.addresses = serde_json::from_str(row.try_get("addresses")?)?;
     Ok(Some(server))
 }
 
 /// A server of the account by its name (any case).
 pub async fn get(pool: &SqlitePool, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
-    ))
-    .bind(id.to_uppercase())
-    .bind(account_id)
-    .fetch_optional(pool)
-    .await?;
-    with_addresses(pool, row.as_ref().map(from_row).transpose()?).await
+    get_where(pool, account_id, "id", id.to_uppercase()).await
 }
 
 /// A server of the account by its uuid (any case).
@@ -133,14 +138,7 @@ pub async fn get_by_uuid(
     account_id: i64,
     uuid: &str,
 ) -> StoreResult<Option<Server>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM servers WHERE uuid = ? AND account_id = ?"
-    ))
-    .bind(uuid.to_lowercase())
-    .bind(account_id)
-    .fetch_optional(pool)
-    .await?;
-    with_addresses(pool, row.as_ref().map(from_row).transpose()?).await
+    get_where(pool, account_id, "uuid", uuid.to_lowercase()).await
 }
 
 pub async fn exists(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {

@@ -3,7 +3,7 @@
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::StoreResult;
-use crate::model::Principal;
+use crate::model::{Account, Principal};
 
 /// What login needs to check a password and answer.
 #[derive(Debug)]
@@ -124,11 +124,18 @@ pub async fn insert_token(
     Ok(())
 }
 
-/// The caller a token belongs to, if the token is known, unexpired, unrevoked and its user enabled.
-pub async fn principal(pool: &SqlitePool, hash: &[u8], now: i64) -> StoreResult<Option<Principal>> {
+/// The caller a token belongs to and their account, if the token is known, unexpired, unrevoked
+/// and its user enabled. One query: every authenticated request starts with it.
+pub async fn principal(
+    pool: &SqlitePool,
+    hash: &[u8],
+    now: i64,
+) -> StoreResult<Option<(Principal, Account)>> {
     let row = sqlx::query(
-        "SELECT u.id, u.username, u.roles, a.id AS account_id, a.alias \
+        "SELECT u.id AS user_id, u.username, u.roles, a.id, a.alias, a.name, \
+             p.alias AS parent_alias, a.primary_dc, a.status, a.created_at \
          FROM tokens t JOIN users u ON u.id = t.user_id JOIN accounts a ON a.id = u.account_id \
+         LEFT JOIN accounts p ON p.id = a.parent_id \
          WHERE t.hash = ? AND t.revoked = 0 AND t.expires_at > ? AND u.disabled = 0",
     )
     .bind(hash)
@@ -136,13 +143,15 @@ pub async fn principal(pool: &SqlitePool, hash: &[u8], now: i64) -> StoreResult<
     .fetch_optional(pool)
     .await?;
     row.map(|row| {
-        Ok(Principal {
-            user_id: row.try_get("id")?,
+        let account = super::accounts::from_row(&row)?;
+        let principal = Principal {
+            user_id: row.try_get("user_id")?,
             username: row.try_get("username")?,
-            account_id: row.try_get("account_id")?,
-            account_alias: row.try_get("alias")?,
+            account_id: account.id,
+            account_alias: account.alias.clone(),
             roles: roles(row.try_get("roles")?),
-        })
+        };
+        Ok((principal, account))
     })
     .transpose()
 }
