@@ -97,7 +97,10 @@ pub async fn tree(app: &App, account: &Account, id: &str) -> ApiResult<Option<Tr
     let mut subtree = vec![group.id.as_str()];
     let mut next = 0;
     while next < subtree.len() && subtree.len() < 100_000 {
-        let kids = children.get(subtree[next]).map(Vec::as_slice).unwrap_or_default();
+        let kids = children
+            .get(subtree[next])
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         subtree.extend(kids.iter().map(|g| g.id.as_str()));
         next += 1;
     }

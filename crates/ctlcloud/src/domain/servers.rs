@@ -340,8 +340,8 @@ async fn pick_address(
         if candidates.is_empty() {
             return Err(full());
         }
-        for network in candidates {
-            if let Some(address) = networks::lowest_free(tx, &network).await? {
+        for (network, mark) in candidates {
+            if let Some(address) = networks::lowest_free_from(tx, &network, mark).await? {
                 return Ok((network, address));
             }
         }

@@ -122,15 +122,15 @@ pub async fn is_assigned(
 }
 
 /// Up to `limit` of the account's networks in a data center that may have a free address, oldest
-/// first. A network is skipped once an address search found it full.
+/// first, each with its `free_from` mark. A network is skipped once a search found it full.
 pub async fn with_room(
     conn: &mut SqliteConnection,
     account_id: i64,
     dc: &str,
     limit: i64,
-) -> StoreResult<Vec<Network>> {
+) -> StoreResult<Vec<(Network, i64)>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? \
+        "SELECT {COLUMNS}, free_from FROM networks WHERE account_id = ? AND dc = ? \
          AND free_from <= base + (1 << (32 - prefix)) - 2 ORDER BY base LIMIT ?"
     ))
     .bind(account_id)
@@ -138,21 +138,31 @@ pub async fn with_room(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter()
+        .map(|row| Ok((from_row(row)?, row.try_get("free_from")?)))
+        .collect()
 }
 
-/// The lowest assignable address of the network that nobody holds. The search starts at the
-/// network's `free_from` mark (every address below it is taken) and moves the mark up to what it
-/// finds, past the end when the network is full.
+/// The lowest assignable address of the network that nobody holds.
 pub async fn lowest_free(
     conn: &mut SqliteConnection,
     network: &Network,
 ) -> StoreResult<Option<u32>> {
-    let range = network.assignable();
     let mark: i64 = sqlx::query_scalar("SELECT free_from FROM networks WHERE id = ?")
         .bind(&network.id)
         .fetch_one(&mut *conn)
         .await?;
+    lowest_free_from(conn, network, mark).await
+}
+
+/// The lowest free address at or above the network's `free_from` mark (every address below it is
+/// taken). Moves the mark up to what it finds, past the end when the network is full.
+pub async fn lowest_free_from(
+    conn: &mut SqliteConnection,
+    network: &Network,
+    mark: i64,
+) -> StoreResult<Option<u32>> {
+    let range = network.assignable();
     let start = mark.max(i64::from(*range.start()));
     let taken: Vec<i64> = sqlx::query_scalar(
         "SELECT address FROM ip_addresses WHERE network_id = ? AND address >= ? ORDER BY address",

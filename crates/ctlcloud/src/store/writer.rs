@@ -42,6 +42,9 @@ struct Batch {
     open: bool,
     /// A member ended without committing; its savepoint is rolled back by the next holder.
     abandoned: bool,
+    /// The savepoint of the next member is already open: the last member, seeing writers wait,
+    /// opened it in the same round trip as its own release.
+    ready: bool,
     /// Set by SQLite's rollback hook: an error rolled the whole transaction back by itself.
     lost: Arc<AtomicBool>,
     /// Members whose savepoints are released, waiting for the batch's `COMMIT`.
@@ -136,6 +139,7 @@ impl Writer {
                 conn: Some(conn),
                 open: false,
                 abandoned: false,
+                ready: false,
                 lost,
                 members: Vec::new(),
             })),
@@ -159,6 +163,12 @@ impl Writer {
         tokio::spawn(async move {
             let mut batch = batch;
             settle(&mut batch).await;
+            if std::mem::take(&mut batch.ready) {
+                return Ok(Tx {
+                    batch: Some(batch),
+                    writer,
+                });
+            }
             let Batch {
                 conn, open, lost, ..
             } = &mut *batch;
@@ -207,41 +217,41 @@ async fn run(conn: &mut SqliteConnection, sql: &str) -> StoreResult<()> {
 }
 
 /// Ends a member that committed: releases its savepoint, then commits the batch at once when no
-/// writer is waiting to join it (or it is full), or leaves that to the last of them.
+/// writer is waiting to join it (or it is full), or leaves it open for them.
 async fn release(
     writer: Arc<Writer>,
     mut batch: OwnedMutexGuard<Batch>,
     done: oneshot::Sender<StoreResult<()>>,
 ) {
+    let keep_open =
+        writer.waiting.load(Ordering::SeqCst) > 0 && batch.members.len() + 1 < MAX_BATCH;
     let conn = batch
         .conn
         .as_mut()
         .expect("a live transaction's connection");
-    let released = run(conn, "RELEASE member").await;
-    if batch.lost.load(Ordering::SeqCst) {
-        // An error (disk full, I/O) made SQLite roll the whole transaction back: the earlier
-        // members' changes are gone too.
-        batch.members.push(done);
-        abort(
-            &mut batch,
-            "the transaction was rolled back by the database",
-        )
-        .await;
-        return;
-    }
-    if let Err(e) = released {
-        let _ = done.send(Err(e));
-        batch.abandoned = true;
-        drop(batch);
-        writer.wake.notify_one();
-        return;
-    }
-    batch.members.push(done);
-    if writer.waiting.load(Ordering::SeqCst) == 0 || batch.members.len() >= MAX_BATCH {
-        flush(&writer, &mut batch).await;
+    let released = if keep_open {
+        // The next writer's savepoint in the same round trip to SQLite.
+        run(conn, "RELEASE member; SAVEPOINT member").await
     } else {
+        run(conn, "RELEASE member").await
+    };
+    batch.members.push(done);
+    if batch.lost.load(Ordering::SeqCst) || released.is_err() {
+        // An error (disk full, I/O) made SQLite roll the whole transaction back, or left it in a
+        // state nothing can be added to: the batch fails as a whole.
+        let why = released.err().map_or(
+            "the transaction was rolled back by the database".into(),
+            |e| e.0,
+        );
+        abort(&mut batch, &why).await;
+        return;
+    }
+    if keep_open {
+        batch.ready = true;
         drop(batch);
         writer.wake.notify_one();
+    } else {
+        flush(&writer, &mut batch).await;
     }
 }
 
@@ -279,6 +289,7 @@ async fn flush(writer: &Writer, batch: &mut Batch) {
         writer.commits.fetch_add(1, Ordering::Relaxed);
     }
     batch.open = false;
+    batch.ready = false;
     for member in batch.members.drain(..) {
         let _ = member.send(outcome.clone());
     }
@@ -291,6 +302,7 @@ async fn abort(batch: &mut Batch, why: &str) {
         let _ = run(conn, "ROLLBACK").await;
     }
     batch.open = false;
+    batch.ready = false;
     batch.lost.store(false, Ordering::SeqCst);
     for member in batch.members.drain(..) {
         let _ = member.send(Err(StoreError(why.to_owned())));
