@@ -133,6 +133,12 @@ pub async fn run(args: Args) -> Result<(), String> {
     if cfg!(debug_assertions) && args.server_bin.is_none() {
         eprintln!("ctlcloud bench: this is a debug build; figures for the record come from `cargo run --release -- bench`");
     }
+    let url = args.url.as_deref().map(parse_url).transpose()?;
+    let password = match (&url, &args.password) {
+        (_, Some(p)) => p.clone(),
+        (None, None) => target::PASSWORD.to_owned(),
+        (Some(_), None) => return Err("--url needs --password (or CTLCLOUD_BENCH_PASSWORD)".into()),
+    };
     let s = Settings {
         bin,
         runs: args.runs.max(1),
@@ -184,8 +190,8 @@ pub async fn run(args: Args) -> Result<(), String> {
     let engine = "sqlite";
 
     let server_scratch;
-    let (server, addr, data_dir) = match &args.url {
-        Some(url) => (None, parse_url(url)?, None),
+    let (server, addr, data_dir) = match url {
+        Some(addr) => (None, addr, None),
         None => {
             server_scratch = Scratch::new("sqlite")?;
             let data = server_scratch.0.join("data");
@@ -214,11 +220,6 @@ pub async fn run(args: Args) -> Result<(), String> {
             )?;
             (Some(process), addr, Some(data))
         }
-    };
-    let password = match (&args.url, &args.password) {
-        (_, Some(p)) => p.clone(),
-        (None, None) => target::PASSWORD.to_owned(),
-        (Some(_), None) => return Err("--url needs --password (or CTLCLOUD_BENCH_PASSWORD)".into()),
     };
     let (auth, alias, dc) = scenarios::login(addr, &args.username, &password).await?;
     let group = setup::default_group(addr, &auth, &alias, &dc).await?;
@@ -303,7 +304,10 @@ pub async fn run(args: Args) -> Result<(), String> {
         )
         .await;
         rows.push(row(
-            &format!("GET of a group of {} servers", args.group_servers),
+            &format!(
+                "GET of a group of {} servers",
+                thousands(args.group_servers)
+            ),
             engine,
             "1",
             g,
@@ -320,7 +324,10 @@ pub async fn run(args: Args) -> Result<(), String> {
         )
         .await;
         rows.push(row(
-            &format!("GET of a server in an account of {total} servers"),
+            &format!(
+                "GET of a server in an account of {}+ servers",
+                thousands(total)
+            ),
             engine,
             &c.to_string(),
             g,
@@ -400,6 +407,19 @@ fn row(
         unit,
         baseline,
     }
+}
+
+/// 1000000 as 1,000,000.
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn parse_url(url: &str) -> Result<SocketAddr, String> {
