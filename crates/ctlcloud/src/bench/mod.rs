@@ -5,6 +5,7 @@
 //! baseline measured in the same run (the same HTTP stack answering a fixed body).
 
 mod load;
+mod report;
 mod scenarios;
 mod setup;
 mod target;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 pub use target::serve_baseline;
 
+use report::{thousands, Figure, Table};
 use target::{Process, Scratch};
 
 /// The command line of `ctlcloud bench`.
@@ -65,73 +67,11 @@ pub struct Settings {
     pub connections: usize,
 }
 
-/// One figure's runs: the value of each run (requests/s, ms, …) and its latency quantiles.
-#[derive(Default, Clone)]
-pub struct Figure {
-    values: Vec<f64>,
-    p50: Vec<f64>,
-    p99: Vec<f64>,
-    failed: u64,
-    first_error: Option<String>,
-}
-
-impl Figure {
-    fn record(&mut self, run: &mut load::Run, value: f64) {
-        self.values.push(value);
-        self.p50.push(run.quantile_ms(0.5));
-        self.p99.push(run.quantile_ms(0.99));
-        self.failed += run.failed;
-        if self.first_error.is_none() {
-            self.first_error = run.first_error.take();
-        }
-    }
-
-    fn value(&mut self, value: f64) {
-        self.values.push(value);
-    }
-
-    fn median(&self) -> f64 {
-        median(&self.values)
-    }
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
-
-/// One row of the table.
-struct Row {
-    what: String,
-    engine: &'static str,
-    connections: String,
-    figure: Figure,
-    unit: &'static str,
-    /// The baseline figure this row is divided by.
-    baseline: Option<f64>,
-}
-
 pub async fn run(args: Args) -> Result<(), String> {
     if args.database_url.is_some() {
         // The place for the PostgreSQL engine: start `serve --database-url …` and measure the same
         // rows with engine "postgres".
         return Err("this build of ctlcloud has no PostgreSQL engine yet".into());
-    }
-    let bin = match &args.server_bin {
-        Some(b) => b.clone(),
-        None => std::env::current_exe().map_err(|e| e.to_string())?,
-    };
-    if cfg!(debug_assertions) && args.server_bin.is_none() {
-        eprintln!("ctlcloud bench: this is a debug build; figures for the record come from `cargo run --release -- bench`");
     }
     let url = args.url.as_deref().map(parse_url).transpose()?;
     let password = match (&url, &args.password) {
@@ -139,6 +79,13 @@ pub async fn run(args: Args) -> Result<(), String> {
         (None, None) => target::PASSWORD.to_owned(),
         (Some(_), None) => return Err("--url needs --password (or CTLCLOUD_BENCH_PASSWORD)".into()),
     };
+    let bin = match &args.server_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe().map_err(|e| e.to_string())?,
+    };
+    if cfg!(debug_assertions) && args.server_bin.is_none() {
+        eprintln!("ctlcloud bench: this is a debug build; figures for the record come from `cargo run --release -- bench`");
+    }
     let s = Settings {
         bin,
         runs: args.runs.max(1),
@@ -146,126 +93,148 @@ pub async fn run(args: Args) -> Result<(), String> {
         max_requests: args.max_requests.max(1),
         connections: args.connections.max(1),
     };
-    let c = s.connections;
-    let mut rows = Vec::new();
-    let progress = |what: &str| eprintln!("ctlcloud bench: {what}");
+    let mut table = Table::default();
+    let baseline = baseline(&s, &mut table).await?;
+    match url {
+        Some(addr) => sqlite(&s, &args, &password, addr, None, &baseline, &mut table).await?,
+        None => {
+            let scratch = Scratch::new("sqlite")?;
+            let data = scratch.0.join("data");
+            let serve = target::serve_args(&data);
+            let serve: Vec<&str> = serve.iter().map(String::as_str).collect();
+            let process =
+                Process::start(&s.bin, &serve, target::SERVE_ENV, &scratch.0.join("log"))?;
+            // Room for every create of the runs: each network holds 243 servers.
+            let networks = (s.runs as u64 * s.max_requests.min(40_000)).div_ceil(243) + 1;
+            let networks = networks.to_string();
+            target::admin(
+                &s.bin,
+                &data,
+                &["seed", "--account", "DEMO", "--networks", &networks],
+            )?;
+            let local = Some((&process, data.as_path()));
+            sqlite(
+                &s,
+                &args,
+                &password,
+                process.addr,
+                local,
+                &baseline,
+                &mut table,
+            )
+            .await?;
+        }
+    }
+    print!("{}", table.render(&s));
+    Ok(())
+}
 
+/// The baseline's own figures, which every other row is divided by.
+struct Baseline {
+    one: f64,
+    loaded: f64,
+    cold_ms: f64,
+    rss_mb: f64,
+}
+
+fn progress(what: &str) {
+    eprintln!("ctlcloud bench: {what}");
+}
+
+async fn baseline(s: &Settings, table: &mut Table) -> Result<Baseline, String> {
     progress("baseline");
     let scratch = Scratch::new("baseline")?;
-    let baseline = Process::start(
-        &s.bin,
-        &["baseline", "--listen", "127.0.0.1:0"],
-        &[],
-        &scratch.0.join("log"),
-    )?;
-    let base_1 = scenarios::gets(&s, baseline.addr, None, "/", 1).await;
-    let base_c = scenarios::gets(&s, baseline.addr, None, "/", c).await;
-    let base_rss = baseline.peak_rss();
-    drop(baseline);
-    let (base_cold, _) = scenarios::cold_starts(
-        &s,
+    let listen = ["baseline", "--listen", "127.0.0.1:0"];
+    let process = Process::start(&s.bin, &listen, &[], &scratch.0.join("log"))?;
+    let one = scenarios::gets(s, process.addr, None, "/", 1).await;
+    let loaded = scenarios::gets(s, process.addr, None, "/", s.connections).await;
+    let rss = Figure::single(process.peak_rss().unwrap_or(0) as f64 / 1e6);
+    drop(process);
+    let (cold, _) = scenarios::cold_starts(
+        s,
         "baseline-cold",
-        |_| vec!["baseline".into(), "--listen".into(), "127.0.0.1:0".into()],
+        |_| listen.iter().map(|a| a.to_string()).collect(),
         &[],
         scenarios::first_answer,
     )
     .await?;
-    let (b1, bc) = (base_1.median(), base_c.median());
-    rows.push(row(
-        "baseline: fixed JSON, no auth, no store",
-        "-",
-        "1",
-        base_1,
-        "req/s",
-        Some(b1),
-    ));
-    rows.push(row(
-        "baseline: fixed JSON, no auth, no store",
-        "-",
-        &c.to_string(),
-        base_c,
-        "req/s",
-        Some(bc),
-    ));
-    let engine = "sqlite";
-
-    let server_scratch;
-    let (server, addr, data_dir) = match url {
-        Some(addr) => (None, addr, None),
-        None => {
-            server_scratch = Scratch::new("sqlite")?;
-            let data = server_scratch.0.join("data");
-            let process = Process::start(
-                &s.bin,
-                &target::serve_args(&data)
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-                target::SERVE_ENV,
-                &server_scratch.0.join("log"),
-            )?;
-            let addr = process.addr;
-            // Room for every create of the runs: each network holds 243 servers.
-            let networks = (s.runs as u64 * s.max_requests.min(40_000)).div_ceil(243) + 1;
-            target::admin(
-                &s.bin,
-                &data,
-                &[
-                    "seed",
-                    "--account",
-                    "DEMO",
-                    "--networks",
-                    &networks.to_string(),
-                ],
-            )?;
-            (Some(process), addr, Some(data))
-        }
+    let b = Baseline {
+        one: one.median(),
+        loaded: loaded.median(),
+        cold_ms: cold.median(),
+        rss_mb: rss.median(),
     };
-    let (auth, alias, dc) = scenarios::login(addr, &args.username, &password).await?;
+    let what = "baseline: fixed JSON, no auth, no store";
+    table.add(what, "-", "1", one, "req/s", Some(b.one));
+    table.add(
+        what,
+        "-",
+        &s.connections.to_string(),
+        loaded,
+        "req/s",
+        Some(b.loaded),
+    );
+    table.add(
+        "baseline: cold start to first answer",
+        "-",
+        "-",
+        cold,
+        "ms",
+        Some(b.cold_ms),
+    );
+    table.add("baseline: peak RSS", "-", "-", rss, "MB", Some(b.rss_mb));
+    Ok(b)
+}
+
+/// The rows of the SQLite engine. `local` is the server this run started and its data directory:
+/// only then are the large account, cold start, disk and memory measured.
+async fn sqlite(
+    s: &Settings,
+    args: &Args,
+    password: &str,
+    addr: SocketAddr,
+    local: Option<(&Process, &std::path::Path)>,
+    b: &Baseline,
+    table: &mut Table,
+) -> Result<(), String> {
+    let engine = "sqlite";
+    let c = &s.connections.to_string();
+    let (auth, alias, dc) = scenarios::login(addr, &args.username, password).await?;
     let group = setup::default_group(addr, &auth, &alias, &dc).await?;
     let server_path = setup::one_server(addr, &auth, &alias, &group).await?;
 
     progress("authenticated GET of a server");
-    let get_1 = scenarios::gets(&s, addr, Some(auth.clone()), &server_path, 1).await;
-    let get_c = scenarios::gets(&s, addr, Some(auth.clone()), &server_path, c).await;
-    rows.push(row(
-        "authenticated GET of a server",
-        engine,
-        "1",
-        get_1,
-        "req/s",
-        Some(b1),
-    ));
-    rows.push(row(
-        "authenticated GET of a server",
-        engine,
-        &c.to_string(),
-        get_c,
-        "req/s",
-        Some(bc),
-    ));
+    let what = "authenticated GET of a server";
+    let one = scenarios::gets(s, addr, Some(auth.clone()), &server_path, 1).await;
+    table.add(what, engine, "1", one, "req/s", Some(b.one));
+    let loaded = scenarios::gets(s, addr, Some(auth.clone()), &server_path, s.connections).await;
+    table.add(what, engine, c, loaded, "req/s", Some(b.loaded));
 
     progress("creates and builds");
-    let (accepted, built) = scenarios::creates(&s, addr, auth.clone(), &alias, &group).await;
-    rows.push(row(
+    let (accepted, built) = scenarios::creates(s, addr, auth.clone(), &alias, &group).await;
+    table.add(
         "create server accepted (202)",
         engine,
-        &c.to_string(),
+        c,
         accepted,
         "202/s",
-        Some(bc),
-    ));
-    rows.push(row(
+        Some(b.loaded),
+    );
+    table.add(
         "builds completed (202 to succeeded)",
         engine,
-        &c.to_string(),
+        c,
         built,
         "builds/s",
-        Some(bc),
-    ));
+        Some(b.loaded),
+    );
 
-    if let (Some(server), Some(data)) = (&server, &data_dir) {
-        progress("seeding the large account");
+    let Some((process, data)) = local else {
+        return Ok(());
+    };
+    progress("seeding the large account");
+    let seed = |servers: i64, group: &str| {
+        let servers = servers.to_string();
         target::admin(
             &s.bin,
             data,
@@ -274,152 +243,52 @@ pub async fn run(args: Args) -> Result<(), String> {
                 "--account",
                 &alias,
                 "--servers",
-                &args.large_servers.to_string(),
+                &servers,
                 "--group",
-                "Bench large",
+                group,
             ],
-        )?;
-        let small = target::admin(
-            &s.bin,
-            data,
-            &[
-                "seed",
-                "--account",
-                &alias,
-                "--servers",
-                &args.group_servers.to_string(),
-                "--group",
-                "Bench group",
-            ],
-        )?;
-        let group_id = setup::seeded_group(&small)?;
-        let total = args.large_servers + args.group_servers;
-        progress("GET of a large group and of a server in a large account");
-        let g = scenarios::gets(
-            &s,
-            addr,
-            Some(auth.clone()),
-            &format!("/v2/groups/{alias}/{group_id}"),
-            1,
         )
-        .await;
-        rows.push(row(
-            &format!(
-                "GET of a group of {} servers",
-                thousands(args.group_servers)
-            ),
-            engine,
-            "1",
-            g,
-            "req/s",
-            Some(b1),
-        ));
-        let one = crate::seed::server_name(&alias, &dc, args.large_servers / 2);
-        let g = scenarios::gets(
-            &s,
-            addr,
-            Some(auth.clone()),
-            &format!("/v2/servers/{alias}/{one}"),
-            c,
-        )
-        .await;
-        rows.push(row(
-            &format!(
-                "GET of a server in an account of {}+ servers",
-                thousands(total)
-            ),
-            engine,
-            &c.to_string(),
-            g,
-            "req/s",
-            Some(bc),
-        ));
+    };
+    seed(args.large_servers, "Bench large")?;
+    let group_id = setup::seeded_group(&seed(args.group_servers, "Bench group")?)?;
 
-        progress("cold starts");
-        let (cold, _) = scenarios::cold_starts(
-            &s,
-            "sqlite-cold",
-            target::serve_args,
-            target::SERVE_ENV,
-            scenarios::first_login,
-        )
-        .await?;
-        let mut size = Figure::default();
-        size.value(target::disk_usage(data) as f64 / 1e6);
-        let mut rss = Figure::default();
-        rss.value(server.peak_rss().unwrap_or(0) as f64 / 1e6);
-        let base_cold_ms = base_cold.median();
-        let mut base_rss_fig = Figure::default();
-        base_rss_fig.value(base_rss.unwrap_or(0) as f64 / 1e6);
-        let base_rss_mb = base_rss_fig.median();
-        rows.push(row(
-            "cold start to first successful login",
-            engine,
-            "-",
-            cold,
-            "ms",
-            Some(base_cold_ms),
-        ));
-        rows.push(row(
-            "baseline: cold start to first answer",
-            "-",
-            "-",
-            base_cold,
-            "ms",
-            Some(base_cold_ms),
-        ));
-        rows.push(row("store size on disk", engine, "-", size, "MB", None));
-        rows.push(row(
-            "server peak RSS",
-            engine,
-            "-",
-            rss,
-            "MB",
-            Some(base_rss_mb),
-        ));
-        rows.push(row(
-            "baseline peak RSS",
-            "-",
-            "-",
-            base_rss_fig,
-            "MB",
-            Some(base_rss_mb),
-        ));
-    }
-    drop(server);
-    print!("{}", table(&s, &rows));
-    Ok(())
-}
+    progress("GET of a large group, and of a server in a large account");
+    let path = format!("/v2/groups/{alias}/{group_id}");
+    let g = scenarios::gets(s, addr, Some(auth.clone()), &path, 1).await;
+    let what = format!(
+        "GET of a group of {} servers",
+        thousands(args.group_servers)
+    );
+    table.add(&what, engine, "1", g, "req/s", Some(b.one));
+    let one = crate::seed::server_name(&alias, &dc, args.large_servers / 2);
+    let path = format!("/v2/servers/{alias}/{one}");
+    let g = scenarios::gets(s, addr, Some(auth.clone()), &path, s.connections).await;
+    let total = thousands(args.large_servers + args.group_servers);
+    let what = format!("GET of a server in an account of {total}+ servers");
+    table.add(&what, engine, c, g, "req/s", Some(b.loaded));
 
-fn row(
-    what: &str,
-    engine: &'static str,
-    connections: &str,
-    figure: Figure,
-    unit: &'static str,
-    baseline: Option<f64>,
-) -> Row {
-    Row {
-        what: what.to_owned(),
+    progress("cold starts");
+    let (cold, _) = scenarios::cold_starts(
+        s,
+        "sqlite-cold",
+        target::serve_args,
+        target::SERVE_ENV,
+        scenarios::first_login,
+    )
+    .await?;
+    table.add(
+        "cold start to first successful login",
         engine,
-        connections: connections.to_owned(),
-        figure,
-        unit,
-        baseline,
-    }
-}
-
-/// 1000000 as 1,000,000.
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
+        "-",
+        cold,
+        "ms",
+        Some(b.cold_ms),
+    );
+    let size = Figure::single(target::disk_usage(data) as f64 / 1e6);
+    table.add("store size on disk", engine, "-", size, "MB", None);
+    let rss = Figure::single(process.peak_rss().unwrap_or(0) as f64 / 1e6);
+    table.add("server peak RSS", engine, "-", rss, "MB", Some(b.rss_mb));
+    Ok(())
 }
 
 fn parse_url(url: &str) -> Result<SocketAddr, String> {
@@ -436,53 +305,4 @@ fn parse_url(url: &str) -> Result<SocketAddr, String> {
         );
     }
     Ok(addr)
-}
-
-fn table(s: &Settings, rows: &[Row]) -> String {
-    let mut out = format!(
-        "\nctlcloud bench: medians of {} runs of {:.1} s (at most {} requests each); ratio = figure / baseline figure\n\n\
-         | measurement | engine | connections | median | p50 ms | p99 ms | ratio to baseline | failed |\n\
-         |---|---|---|---|---|---|---|---|\n",
-        s.runs,
-        s.duration.as_secs_f64(),
-        s.max_requests
-    );
-    for r in rows {
-        let value = r.figure.median();
-        let ms = |v: &[f64]| {
-            let m = median(v);
-            if m.is_nan() {
-                "-".to_owned()
-            } else {
-                format!("{m:.2}")
-            }
-        };
-        let ratio = match r.baseline {
-            Some(b) if b > 0.0 && !value.is_nan() => format!("{:.2}", value / b),
-            _ => "-".into(),
-        };
-        out.push_str(&format!(
-            "| {} | {} | {} | {} {} | {} | {} | {} | {} |\n",
-            r.what,
-            r.engine,
-            r.connections,
-            if value >= 100.0 {
-                format!("{value:.0}")
-            } else {
-                format!("{value:.1}")
-            },
-            r.unit,
-            ms(&r.figure.p50),
-            ms(&r.figure.p99),
-            ratio,
-            r.figure.failed,
-        ));
-        if let Some(e) = &r.figure.first_error {
-            out.push_str(&format!(
-                "|  | first failure: {} |||||||\n",
-                e.chars().take(160).collect::<String>()
-            ));
-        }
-    }
-    out
 }

@@ -12,8 +12,9 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::load::{self, Conn, Load};
+use super::report::Figure;
 use super::target::{self, Process, Scratch};
-use super::{Figure, Settings};
+use super::Settings;
 
 /// Logs in; returns the `Authorization` header value, the account alias and its data center.
 pub async fn login(
