@@ -183,9 +183,8 @@ pub async fn cold_starts(
     args: impl Fn(&Path) -> Vec<String>,
     env: &[(&str, &str)],
     ready: impl AsyncFn(SocketAddr) -> Result<(), String>,
-) -> Result<(Figure, Option<u64>), String> {
+) -> Result<Figure, String> {
     let mut figure = Figure::default();
-    let mut rss = None;
     for _ in 0..s.runs {
         let dir = Scratch::new(what)?;
         let args = args(&dir.0.join("data"));
@@ -195,9 +194,9 @@ pub async fn cold_starts(
         ready(process.addr).await?;
         let elapsed = started.elapsed();
         figure.value(elapsed.as_secs_f64() * 1e3);
-        rss = process.peak_rss().max(rss);
+        drop(process);
     }
-    Ok((figure, rss))
+    Ok(figure)
 }
 
 /// Waits for a login to succeed.
