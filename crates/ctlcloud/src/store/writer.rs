@@ -21,6 +21,8 @@ use super::{StoreError, StoreResult};
 
 /// A batch commits when it has this many members even if more writers wait, to bound latency.
 const MAX_BATCH: usize = 128;
+/// How long a writer waits for the connection before giving up.
+const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the committer task and every write transaction share.
 pub(super) struct Writer {
@@ -157,7 +159,11 @@ impl Writer {
     pub(super) async fn begin(self: &Arc<Self>) -> StoreResult<Tx> {
         let batch = {
             let _waiting = Waiting::new(&self.waiting);
-            self.batch.clone().lock_owned().await
+            // A writer that never finishes (or a transaction started inside another) must end in
+            // an error, not in a server that hangs.
+            tokio::time::timeout(LOCK_TIMEOUT, self.batch.clone().lock_owned())
+                .await
+                .map_err(|_| StoreError("timed out waiting for the write connection".into()))?
         };
         let writer = self.clone();
         tokio::spawn(async move {
