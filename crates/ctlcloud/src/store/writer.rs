@@ -165,6 +165,15 @@ impl Writer {
                 .await
                 .map_err(|_| StoreError("timed out waiting for the write connection".into()))?
         };
+        let mut batch = batch;
+        // The usual case under load: the last member opened this one's savepoint already, and
+        // nothing needs to run before the caller's first statement.
+        if !batch.abandoned && std::mem::take(&mut batch.ready) {
+            return Ok(Tx {
+                batch: Some(batch),
+                writer: self.clone(),
+            });
+        }
         let writer = self.clone();
         tokio::spawn(async move {
             let mut batch = batch;
