@@ -334,18 +334,9 @@ async fn pick_address(
             .ok_or_else(full)?;
         return Ok((network, address));
     }
-    // A search that finds a network full marks it so, so this ends after every network is tried.
-    loop {
-        let candidates = networks::with_room(tx, account.id, dc, 4).await?;
-        if candidates.is_empty() {
-            return Err(full());
-        }
-        for (network, mark) in candidates {
-            if let Some(address) = networks::lowest_free_from(tx, &network, mark).await? {
-                return Ok((network, address));
-            }
-        }
-    }
+    networks::first_free(tx, account.id, dc)
+        .await?
+        .ok_or_else(full)
 }
 
 /// Queues the deletion of a server. Asking again while it is queued answers the same job.

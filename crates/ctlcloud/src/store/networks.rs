@@ -121,66 +121,34 @@ pub async fn is_assigned(
     Ok(n > 0)
 }
 
-/// Up to `limit` of the account's networks in a data center that may have a free address, oldest
-/// first, each with its `free_from` mark. A network is skipped once a search found it full.
-pub async fn with_room(
-    conn: &mut SqliteConnection,
-    account_id: i64,
-    dc: &str,
-    limit: i64,
-) -> StoreResult<Vec<(Network, i64)>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS}, free_from FROM networks WHERE account_id = ? AND dc = ? \
-         AND free_from <= base + (1 << (32 - prefix)) - 2 ORDER BY base LIMIT ?"
-    ))
-    .bind(account_id)
-    .bind(dc.to_uppercase())
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| Ok((from_row(row)?, row.try_get("free_from")?)))
-        .collect()
-}
-
-/// The lowest assignable address of the network that nobody holds.
-pub async fn lowest_free(
-    conn: &mut SqliteConnection,
-    network: &Network,
-) -> StoreResult<Option<u32>> {
-    let mark: i64 = sqlx::query_scalar("SELECT free_from FROM networks WHERE id = ?")
-        .bind(&network.id)
-        .fetch_one(&mut *conn)
-        .await?;
-    lowest_free_from(conn, network, mark).await
-}
-
-/// The lowest free address at or above the network's `free_from` mark (every address below it is
-/// taken). Moves the mark up to what it finds, past the end when the network is full.
-pub async fn lowest_free_from(
-    conn: &mut SqliteConnection,
-    network: &Network,
-    mark: i64,
-) -> StoreResult<Option<u32>> {
-    let range = network.assignable();
-    let start = mark.max(i64::from(*range.start()));
-    let taken: Vec<i64> = sqlx::query_scalar(
-        "SELECT address FROM ip_addresses WHERE network_id = ? AND address >= ? ORDER BY address",
+/// The network columns, its `free_from` mark, and its lowest free address (NULL when full): the
+/// lowest of the mark and the addresses just above taken ones that nobody holds. Every address
+/// below the mark is taken, so this reads only the addresses at or above it.
+fn with_free() -> String {
+    format!(
+        "SELECT {COLUMNS}, free_from, \
+             (SELECT MIN(c.a) FROM ( \
+                 SELECT MAX(n.free_from, n.base + {first}) AS a \
+                 UNION ALL SELECT i.address + 1 FROM ip_addresses i \
+                 WHERE i.network_id = n.id AND i.address >= MAX(n.free_from, n.base + {first})) c \
+              WHERE c.a <= n.base + (1 << (32 - n.prefix)) - 2 \
+                AND NOT EXISTS (SELECT 1 FROM ip_addresses t \
+                                WHERE t.network_id = n.id AND t.address = c.a)) AS free \
+         FROM networks n",
+        first = Network::FIRST_ASSIGNABLE
     )
-    .bind(&network.id)
-    .bind(start)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut taken = taken.into_iter().peekable();
-    let mut found = None;
-    for candidate in start..=i64::from(*range.end()) {
-        while taken.next_if(|t| *t < candidate).is_some() {}
-        if taken.peek() != Some(&candidate) {
-            found = Some(candidate);
-            break;
-        }
-    }
-    let new_mark = found.unwrap_or(i64::from(*range.end()) + 1);
+}
+
+/// Reads a row of `with_free` and moves the network's mark up to what was found (past the end
+/// when the network is full), so the next search starts there.
+async fn take_row(
+    conn: &mut SqliteConnection,
+    row: &SqliteRow,
+) -> StoreResult<(Network, Option<u32>)> {
+    let network = from_row(row)?;
+    let mark: i64 = row.try_get("free_from")?;
+    let free: Option<i64> = row.try_get("free")?;
+    let new_mark = free.unwrap_or(i64::from(*network.assignable().end()) + 1);
     if new_mark > mark {
         sqlx::query("UPDATE networks SET free_from = ? WHERE id = ? AND free_from < ?")
             .bind(new_mark)
@@ -189,7 +157,47 @@ pub async fn lowest_free_from(
             .execute(conn)
             .await?;
     }
-    Ok(found.map(|a| a as u32))
+    Ok((network, free.map(|a| a as u32)))
+}
+
+/// The lowest assignable address of the network that nobody holds.
+pub async fn lowest_free(
+    conn: &mut SqliteConnection,
+    network: &Network,
+) -> StoreResult<Option<u32>> {
+    let row = sqlx::query(&format!("{} WHERE n.id = ?", with_free()))
+        .bind(&network.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(take_row(conn, &row).await?.1)
+}
+
+/// The account's oldest network in a data center that has a free address, with the lowest one.
+/// Networks found full are marked so and skipped from then on.
+pub async fn first_free(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+    dc: &str,
+) -> StoreResult<Option<(Network, u32)>> {
+    loop {
+        let rows = sqlx::query(&format!(
+            "{} WHERE n.account_id = ? AND n.dc = ? \
+             AND n.free_from <= n.base + (1 << (32 - n.prefix)) - 2 ORDER BY n.base LIMIT 4",
+            with_free()
+        ))
+        .bind(account_id)
+        .bind(dc.to_uppercase())
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        for row in &rows {
+            if let (network, Some(address)) = take_row(conn, row).await? {
+                return Ok(Some((network, address)));
+            }
+        }
+    }
 }
 
 pub async fn assign(
