@@ -57,6 +57,14 @@ enum Top {
     Coverage,
     /// Print the role table: which permissions each role grants (markdown).
     Roles,
+    /// Measure this build: start a server (or use --url), load it, print a table of medians.
+    Bench(ctlcloud::bench::Args),
+    /// The benchmark's baseline: the same HTTP stack answering a fixed JSON body.
+    #[command(hide = true)]
+    Baseline {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -143,6 +151,20 @@ enum AdminCommand {
     },
     /// Generate an admin token and print it with its hash for --admin-token-hash.
     TokenHash,
+    /// Add many servers (in a new group) and networks to an account at once, for benchmarks.
+    Seed {
+        #[arg(long)]
+        account: String,
+        /// Servers to create, built and started, in a new group.
+        #[arg(long, default_value_t = 0)]
+        servers: i64,
+        /// The new group's name, under the root group of the account's primary data center.
+        #[arg(long, default_value = "Seeded")]
+        group: String,
+        /// Private /24 networks to add in the primary data center.
+        #[arg(long, default_value_t = 0)]
+        networks: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -264,6 +286,7 @@ impl AdminCommand {
                 before,
             },
             AdminCommand::TokenHash => unreachable!("handled without a target"),
+            AdminCommand::Seed { .. } => unreachable!("seeding works on the store directly"),
             AdminCommand::Account(AccountCommand::List) => Command::ListAccounts,
             AdminCommand::Account(AccountCommand::Create {
                 alias,
@@ -402,6 +425,28 @@ fn main() {
                 url,
                 command,
             } => {
+                if let AdminCommand::Seed {
+                    account,
+                    servers,
+                    group,
+                    networks,
+                } = command
+                {
+                    // Bulk writes go straight to the store, in large transactions of their own.
+                    let catalog = serve::load_catalog(catalog.as_deref())?;
+                    let store = serve::open_store(&data_dir, database_url.as_deref()).await?;
+                    let seed = ctlcloud::seed::Seed {
+                        account,
+                        servers,
+                        group,
+                        networks,
+                    };
+                    let now = ctlcloud::clock::Clock::default().now();
+                    let report = ctlcloud::seed::run(&store, &catalog, seed, now).await;
+                    store.close().await;
+                    print!("{}", report?);
+                    return Ok(());
+                }
                 let target = match url {
                     Some(url) => Target::Remote {
                         url,
@@ -417,6 +462,8 @@ fn main() {
                 };
                 admin::run(target, command.into_command()).await
             }
+            Top::Bench(args) => ctlcloud::bench::run(args).await,
+            Top::Baseline { listen } => ctlcloud::bench::serve_baseline(&listen).await,
             Top::Coverage | Top::Roles => unreachable!("handled before the runtime starts"),
         }
     });

@@ -134,11 +134,15 @@ impl Network {
         ipv4(self.base + 1)
     }
 
-    /// The addresses servers may be given: the network's first ten hosts after the gateway are kept
-    /// for infrastructure, as in the public cloud, and the broadcast address is never assigned.
+    /// The first host number servers may be given: the ten hosts after the gateway are kept for
+    /// infrastructure, as in the public cloud.
+    pub const FIRST_ASSIGNABLE: u32 = 12;
+
+    /// The addresses servers may be given: from `FIRST_ASSIGNABLE` up, and never the broadcast
+    /// address.
     pub fn assignable(&self) -> std::ops::RangeInclusive<u32> {
         let size = 1u32 << (32 - u32::from(self.prefix));
-        self.base + 12..=self.base + size - 2
+        self.base + Self::FIRST_ASSIGNABLE..=self.base + size - 2
     }
 
     pub fn contains(&self, address: u32) -> bool {

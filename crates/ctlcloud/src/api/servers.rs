@@ -173,7 +173,12 @@ pub(super) async fn find(app: &App, call: &Call, account: &Account) -> ApiResult
 pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
     let server = find(app, call, &account).await?;
-    let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
+    // The definitions only name the values a server holds.
+    let defs = if server.custom_fields.is_empty() {
+        Vec::new()
+    } else {
+        accounts::custom_fields(app.store.reader(), account.id).await?
+    };
     let snapshots = store::snapshots::of_server(app.store.reader(), &server.id).await?;
     let template = app.catalog.template(&server.dc, &server.template);
     let public: Vec<PublicIp> = public_ips::of_server(app.store.reader(), &server.id)

@@ -168,15 +168,27 @@ pub async fn tree(app: &App, account: &Account, id: &str) -> ApiResult<Option<Tr
         return Ok(None);
     };
     let all = groups::in_datacenter(pool, account.id, &group.dc).await?;
-    let mut servers: HashMap<String, Vec<String>> = HashMap::new();
-    for (group_id, server_id) in groups::memberships(pool, account.id, &group.dc).await? {
-        servers.entry(group_id).or_default().push(server_id);
-    }
     let mut children: HashMap<String, Vec<Group>> = HashMap::new();
     for g in all {
         if let Some(parent) = g.parent_id.clone() {
             children.entry(parent).or_default().push(g);
         }
+    }
+    // Only the servers of this subtree are read: a group's GET costs what the group holds, not
+    // what the whole account holds.
+    let mut subtree = vec![group.id.as_str()];
+    let mut next = 0;
+    while next < subtree.len() && subtree.len() < 100_000 {
+        let kids = children
+            .get(subtree[next])
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        subtree.extend(kids.iter().map(|g| g.id.as_str()));
+        next += 1;
+    }
+    let mut servers: HashMap<String, Vec<String>> = HashMap::new();
+    for (group_id, server_id) in groups::memberships(pool, account.id, &subtree).await? {
+        servers.entry(group_id).or_default().push(server_id);
     }
     Ok(Some(build(group, &mut children, &mut servers, 0)))
 }

@@ -45,17 +45,20 @@ impl Pool {
     }
 }
 
-/// An open write transaction: nothing it does is visible or durable until [`Tx::commit`];
-/// dropping it rolls back.
+/// An open transaction: nothing it does is visible or durable until [`Tx::commit`]; dropping it
+/// rolls back.
 pub enum Tx {
+    /// A read transaction on SQLite's read pool.
     Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// A write transaction on SQLite: a member of a group-committed batch.
+    SqliteBatch(super::writer::Tx),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub fn engine(&self) -> Engine {
         match self {
-            Tx::Sqlite(_) => Engine::Sqlite,
+            Tx::Sqlite(_) | Tx::SqliteBatch(_) => Engine::Sqlite,
             Tx::Postgres(_) => Engine::Postgres,
         }
     }
@@ -63,6 +66,7 @@ impl Tx {
     pub async fn commit(self) -> StoreResult<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
+            Tx::SqliteBatch(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -90,6 +94,7 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         match tx {
             Tx::Sqlite(t) => Exec::Sqlite(t),
+            Tx::SqliteBatch(t) => Exec::Sqlite(t),
             Tx::Postgres(t) => Exec::Postgres(t),
         }
     }

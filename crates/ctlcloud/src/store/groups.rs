@@ -91,18 +91,29 @@ pub async fn in_datacenter(pool: &Pool, account_id: i64, dc: &str) -> StoreResul
     rows.iter().map(from_row).collect()
 }
 
-/// The ids of the servers in each group of the account in a data center, as (group, server) pairs
-/// ordered by server id.
+/// The ids of the servers in these groups of the account, as (group, server) pairs ordered by
+/// server id within each group. Read through the group index, so the cost is what the groups
+/// hold, not what the account holds.
 pub async fn memberships(
     pool: &Pool,
     account_id: i64,
-    dc: &str,
+    group_ids: &[&str],
 ) -> StoreResult<Vec<(String, String)>> {
-    db::query_as("SELECT group_id, id FROM servers WHERE account_id = ? AND dc = ? ORDER BY id")
-        .bind(account_id)
-        .bind(dc)
-        .fetch_all(pool)
-        .await
+    const CHUNK: usize = 500;
+    let mut pairs = Vec::new();
+    for chunk in group_ids.chunks(CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT group_id, id FROM servers WHERE account_id = ? AND group_id IN ({marks}) \
+             ORDER BY group_id, id"
+        );
+        let mut query = db::query_as(&sql).bind(account_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        pairs.extend(query.fetch_all(pool).await?);
+    }
+    Ok(pairs)
 }
 
 /// The account's Archive group in a data center, where archived servers live.

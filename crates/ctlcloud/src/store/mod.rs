@@ -2,7 +2,8 @@
 //! many nodes sharing one database). Every query is written once (`db`) and runs on either.
 //!
 //! SQLite: WAL and synchronous=FULL; writes go through one connection, so concurrent writers in
-//! this process queue up instead of failing, and every write transaction starts with
+//! this process queue up instead of failing, and their transactions are committed in batches
+//! (group commit, see [`writer`]): one fsync makes many writes durable. Every batch starts with
 //! `BEGIN IMMEDIATE`, so another process on the same file (`ctlcloud admin`) waits for the lock
 //! instead of failing on upgrade. Reads use a pool of their own and never wait for writers.
 //! PostgreSQL: one pool; write transactions that allocate names or addresses take a [`lock`]
@@ -21,9 +22,11 @@ pub mod servers;
 pub mod snapshots;
 pub mod usage;
 pub mod users;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -32,7 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use db::{Engine, Pool, Tx};
 
 /// An error from the database. Its text is for the logs, never for clients.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StoreError(pub String);
 
 impl std::fmt::Display for StoreError {
@@ -83,9 +86,17 @@ fn for_postgres(sql: &str) -> String {
     .replace(") WITHOUT ROWID;", ");")
 }
 
+/// Where write transactions come from.
+#[derive(Clone)]
+enum Writes {
+    /// SQLite's one write connection, shared by batches of transactions.
+    Sqlite(Arc<writer::Writer>),
+    Postgres(sqlx::PgPool),
+}
+
 #[derive(Clone)]
 pub struct Store {
-    writer: Pool,
+    writes: Writes,
     reader: Pool,
 }
 
@@ -117,19 +128,16 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
-            .await?;
+        let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
+            // A ping per acquire would double the round trips to SQLite's threads on every read.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(options.read_only(true))
             .await?;
         Ok(Store {
-            writer: Pool::Sqlite(writer),
+            writes: Writes::Sqlite(writer),
             reader: Pool::Sqlite(reader),
         })
     }
@@ -144,13 +152,13 @@ impl Store {
             .connect_with(options)
             .await?;
         Ok(Store {
-            writer: Pool::Postgres(pool.clone()),
+            writes: Writes::Postgres(pool.clone()),
             reader: Pool::Postgres(pool),
         })
     }
 
     pub fn engine(&self) -> Engine {
-        self.writer.engine()
+        self.reader.engine()
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -174,6 +182,9 @@ impl Store {
                 Tx::Sqlite(t) => {
                     sqlx::raw_sql(sql).execute(&mut **t).await?;
                 }
+                Tx::SqliteBatch(t) => {
+                    sqlx::raw_sql(sql).execute(&mut **t).await?;
+                }
                 Tx::Postgres(t) => {
                     sqlx::raw_sql(&for_postgres(sql)).execute(&mut **t).await?;
                 }
@@ -187,12 +198,20 @@ impl Store {
         tx.commit().await
     }
 
-    /// Starts a write transaction. Nothing it does is visible or durable until `commit`.
+    /// Starts a write transaction. Nothing it does is visible or durable until `commit` returns.
     pub async fn write(&self) -> StoreResult<Tx> {
-        Ok(match &self.writer {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        Ok(match &self.writes {
+            Writes::Sqlite(w) => Tx::SqliteBatch(w.begin().await?),
+            Writes::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// Batches of writes committed since the store opened (SQLite; 0 on PostgreSQL).
+    pub fn commits(&self) -> u64 {
+        match &self.writes {
+            Writes::Sqlite(w) => w.commits(),
+            Writes::Postgres(_) => 0,
+        }
     }
 
     /// Starts a read transaction: one consistent view for several reads, for code that reads
@@ -211,7 +230,10 @@ impl Store {
 
     pub async fn close(&self) {
         self.reader.close().await;
-        self.writer.close().await;
+        match &self.writes {
+            Writes::Sqlite(w) => w.close().await,
+            Writes::Postgres(p) => p.close().await,
+        }
     }
 }
 

@@ -1,0 +1,343 @@
+//! Group commit: the one write connection runs consecutive write transactions as savepoints inside
+//! one SQLite transaction, and one `COMMIT` (one fsync with `synchronous=FULL`) makes a whole batch
+//! durable. Each member's `commit()` returns only after the batch holding it has committed, so a
+//! caller never answers before its change is on disk.
+//!
+//! A member that fails rolls back to its own savepoint and leaves the others alone; a `COMMIT` that
+//! fails fails every member of its batch. The batch commits as soon as nobody is waiting to write
+//! (or it is large), so an idle server never holds the database's write lock and `ctlcloud admin`
+//! in another process gets its turn.
+//!
+//! Every statement that moves the transaction along runs in a task of its own, so a request whose
+//! future is dropped half-way (a client hanging up) cannot leave the connection in between states.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use sqlx::SqliteConnection;
+use tokio::sync::{oneshot, Mutex, Notify, OwnedMutexGuard};
+
+use super::{StoreError, StoreResult};
+
+/// A batch commits when it has this many members even if more writers wait, to bound latency.
+const MAX_BATCH: usize = 128;
+/// How long a writer waits for the connection before giving up.
+const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What the committer task and every write transaction share.
+pub(super) struct Writer {
+    batch: Arc<Mutex<Batch>>,
+    /// Writers queued for the connection; a member that sees none commits its batch at once.
+    waiting: AtomicUsize,
+    /// Wakes the committer: a batch was left open for writers that were waiting.
+    wake: Notify,
+    closing: AtomicBool,
+    /// Batches committed since the store opened.
+    commits: AtomicU64,
+}
+
+/// The connection and the state of the open batch; owned by whoever holds the lock.
+struct Batch {
+    /// `None` once the store is closed.
+    conn: Option<SqliteConnection>,
+    /// `BEGIN IMMEDIATE` has run and the batch is not yet committed.
+    open: bool,
+    /// A member ended without committing; its savepoint is rolled back by the next holder.
+    abandoned: bool,
+    /// The savepoint of the next member is already open: the last member, seeing writers wait,
+    /// opened it in the same round trip as its own release.
+    ready: bool,
+    /// Set by SQLite's rollback hook: an error rolled the whole transaction back by itself.
+    lost: Arc<AtomicBool>,
+    /// Members whose savepoints are released, waiting for the batch's `COMMIT`.
+    members: Vec<oneshot::Sender<StoreResult<()>>>,
+}
+
+/// A write transaction: a savepoint in the open batch, holding the write connection until it
+/// commits or is dropped. Dropping it without `commit` rolls its changes back.
+pub struct Tx {
+    batch: Option<OwnedMutexGuard<Batch>>,
+    writer: Arc<Writer>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.batch
+            .as_ref()
+            .and_then(|b| b.conn.as_ref())
+            .expect("a live transaction holds the open connection")
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.batch
+            .as_mut()
+            .and_then(|b| b.conn.as_mut())
+            .expect("a live transaction holds the open connection")
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Some(mut batch) = self.batch.take() {
+            batch.abandoned = true;
+            drop(batch);
+            // Whoever takes the connection next undoes the savepoint; the committer makes sure
+            // someone does, and commits what the other members of the batch are waiting for.
+            self.writer.wake.notify_one();
+        }
+    }
+}
+
+// `commit` and `rollback` have the signatures of sqlx's own transaction, so code written for either
+// reads the same.
+impl Tx {
+    /// Makes the transaction's changes durable: returns once the batch holding them committed.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let batch = self.batch.take().expect("a transaction commits once");
+        let (done, outcome) = oneshot::channel();
+        tokio::spawn(release(self.writer.clone(), batch, done));
+        let outcome = outcome
+            .await
+            .unwrap_or_else(|_| Err(StoreError("the store closed before the commit".into())));
+        outcome.map_err(|e| sqlx::Error::Io(std::io::Error::other(e.0)))
+    }
+
+    /// Discards the transaction's changes (as dropping it does).
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        drop(self);
+        Ok(())
+    }
+}
+
+/// Counts a writer as waiting for the connection until it gets it or gives up.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Writer {
+    /// Takes over the write connection and starts the committer task.
+    pub(super) async fn start(mut conn: SqliteConnection) -> StoreResult<Arc<Writer>> {
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        conn.lock_handle()
+            .await?
+            .set_rollback_hook(move || flag.store(true, Ordering::SeqCst));
+        let writer = Arc::new(Writer {
+            batch: Arc::new(Mutex::new(Batch {
+                conn: Some(conn),
+                open: false,
+                abandoned: false,
+                ready: false,
+                lost,
+                members: Vec::new(),
+            })),
+            waiting: AtomicUsize::new(0),
+            wake: Notify::new(),
+            closing: AtomicBool::new(false),
+            commits: AtomicU64::new(0),
+        });
+        tokio::spawn(committer(writer.clone()));
+        Ok(writer)
+    }
+
+    /// Starts a write transaction: waits for the connection, then opens a savepoint in the open
+    /// batch (beginning one with `BEGIN IMMEDIATE` if none is open).
+    pub(super) async fn begin(self: &Arc<Self>) -> StoreResult<Tx> {
+        let batch = {
+            let _waiting = Waiting::new(&self.waiting);
+            // A writer that never finishes (or a transaction started inside another) must end in
+            // an error, not in a server that hangs.
+            tokio::time::timeout(LOCK_TIMEOUT, self.batch.clone().lock_owned())
+                .await
+                .map_err(|_| StoreError("timed out waiting for the write connection".into()))?
+        };
+        let mut batch = batch;
+        // The usual case under load: the last member opened this one's savepoint already, and
+        // nothing needs to run before the caller's first statement.
+        if !batch.abandoned && std::mem::take(&mut batch.ready) {
+            return Ok(Tx {
+                batch: Some(batch),
+                writer: self.clone(),
+            });
+        }
+        let writer = self.clone();
+        tokio::spawn(async move {
+            let mut batch = batch;
+            settle(&mut batch).await;
+            if std::mem::take(&mut batch.ready) {
+                return Ok(Tx {
+                    batch: Some(batch),
+                    writer,
+                });
+            }
+            let Batch {
+                conn, open, lost, ..
+            } = &mut *batch;
+            let conn = conn
+                .as_mut()
+                .ok_or_else(|| StoreError("the store is closed".into()))?;
+            if !*open {
+                run(conn, "BEGIN IMMEDIATE").await?;
+                *open = true;
+                lost.store(false, Ordering::SeqCst);
+            }
+            if let Err(e) = run(conn, "SAVEPOINT member").await {
+                writer.wake.notify_one();
+                return Err(e);
+            }
+            Ok(Tx {
+                batch: Some(batch),
+                writer,
+            })
+        })
+        .await
+        .map_err(|e| StoreError(format!("starting a write transaction: {e}")))?
+    }
+
+    /// Batches committed since the store opened.
+    pub(super) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Commits what is pending and closes the connection.
+    pub(super) async fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+        let mut batch = self.batch.clone().lock_owned().await;
+        settle(&mut batch).await;
+        flush(self, &mut batch).await;
+        if let Some(conn) = batch.conn.take() {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+    }
+}
+
+async fn run(conn: &mut SqliteConnection, sql: &str) -> StoreResult<()> {
+    sqlx::query(sql).execute(conn).await?;
+    Ok(())
+}
+
+/// Ends a member that committed: releases its savepoint, then commits the batch at once when no
+/// writer is waiting to join it (or it is full), or leaves it open for them.
+async fn release(
+    writer: Arc<Writer>,
+    mut batch: OwnedMutexGuard<Batch>,
+    done: oneshot::Sender<StoreResult<()>>,
+) {
+    let keep_open =
+        writer.waiting.load(Ordering::SeqCst) > 0 && batch.members.len() + 1 < MAX_BATCH;
+    let conn = batch
+        .conn
+        .as_mut()
+        .expect("a live transaction's connection");
+    let released = if keep_open {
+        // The next writer's savepoint in the same round trip to SQLite.
+        run(conn, "RELEASE member; SAVEPOINT member").await
+    } else {
+        run(conn, "RELEASE member").await
+    };
+    batch.members.push(done);
+    if batch.lost.load(Ordering::SeqCst) || released.is_err() {
+        // An error (disk full, I/O) made SQLite roll the whole transaction back, or left it in a
+        // state nothing can be added to: the batch fails as a whole.
+        let why = released.err().map_or(
+            "the transaction was rolled back by the database".into(),
+            |e| e.0,
+        );
+        abort(&mut batch, &why).await;
+        return;
+    }
+    if keep_open {
+        batch.ready = true;
+        drop(batch);
+        writer.wake.notify_one();
+    } else {
+        flush(&writer, &mut batch).await;
+    }
+}
+
+/// Undoes the savepoint of a member that ended without committing.
+async fn settle(batch: &mut Batch) {
+    if !std::mem::take(&mut batch.abandoned) {
+        return;
+    }
+    let Some(conn) = batch.conn.as_mut() else {
+        return;
+    };
+    let undone = match run(conn, "ROLLBACK TO member").await {
+        Ok(()) => run(conn, "RELEASE member").await,
+        Err(e) => Err(e),
+    };
+    if undone.is_err() || batch.lost.load(Ordering::SeqCst) {
+        abort(batch, "the transaction was rolled back by the database").await;
+    }
+}
+
+/// Commits the open batch and tells every member the outcome.
+async fn flush(writer: &Writer, batch: &mut Batch) {
+    if !batch.open {
+        return;
+    }
+    let Some(conn) = batch.conn.as_mut() else {
+        return;
+    };
+    let outcome = run(conn, "COMMIT").await;
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, members = batch.members.len(), "a batch failed to commit");
+        // A failed COMMIT can leave the transaction open; end it so the next batch starts clean.
+        let _ = run(conn, "ROLLBACK").await;
+    } else {
+        writer.commits.fetch_add(1, Ordering::Relaxed);
+    }
+    batch.open = false;
+    batch.ready = false;
+    for member in batch.members.drain(..) {
+        let _ = member.send(outcome.clone());
+    }
+}
+
+/// Ends a batch that cannot commit: rolls back what is left and fails every member.
+async fn abort(batch: &mut Batch, why: &str) {
+    tracing::error!(members = batch.members.len(), "{why}");
+    if let Some(conn) = batch.conn.as_mut() {
+        let _ = run(conn, "ROLLBACK").await;
+    }
+    batch.open = false;
+    batch.ready = false;
+    batch.lost.store(false, Ordering::SeqCst);
+    for member in batch.members.drain(..) {
+        let _ = member.send(Err(StoreError(why.to_owned())));
+    }
+}
+
+/// Commits batches that their last member left open because other writers were waiting, and
+/// cleans up after members that were dropped. It takes its turn for the connection behind the
+/// writers already waiting, so they join the batch before it commits.
+async fn committer(writer: Arc<Writer>) {
+    loop {
+        writer.wake.notified().await;
+        if writer.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut batch = writer.batch.clone().lock_owned().await;
+        settle(&mut batch).await;
+        flush(&writer, &mut batch).await;
+    }
+}
+
+#[cfg(test)]
+mod tests;
