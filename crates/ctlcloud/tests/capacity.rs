@@ -211,8 +211,13 @@ fn the_benchmark_runs_end_to_end_and_refuses_what_it_cannot_measure() {
 
     for (args, why) in [
         (
-            vec!["--database-url", "postgres://localhost/x"],
-            "PostgreSQL",
+            vec![
+                "--database-url",
+                "postgres://localhost/x",
+                "--url",
+                "http://127.0.0.1:9",
+            ],
+            "does not go with --url",
         ),
         (vec!["--url", "http://192.0.2.1:80"], "loopback"),
     ] {

@@ -348,7 +348,7 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
         .unwrap()
         .is_none());
     assert_eq!(
-        groups::memberships(store.reader(), a.id, &[group.id.as_str()])
+        groups::memberships(store.reader(), &[group.id.as_str()])
             .await
             .unwrap(),
         vec![(group.id.clone(), "WA1SRVWEB01".into())]

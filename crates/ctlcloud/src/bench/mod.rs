@@ -35,7 +35,8 @@ pub struct Args {
     /// The ctlcloud binary to start; by default this one.
     #[arg(long)]
     server_bin: Option<PathBuf>,
-    /// A PostgreSQL database to measure instead of SQLite (not supported by this build yet).
+    /// An empty PostgreSQL database to measure instead of SQLite: the HTTP rows (GETs, creates,
+    /// builds) run against `serve --database-url`; the large-account rows are SQLite's only.
     #[arg(long)]
     database_url: Option<String>,
     /// How many times each measurement is repeated; the table shows medians.
@@ -68,10 +69,8 @@ pub struct Settings {
 }
 
 pub async fn run(args: Args) -> Result<(), String> {
-    if args.database_url.is_some() {
-        // The place for the PostgreSQL engine: start `serve --database-url …` and measure the same
-        // rows with engine "postgres".
-        return Err("this build of ctlcloud has no PostgreSQL engine yet".into());
+    if args.database_url.is_some() && args.url.is_some() {
+        return Err("--database-url starts a server of its own: it does not go with --url".into());
     }
     let url = args.url.as_deref().map(parse_url).transpose()?;
     let password = match (&url, &args.password) {
@@ -96,24 +95,34 @@ pub async fn run(args: Args) -> Result<(), String> {
     let mut table = Table::default();
     let baseline = baseline(&s, &mut table).await?;
     match url {
-        Some(addr) => sqlite(&s, &args, &password, addr, None, &baseline, &mut table).await?,
+        Some(addr) => engine_rows(&s, &args, &password, addr, None, &baseline, &mut table).await?,
         None => {
-            let scratch = Scratch::new("sqlite")?;
+            let engine = if args.database_url.is_some() {
+                "postgres"
+            } else {
+                "sqlite"
+            };
+            let database_url = args.database_url.as_deref();
+            let scratch = Scratch::new(engine)?;
             let data = scratch.0.join("data");
             let serve = target::serve_args(&data);
             let serve: Vec<&str> = serve.iter().map(String::as_str).collect();
-            let process =
-                Process::start(&s.bin, &serve, target::SERVE_ENV, &scratch.0.join("log"))?;
+            let mut env: Vec<(&str, &str)> = target::SERVE_ENV.to_vec();
+            if let Some(url) = database_url {
+                env.push(("CTLCLOUD_DATABASE_URL", url));
+            }
+            let process = Process::start(&s.bin, &serve, &env, &scratch.0.join("log"))?;
             // Room for every create of the runs: each network holds 243 servers.
             let networks = (s.runs as u64 * s.max_requests.min(40_000)).div_ceil(243) + 1;
             let networks = networks.to_string();
             target::admin(
                 &s.bin,
                 &data,
+                database_url,
                 &["seed", "--account", "DEMO", "--networks", &networks],
             )?;
             let local = Some((&process, data.as_path()));
-            sqlite(
+            engine_rows(
                 &s,
                 &args,
                 &password,
@@ -186,9 +195,9 @@ async fn baseline(s: &Settings, table: &mut Table) -> Result<Baseline, String> {
     Ok(b)
 }
 
-/// The rows of the SQLite engine. `local` is the server this run started and its data directory:
-/// only then are the large account, cold start, disk and memory measured.
-async fn sqlite(
+/// The rows of one engine. `local` is the server this run started and its data directory: only
+/// then (and on SQLite) are the large account, cold start, disk and memory measured.
+async fn engine_rows(
     s: &Settings,
     args: &Args,
     password: &str,
@@ -197,7 +206,11 @@ async fn sqlite(
     b: &Baseline,
     table: &mut Table,
 ) -> Result<(), String> {
-    let engine = "sqlite";
+    let engine = if args.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let c = &s.connections.to_string();
     let (auth, alias, dc) = scenarios::login(addr, &args.username, password).await?;
     let group = setup::default_group(addr, &auth, &alias, &dc).await?;
@@ -232,12 +245,18 @@ async fn sqlite(
     let Some((process, data)) = local else {
         return Ok(());
     };
+    if args.database_url.is_some() {
+        let rss = Figure::single(process.peak_rss().unwrap_or(0) as f64 / 1e6);
+        table.add("server peak RSS", engine, "-", rss, "MB", Some(b.rss_mb));
+        return Ok(());
+    }
     progress("seeding the large account");
     let seed = |servers: i64, group: &str| {
         let servers = servers.to_string();
         target::admin(
             &s.bin,
             data,
+            None,
             &[
                 "seed",
                 "--account",

@@ -104,6 +104,11 @@ pub fn serve_args(data_dir: &Path) -> Vec<String> {
         data_dir.display().to_string(),
         "--sim-delay-ms".into(),
         "0".into(),
+        // The benchmark's accounts hold far more than an installation's default caps allow.
+        "--max-servers-per-account".into(),
+        "100000000".into(),
+        "--max-groups-per-account".into(),
+        "1000000".into(),
     ]
 }
 
@@ -114,9 +119,20 @@ pub const SERVE_ENV: &[(&str, &str)] = &[
     ("CTLCLOUD_BOOTSTRAP_PASSWORD", PASSWORD),
 ];
 
-/// Runs `ctlcloud admin --data-dir DIR args…`; returns what it printed.
-pub fn admin(bin: &Path, data_dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(bin)
+/// Runs `ctlcloud admin --data-dir DIR args…` (on `database_url` if given); returns what it
+/// printed.
+pub fn admin(
+    bin: &Path,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    args: &[&str],
+) -> Result<String, String> {
+    let mut command = Command::new(bin);
+    match database_url {
+        Some(url) => command.env("CTLCLOUD_DATABASE_URL", url),
+        None => command.env_remove("CTLCLOUD_DATABASE_URL"),
+    };
+    let out = command
         .arg("admin")
         .arg("--data-dir")
         .arg(data_dir)

@@ -187,7 +187,7 @@ pub async fn tree(app: &App, account: &Account, id: &str) -> ApiResult<Option<Tr
         next += 1;
     }
     let mut servers: HashMap<String, Vec<String>> = HashMap::new();
-    for (group_id, server_id) in groups::memberships(pool, account.id, &subtree).await? {
+    for (group_id, server_id) in groups::memberships(pool, &subtree).await? {
         servers.entry(group_id).or_default().push(server_id);
     }
     Ok(Some(build(group, &mut children, &mut servers, 0)))

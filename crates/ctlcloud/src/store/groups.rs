@@ -3,7 +3,7 @@
 use super::db::{self, Exec, Pool, Row, Tx};
 
 use super::StoreResult;
-use crate::model::{ChangeInfo, Group};
+use crate::model::Group;
 
 const COLUMNS: &str =
     "id, account_id, dc, parent_id, name, description, type, status, custom_fields, \
@@ -20,12 +20,7 @@ fn from_row(row: &Row) -> StoreResult<Group> {
         kind: row.try_get("type")?,
         status: row.try_get("status")?,
         custom_fields: serde_json::from_str(row.try_get("custom_fields")?)?,
-        change: ChangeInfo {
-            created_at: row.try_get("created_at")?,
-            created_by: row.try_get("created_by")?,
-            modified_at: row.try_get("modified_at")?,
-            modified_by: row.try_get("modified_by")?,
-        },
+        change: super::change_info(row)?,
     })
 }
 
@@ -91,23 +86,18 @@ pub async fn in_datacenter(pool: &Pool, account_id: i64, dc: &str) -> StoreResul
     rows.iter().map(from_row).collect()
 }
 
-/// The ids of the servers in these groups of the account, as (group, server) pairs ordered by
-/// server id within each group. Read through the group index, so the cost is what the groups
-/// hold, not what the account holds.
-pub async fn memberships(
-    pool: &Pool,
-    account_id: i64,
-    group_ids: &[&str],
-) -> StoreResult<Vec<(String, String)>> {
+/// The ids of the servers in these groups, as (group, server) pairs ordered by server id within
+/// each group. Read through the group index, so the cost is what the groups hold, not what their
+/// account holds; the caller has read the groups from the account it acts on.
+pub async fn memberships(pool: &Pool, group_ids: &[&str]) -> StoreResult<Vec<(String, String)>> {
     const CHUNK: usize = 500;
     let mut pairs = Vec::new();
     for chunk in group_ids.chunks(CHUNK) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let sql = format!(
-            "SELECT group_id, id FROM servers WHERE account_id = ? AND group_id IN ({marks}) \
-             ORDER BY group_id, id"
+            "SELECT group_id, id FROM servers WHERE group_id IN ({marks}) ORDER BY group_id, id"
         );
-        let mut query = db::query_as(&sql).bind(account_id);
+        let mut query = db::query_as(&sql);
         for id in chunk {
             query = query.bind(*id);
         }

@@ -237,6 +237,16 @@ impl Store {
     }
 }
 
+/// The `created_at`, `created_by`, `modified_at` and `modified_by` columns of a row.
+fn change_info(row: &db::Row) -> StoreResult<crate::model::ChangeInfo> {
+    Ok(crate::model::ChangeInfo {
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+        modified_at: row.try_get("modified_at")?,
+        modified_by: row.try_get("modified_by")?,
+    })
+}
+
 /// What a write transaction locks before it allocates from a shared range.
 #[derive(Clone, Copy, Debug)]
 pub enum Lock {

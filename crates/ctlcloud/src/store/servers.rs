@@ -3,7 +3,7 @@
 use super::db::{self, Exec, Pool, Row, Tx};
 
 use super::StoreResult;
-use crate::model::{ChangeInfo, Server};
+use crate::model::Server;
 
 const COLUMNS: &str = "id, uuid, account_id, dc, group_id, description, template, cpu, memory_mb, \
      type, storage_type, managed_os, managed_backup, status, power_state, in_maintenance, disks, \
@@ -39,12 +39,7 @@ fn from_row(row: &Row) -> StoreResult<Server> {
         in_maintenance: row.try_get("in_maintenance")?,
         disks: serde_json::from_str(row.try_get("disks")?)?,
         custom_fields: serde_json::from_str(row.try_get("custom_fields")?)?,
-        change: ChangeInfo {
-            created_at: row.try_get("created_at")?,
-            created_by: row.try_get("created_by")?,
-            modified_at: row.try_get("modified_at")?,
-            modified_by: row.try_get("modified_by")?,
-        },
+        change: super::change_info(row)?,
         addresses: Vec::new(),
     })
 }

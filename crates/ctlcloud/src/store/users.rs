@@ -47,12 +47,7 @@ fn user_from_row(row: &Row) -> StoreResult<User> {
         account_alias: row.try_get("alias")?,
         roles: roles(row.try_get("roles")?),
         disabled: row.try_get("disabled")?,
-        change: ChangeInfo {
-            created_at: row.try_get("created_at")?,
-            created_by: row.try_get("created_by")?,
-            modified_at: row.try_get("modified_at")?,
-            modified_by: row.try_get("modified_by")?,
-        },
+        change: super::change_info(row)?,
     })
 }
 
