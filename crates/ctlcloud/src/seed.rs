@@ -159,6 +159,9 @@ pub async fn run(store: &Store, catalog: &Catalog, seed: Seed, now: i64) -> Resu
         .execute(&mut tx)
         .await
         .map_err(|e| e.to_string())?;
+        crate::store::usage::add_servers(&mut tx, account.id, to - from)
+            .await
+            .map_err(err)?;
         tx.commit().await.map_err(|e| e.to_string())?;
         from = to;
     }

@@ -374,6 +374,13 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
         .await
         .unwrap()
         .is_none());
+    let mut tx = store.write().await.unwrap();
+    assert_eq!(
+        store::usage::servers(&mut tx, a.id).await.unwrap(),
+        0,
+        "the count follows deletes and rollbacks"
+    );
+    drop(tx);
     assert!(
         networks::assigned(store.reader(), &net.id)
             .await

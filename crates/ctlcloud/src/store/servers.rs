@@ -85,8 +85,9 @@ pub async fn insert(conn: &mut Tx, s: &Server, p: &Provisioning<'_>) -> StoreRes
     .bind(p.primary_dns)
     .bind(p.secondary_dns)
     .bind(p.packages.to_string())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    super::usage::add_servers(conn, s.account_id, 1).await?;
     Ok(())
 }
 
@@ -232,10 +233,14 @@ pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    db::query("DELETE FROM servers WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    let account: Option<i64> =
+        db::query_scalar("DELETE FROM servers WHERE id = ? RETURNING account_id")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(account_id) = account {
+        super::usage::add_servers(conn, account_id, -1).await?;
+    }
     Ok(())
 }
 

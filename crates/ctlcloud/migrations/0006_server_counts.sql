@@ -1,0 +1,4 @@
+-- How many servers each account holds, kept with every insert and delete of a server, so that the
+-- per-account cap is checked without counting an account's servers on every create.
+ALTER TABLE accounts ADD COLUMN servers_count INTEGER NOT NULL DEFAULT 0;
+UPDATE accounts SET servers_count = (SELECT COUNT(*) FROM servers WHERE servers.account_id = accounts.id);
