@@ -27,23 +27,7 @@ async fn queue(
         return Ok(job);
     }
     payload["groupId"] = json!(group.id);
-    let job = jobs::insert(
-        &mut tx,
-        jobs::NewJob {
-            account_id: group.account_id,
-            dc: &group.dc,
-            kind,
-            server_id: None,
-            payload,
-            requested_by: &who.username,
-            run_after: 0,
-        },
-        app.clock.now(),
-    )
-    .await?;
-    tx.commit().await?;
-    app.wake_workers();
-    Ok(job)
+    super::commit_job(app, tx, who, group.account_id, &group.dc, kind, payload).await
 }
 
 /// Queues the deletion of a group, every group below it and every server in them.

@@ -23,3 +23,33 @@ pub mod server_source;
 pub mod servers;
 pub mod snapshots;
 pub mod users;
+
+/// Queues a job that works on no single server in the transaction that accepted it, commits
+/// both, and wakes the workers.
+pub async fn commit_job(
+    app: &crate::app::App,
+    mut tx: crate::store::Tx,
+    who: &crate::model::Principal,
+    account_id: i64,
+    dc: &str,
+    kind: crate::model::JobKind,
+    payload: serde_json::Value,
+) -> crate::http::error::ApiResult<crate::model::Job> {
+    let job = crate::store::jobs::insert(
+        &mut tx,
+        crate::store::jobs::NewJob {
+            account_id,
+            dc,
+            kind,
+            server_id: None,
+            payload,
+            requested_by: &who.username,
+            run_after: 0,
+        },
+        app.clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    app.wake_workers();
+    Ok(job)
+}

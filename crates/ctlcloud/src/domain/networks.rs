@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::model::{Account, Job, JobKind, Network, Principal};
-use crate::store::{self, group_defaults, jobs, networks, StoreResult};
+use crate::store::{self, group_defaults, networks, StoreResult};
 
 /// Takes the next free /24 and VLAN of a data center for a new network of the account, named and
 /// described `vlan_<vlan>_<first three octets>`. `None` when the private range is exhausted.
@@ -53,24 +53,8 @@ async fn queue(
     kind: JobKind,
     payload: serde_json::Value,
 ) -> ApiResult<Job> {
-    let mut tx = app.store.write().await?;
-    let job = jobs::insert(
-        &mut tx,
-        jobs::NewJob {
-            account_id: account.id,
-            dc,
-            kind,
-            server_id: None,
-            payload,
-            requested_by: &who.username,
-            run_after: 0,
-        },
-        app.clock.now(),
-    )
-    .await?;
-    tx.commit().await?;
-    app.wake_workers();
-    Ok(job)
+    let tx = app.store.write().await?;
+    super::commit_job(app, tx, who, account.id, dc, kind, payload).await
 }
 
 /// Queues the claim of a new network. Its id is chosen now, so that the finished operation can
