@@ -284,6 +284,14 @@ async fn pick_address(
         }
         return Ok((network, address));
     }
+    // Without a network asked for, the kept counts name the oldest network with room at once.
+    let candidates = match network_id {
+        None => match networks::first_with_room(tx, account.id, dc).await? {
+            Some(first) => vec![first],
+            None => candidates,
+        },
+        Some(_) => candidates,
+    };
     for network in candidates {
         if let Some(address) = networks::lowest_free(tx, &network).await? {
             return Ok((network, address));

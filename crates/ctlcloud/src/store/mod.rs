@@ -67,7 +67,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_server_changes.sql")),
     (4, include_str!("../../migrations/0004_groups_networks.sql")),
     (5, include_str!("../../migrations/0005_access.sql")),
-    (6, include_str!("../../migrations/0006_server_counts.sql")),
+    (6, include_str!("../../migrations/0006_counts.sql")),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,

@@ -116,6 +116,35 @@ pub async fn is_assigned(conn: &mut Tx, network_id: &str, address: u32) -> Store
     Ok(n > 0)
 }
 
+/// Counts addresses handed out on (or, negative, taken back from) a network.
+pub async fn add_held(conn: &mut Tx, network_id: &str, n: i64) -> StoreResult<()> {
+    db::query("UPDATE networks SET held = held + ? WHERE id = ?")
+        .bind(n)
+        .bind(network_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The account's oldest network in a data center with an address left, from the kept counts: a
+/// new server's network is found without reading the addresses of the full ones.
+pub async fn first_with_room(
+    conn: &mut Tx,
+    account_id: i64,
+    dc: &str,
+) -> StoreResult<Option<Network>> {
+    // Assignable: from the 12th address after the network's own to the one before broadcast.
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? \
+         AND held < (CAST(1 AS BIGINT) << CAST(32 - prefix AS INTEGER)) - 13 ORDER BY base LIMIT 1"
+    ))
+    .bind(account_id)
+    .bind(dc.to_uppercase())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The lowest assignable address of the network that nobody holds.
 pub async fn lowest_free(conn: &mut Tx, network: &Network) -> StoreResult<Option<u32>> {
     let taken: Vec<i64> =
@@ -143,9 +172,9 @@ pub async fn assign(
         .bind(network_id)
         .bind(i64::from(address))
         .bind(server_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    add_held(conn, network_id, 1).await
 }
 
 /// A server's address on one network.
@@ -196,9 +225,9 @@ pub async fn reserve_secondary(
     .bind(network_id)
     .bind(i64::from(address))
     .bind(server_id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    add_held(conn, network_id, 1).await
 }
 
 /// The adapter's job succeeded: its address is the server's from now on.
@@ -224,14 +253,15 @@ pub async fn release_secondary(
     network_id: &str,
     server_id: &str,
 ) -> StoreResult<()> {
-    db::query(
+    let freed = db::query(
         "DELETE FROM ip_addresses WHERE network_id = ? AND server_id = ? AND role = 'secondary'",
     )
     .bind(network_id)
     .bind(server_id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    add_held(conn, network_id, -(freed as i64)).await
 }
 
 /// Renames a network and sets its description.

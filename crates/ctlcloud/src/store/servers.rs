@@ -229,10 +229,14 @@ pub async fn set_state(
 
 /// Removes a server and frees its addresses.
 pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
-    db::query("DELETE FROM ip_addresses WHERE server_id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    let freed: Vec<String> =
+        db::query_scalar("DELETE FROM ip_addresses WHERE server_id = ? RETURNING network_id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for network_id in &freed {
+        super::networks::add_held(conn, network_id, -1).await?;
+    }
     let account: Option<i64> =
         db::query_scalar("DELETE FROM servers WHERE id = ? RETURNING account_id")
             .bind(id)
