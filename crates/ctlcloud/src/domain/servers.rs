@@ -245,6 +245,15 @@ async fn pick_address(
     network_id: Option<&str>,
     ip_address: Option<u32>,
 ) -> ApiResult<(model::Network, u32)> {
+    // Without a network or an address asked for, the kept counts name the oldest network with
+    // room at once, whatever number of networks the account has.
+    if network_id.is_none() && ip_address.is_none() {
+        if let Some(network) = networks::first_with_room(tx, account.id, dc).await? {
+            if let Some(address) = networks::lowest_free(tx, &network).await? {
+                return Ok((network, address));
+            }
+        }
+    }
     let candidates = match network_id {
         Some(id) => vec![networks::get(&mut *tx, account.id, dc, id)
             .await?
@@ -284,14 +293,6 @@ async fn pick_address(
         }
         return Ok((network, address));
     }
-    // Without a network asked for, the kept counts name the oldest network with room at once.
-    let candidates = match network_id {
-        None => match networks::first_with_room(tx, account.id, dc).await? {
-            Some(first) => vec![first],
-            None => candidates,
-        },
-        Some(_) => candidates,
-    };
     for network in candidates {
         if let Some(address) = networks::lowest_free(tx, &network).await? {
             return Ok((network, address));
