@@ -452,3 +452,36 @@ async fn capabilities_name_the_reserved_paths_of_the_template() {
     let (status, answer) = s.get("/v2/servers/DEMO/WA1DEMONOPE01/capabilities").await;
     assert_eq!(status, 404, "{answer}");
 }
+
+#[tokio::test]
+async fn a_server_can_be_changed_by_its_uuid_as_go_addresses_it() {
+    let dir = TempDir::new();
+    let s = Session::start(&dir.0, Options::default()).await;
+    let path = build(&s, "uid").await;
+    let (_, server) = s.get(&path).await;
+    // A second server of the same name, addressed by the uuid of its create answer.
+    let mut body = s.server_body("uid").await;
+    body["password"] = json!("Old-Passw0rd");
+    let (_, created) = s.post("/v2/servers/DEMO", body).await;
+    let uuid = created["links"][1]["id"].as_str().unwrap().to_owned();
+    s.wait(&status_href(&created)).await;
+    let (status, answer) = patch(
+        &s,
+        &format!("/v2/servers/DEMO/{uuid}?uuid=true"),
+        json!([set("description", json!("by uuid"))]),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let (_, changed) = s.get(&format!("/v2/servers/DEMO/{uuid}?uuid=true")).await;
+    assert_eq!(changed["description"], "by uuid");
+    assert_eq!(changed["id"], "WA1DEMOUID02");
+    let (_, untouched) = s.get(&path).await;
+    assert_eq!(untouched["description"], server["description"]);
+    let (status, _) = patch(
+        &s,
+        "/v2/servers/DEMO/0123456789abcdef0123456789abcdef?uuid=true",
+        json!([set("description", json!("x"))]),
+    )
+    .await;
+    assert_eq!(status, 404);
+}

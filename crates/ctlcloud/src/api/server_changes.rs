@@ -169,14 +169,12 @@ fn parse_disk(item: &Value) -> ApiResult<RequestedDisk> {
 pub async fn patch(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
     let changes = parse(&call.body()?)?;
-    let job = domain::accept(
-        app,
-        call.principal(),
-        &account,
-        call.param("serverId"),
-        changes,
-    )
-    .await?;
+    // Go's client addresses a server by uuid whenever it has one (`?uuid=true`).
+    let server_id = match call.query_bool("uuid")? {
+        Some(true) => find(app, call, &account).await?.id,
+        _ => call.param("serverId").to_owned(),
+    };
+    let job = domain::accept(app, call.principal(), &account, &server_id, changes).await?;
     reply(StatusCode::ACCEPTED, &status_link(&account.alias, &job))
 }
 
