@@ -437,7 +437,7 @@ async fn unknown_routes_unbuilt_operations_and_wrong_methods_answer_json() {
             "/v2/operations/DEMO/servers/executePackage",
             501,
         ),
-        (Method::GET, "/v2/alertPolicies/DEMO", 501),
+        (Method::GET, "/v2/antiAffinityPolicies/DEMO", 501),
         (Method::GET, "/DEMO/WA1/loadbalancers", 501),
         (Method::PUT, "/v2/authentication/login", 405),
         (Method::OPTIONS, "/v2/datacenters/DEMO", 405),
@@ -466,7 +466,7 @@ async fn unknown_routes_unbuilt_operations_and_wrong_methods_answer_json() {
     // Unbuilt operations still require a token.
     let (status, _) = s
         .server
-        .call(Method::GET, "/v2/alertPolicies/DEMO", None, None)
+        .call(Method::GET, "/v2/antiAffinityPolicies/DEMO", None, None)
         .await;
     assert_eq!(status, 401);
     // A body over the cap is refused without harm.

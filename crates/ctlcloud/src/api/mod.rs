@@ -2,6 +2,7 @@
 //! [`crate::http::Call`], asks `crate::domain` to act, and answers with the shapes of `crate::wire`.
 
 mod accounts;
+mod alert_policies;
 mod authentication;
 mod datacenters;
 mod group_actions;
@@ -30,6 +31,11 @@ use crate::model::{Account, Principal};
 pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
     match op {
         Op::Login => authentication::login(app, call).await,
+        Op::ListAlertPolicies => alert_policies::list(app, call).await,
+        Op::GetAlertPolicy => alert_policies::get(app, call).await,
+        Op::CreateAlertPolicy => alert_policies::create(app, call).await,
+        Op::UpdateAlertPolicy => alert_policies::update(app, call).await,
+        Op::DeleteAlertPolicy => alert_policies::delete(app, call).await,
         Op::GetAccount => accounts::get(app, call).await,
         Op::GetCustomFields => accounts::custom_fields(app, call).await,
         Op::ListDataCenters => datacenters::list(app, call).await,

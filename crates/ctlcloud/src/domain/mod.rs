@@ -4,6 +4,7 @@
 //! and public IP addresses. Validation, naming and state changes live here; the wire shapes do not.
 
 pub mod accounts;
+pub mod alert_policies;
 pub mod custom_fields;
 pub mod disks;
 pub mod group_actions;

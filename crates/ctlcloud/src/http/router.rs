@@ -45,6 +45,11 @@ impl Method {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     Login,
+    ListAlertPolicies,
+    GetAlertPolicy,
+    CreateAlertPolicy,
+    UpdateAlertPolicy,
+    DeleteAlertPolicy,
     ListDataCenters,
     GetDataCenter,
     GetDeploymentCapabilities,

@@ -10,6 +10,7 @@
 //! first, so nodes never hand out the same one.
 
 pub mod accounts;
+pub mod alert_policies;
 pub mod audit;
 pub mod db;
 pub mod group_defaults;
@@ -68,6 +69,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_groups_networks.sql")),
     (5, include_str!("../../migrations/0005_access.sql")),
     (6, include_str!("../../migrations/0006_counts.sql")),
+    (7, include_str!("../../migrations/0007_alert_policies.sql")),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,

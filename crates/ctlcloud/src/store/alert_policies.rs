@@ -1,0 +1,88 @@
+//! Alert policies, kept as the JSON of their actions and triggers.
+
+use super::db::{self, Pool, Row, Tx};
+use super::StoreResult;
+
+/// A stored alert policy.
+#[derive(Clone, Debug)]
+pub struct AlertPolicy {
+    pub id: String,
+    pub name: String,
+    pub actions: serde_json::Value,
+    pub triggers: serde_json::Value,
+}
+
+const COLUMNS: &str = "id, name, actions, triggers";
+
+fn from_row(row: &Row) -> StoreResult<AlertPolicy> {
+    Ok(AlertPolicy {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        actions: serde_json::from_str(row.try_get("actions")?)?,
+        triggers: serde_json::from_str(row.try_get("triggers")?)?,
+    })
+}
+
+pub async fn insert(conn: &mut Tx, account_id: i64, p: &AlertPolicy, now: i64) -> StoreResult<()> {
+    db::query(
+        "INSERT INTO alert_policies (id, account_id, name, actions, triggers, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&p.id)
+    .bind(account_id)
+    .bind(&p.name)
+    .bind(p.actions.to_string())
+    .bind(p.triggers.to_string())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The account's policies, oldest first.
+pub async fn list(pool: &Pool, account_id: i64) -> StoreResult<Vec<AlertPolicy>> {
+    let rows = db::query(&format!(
+        "SELECT {COLUMNS} FROM alert_policies WHERE account_id = ? ORDER BY created_at, id"
+    ))
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// One of the account's policies, by id (any case).
+pub async fn get(pool: &Pool, account_id: i64, id: &str) -> StoreResult<Option<AlertPolicy>> {
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM alert_policies WHERE id = ? AND account_id = ?"
+    ))
+    .bind(id.to_lowercase())
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Replaces a policy's name, actions and triggers; `false` if the account has no such policy.
+pub async fn update(conn: &mut Tx, account_id: i64, p: &AlertPolicy) -> StoreResult<bool> {
+    let done = db::query(
+        "UPDATE alert_policies SET name = ?, actions = ?, triggers = ? WHERE id = ? AND account_id = ?",
+    )
+    .bind(&p.name)
+    .bind(p.actions.to_string())
+    .bind(p.triggers.to_string())
+    .bind(p.id.to_lowercase())
+    .bind(account_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a policy; `false` if the account has no such policy.
+pub async fn delete(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<bool> {
+    let done = db::query("DELETE FROM alert_policies WHERE id = ? AND account_id = ?")
+        .bind(id.to_lowercase())
+        .bind(account_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
