@@ -9,3 +9,11 @@ CREATE TABLE alert_policies (
     created_at  INTEGER NOT NULL
 );
 CREATE INDEX alert_policies_account ON alert_policies (account_id);
+
+-- The policies applied to each server.
+CREATE TABLE server_alert_policies (
+    server_id  TEXT NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
+    policy_id  TEXT NOT NULL REFERENCES alert_policies (id) ON DELETE CASCADE,
+    PRIMARY KEY (server_id, policy_id)
+);
+CREATE INDEX server_alert_policies_policy ON server_alert_policies (policy_id);

@@ -262,7 +262,7 @@ pub struct Server {
 #[serde(rename_all = "camelCase")]
 pub struct ServerDetails {
     pub ip_addresses: Vec<IpAddress>,
-    pub alert_policies: Vec<Link>,
+    pub alert_policies: Vec<ServerAlertPolicy>,
     pub cpu: i64,
     pub disk_count: i64,
     pub host_name: String,
@@ -476,4 +476,12 @@ pub struct LogForwardingUpdate {
     #[serde(rename = "operationID")]
     pub operation_id: String,
     pub status: &'static str,
+}
+
+/// An alert policy applied to a server, as the server's details list it.
+#[derive(Debug, Serialize)]
+pub struct ServerAlertPolicy {
+    pub id: String,
+    pub name: String,
+    pub links: Vec<Link>,
 }

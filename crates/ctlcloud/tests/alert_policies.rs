@@ -168,3 +168,79 @@ async fn bad_policies_are_refused_and_other_accounts_see_nothing() {
         "Mine"
     );
 }
+
+#[tokio::test]
+async fn policies_apply_to_servers_and_show_in_their_details() {
+    let dir = TempDir::new();
+    let s = Session::start(&dir.0, Options::default()).await;
+    let (status, created) = s.post("/v2/servers/DEMO", s.server_body("mon").await).await;
+    assert_eq!(status, 202);
+    s.wait(&common::status_href(&created)).await;
+    let server = "/v2/servers/DEMO/WA1DEMOMON01";
+    let (_, p) = s
+        .post("/v2/alertPolicies/DEMO", policy("Disk", json!(80)))
+        .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+
+    let (status, mapped) = s
+        .post(&format!("{server}/alertPolicies"), json!({"id": id}))
+        .await;
+    assert_eq!(status, 201, "{mapped}");
+    assert_eq!(mapped["id"], id.as_str());
+    assert_eq!(
+        mapped["links"][0]["href"],
+        format!("/v2/servers/DEMO/wa1demomon01/alertPolicies/{id}")
+    );
+    assert_eq!(mapped["links"][0]["verbs"], json!(["DELETE"]));
+    let (status, again) = s
+        .post(&format!("{server}/alertPolicies"), json!({"id": id}))
+        .await;
+    assert_eq!(status, 201, "applying twice answers the same: {again}");
+    let (_, details) = s.get(server).await;
+    let applied = &details["details"]["alertPolicies"];
+    assert_eq!(applied.as_array().unwrap().len(), 1, "{applied}");
+    assert_eq!(applied[0]["id"], id.as_str());
+    assert_eq!(applied[0]["name"], "Disk");
+    assert!(applied[0]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["rel"] == "alertPolicyMap"));
+
+    let (status, answer) = s
+        .post(
+            &format!("{server}/alertPolicies"),
+            json!({"id": "0123456789abcdef0123456789abcdef"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(answer["modelState"].get("id").is_some());
+    assert_eq!(
+        s.post(
+            "/v2/servers/DEMO/WA1DEMONONE01/alertPolicies",
+            json!({"id": id})
+        )
+        .await
+        .0,
+        404
+    );
+
+    let (status, body) = s.delete(&format!("{server}/alertPolicies/{id}")).await;
+    assert_eq!((status, body), (200, Value::Null));
+    assert_eq!(
+        s.delete(&format!("{server}/alertPolicies/{id}")).await.0,
+        404
+    );
+    let (_, details) = s.get(server).await;
+    assert_eq!(details["details"]["alertPolicies"], json!([]));
+
+    // Deleting a policy takes it off every server it applied to.
+    s.post(&format!("{server}/alertPolicies"), json!({"id": id}))
+        .await;
+    assert_eq!(
+        s.delete(&format!("/v2/alertPolicies/DEMO/{id}")).await.0,
+        200
+    );
+    let (_, details) = s.get(server).await;
+    assert_eq!(details["details"]["alertPolicies"], json!([]));
+}

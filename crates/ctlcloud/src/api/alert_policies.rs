@@ -110,3 +110,66 @@ pub async fn delete(app: &App, call: &Call) -> ApiResult<Response> {
     tx.commit().await?;
     Ok(StatusCode::OK.into_response())
 }
+
+/// `POST /v2/servers/{alias}/{serverId}/alertPolicies` `{id}`: applies a policy of the account to
+/// the server. Applying one that already applies answers the same.
+pub async fn attach(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let server = super::servers::find(app, call, &account).await?;
+    let body = call.body()?;
+    let id = crate::http::body::Fields::of(&body)?.required_str("id")?;
+    let policy = stored::get(app.store.reader(), account.id, &id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "id",
+                format!(
+                    "There is no alert policy {id} in account {}.",
+                    account.alias
+                ),
+            )
+        })?;
+    let mut tx = app.store.write().await?;
+    stored::attach(&mut tx, &server.id, &policy.id).await?;
+    crate::store::servers::touch(
+        &mut tx,
+        &server.id,
+        app.clock.now(),
+        &call.principal().username,
+    )
+    .await?;
+    tx.commit().await?;
+    let href = format!(
+        "/v2/servers/{}/{}/alertPolicies/{}",
+        account.alias,
+        server.id.to_lowercase(),
+        policy.id
+    );
+    reply(
+        StatusCode::CREATED,
+        &serde_json::json!({ "id": policy.id, "links": [Link::new("self", href).verbs(&["DELETE"])] }),
+    )
+}
+
+/// `DELETE /v2/servers/{alias}/{serverId}/alertPolicies/{policyId}`: 200 with no body.
+pub async fn detach(app: &App, call: &Call) -> ApiResult<Response> {
+    let account = super::account(app, call).await?;
+    let server = super::servers::find(app, call, &account).await?;
+    let id = call.param("policyId");
+    let mut tx = app.store.write().await?;
+    if !stored::detach(&mut tx, &server.id, id).await? {
+        return Err(ApiError::not_found(format!(
+            "Alert policy {id} does not apply to server {}.",
+            server.id
+        )));
+    }
+    crate::store::servers::touch(
+        &mut tx,
+        &server.id,
+        app.clock.now(),
+        &call.principal().username,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::OK.into_response())
+}

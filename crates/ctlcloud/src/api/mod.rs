@@ -36,6 +36,8 @@ pub async fn dispatch(op: Op, app: &App, call: &Call) -> ApiResult<Response> {
         Op::CreateAlertPolicy => alert_policies::create(app, call).await,
         Op::UpdateAlertPolicy => alert_policies::update(app, call).await,
         Op::DeleteAlertPolicy => alert_policies::delete(app, call).await,
+        Op::AttachAlertPolicy => alert_policies::attach(app, call).await,
+        Op::DetachAlertPolicy => alert_policies::detach(app, call).await,
         Op::GetAccount => accounts::get(app, call).await,
         Op::GetCustomFields => accounts::custom_fields(app, call).await,
         Op::ListDataCenters => datacenters::list(app, call).await,

@@ -208,7 +208,19 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     }));
     let details = wire::ServerDetails {
         ip_addresses: ip_addresses(&server.addresses, &public),
-        alert_policies: Vec::new(),
+        alert_policies: crate::store::alert_policies::of_server(app.store.reader(), &server.id)
+            .await?
+            .into_iter()
+            .map(|(id, name)| wire::ServerAlertPolicy {
+                links: vec![
+                    Link::new("self", format!("/v2/alertPolicies/{alias}/{id}")),
+                    Link::new("alertPolicyMap", format!("{base}/alertPolicies/{id}"))
+                        .verbs(&["DELETE"]),
+                ],
+                id,
+                name,
+            })
+            .collect(),
         cpu: server.cpu,
         disk_count: server.disks.len() as i64,
         host_name: lower.clone(),

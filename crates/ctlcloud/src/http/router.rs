@@ -50,6 +50,8 @@ pub enum Op {
     CreateAlertPolicy,
     UpdateAlertPolicy,
     DeleteAlertPolicy,
+    AttachAlertPolicy,
+    DetachAlertPolicy,
     ListDataCenters,
     GetDataCenter,
     GetDeploymentCapabilities,

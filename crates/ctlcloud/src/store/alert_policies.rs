@@ -86,3 +86,36 @@ pub async fn delete(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<boo
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Applies a policy to a server; `false` if it already applied.
+pub async fn attach(conn: &mut Tx, server_id: &str, policy_id: &str) -> StoreResult<bool> {
+    let done = db::query(
+        "INSERT INTO server_alert_policies (server_id, policy_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(server_id)
+    .bind(policy_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Stops applying a policy to a server; `false` if it did not apply.
+pub async fn detach(conn: &mut Tx, server_id: &str, policy_id: &str) -> StoreResult<bool> {
+    let done = db::query("DELETE FROM server_alert_policies WHERE server_id = ? AND policy_id = ?")
+        .bind(server_id)
+        .bind(policy_id.to_lowercase())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The policies applied to a server, as (id, name), by name.
+pub async fn of_server(pool: &Pool, server_id: &str) -> StoreResult<Vec<(String, String)>> {
+    db::query_as(
+        "SELECT p.id, p.name FROM server_alert_policies m JOIN alert_policies p ON p.id = m.policy_id \
+         WHERE m.server_id = ? ORDER BY p.name, p.id",
+    )
+    .bind(server_id)
+    .fetch_all(pool)
+    .await
+}
