@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{admin, Options, Session, TempDir};
+use common::{admin, create_user, Options, Session, TempDir};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -119,20 +119,12 @@ async fn bad_policies_are_refused_and_other_accounts_see_nothing() {
         &["account", "create", "--alias", "OTHR", "--name", "Other"],
         None,
     );
-    admin(
+    create_user(
         &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "OTHR",
-            "--username",
-            "mallory",
-            "--role",
-            "AccountAdmin",
-            "--password-stdin",
-        ],
-        Some("M4llory-Passw0rd\n"),
+        "OTHR",
+        "mallory",
+        &["AccountAdmin"],
+        "M4llory-Passw0rd",
     );
     let mallory = s.server.login("mallory", "M4llory-Passw0rd").await;
     let (_, theirs) = s

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{admin, status_href, Options, Server, Session, TempDir, PASSWORD};
+use common::{admin, create_user, status_href, Options, Server, Session, TempDir, PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -100,6 +100,7 @@ async fn every_bad_token_is_401_with_a_json_message() {
 async fn disabling_a_user_or_changing_a_password_revokes_tokens_at_once() {
     let dir = TempDir::new();
     let s = Session::start(&dir.0, Options::default()).await;
+    // The command answers the roles as canonically spelled, whatever case they were given in.
     let out = admin(
         &dir.0,
         &[
@@ -220,19 +221,7 @@ async fn another_account_is_indistinguishable_from_none() {
         ],
         None,
     );
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "OTHR",
-            "--username",
-            "mallory",
-            "--password-stdin",
-        ],
-        Some("M4llory-Passw0rd\n"),
-    );
+    create_user(&dir.0, "OTHR", "mallory", &[], "M4llory-Passw0rd");
     let (status, created) = s
         .post("/v2/servers/DEMO", s.server_body("secret").await)
         .await;

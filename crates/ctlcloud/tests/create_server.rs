@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{admin, status_href, Options, Session, TempDir};
+use common::{admin, create_user, status_href, Options, Session, TempDir};
 use serde_json::{json, Value};
 
 fn assert_refused(status: u16, body: &Value, field: &str, what: &str) {
@@ -102,19 +102,7 @@ async fn a_clone_copies_cpu_memory_and_disks_unless_told_otherwise() {
         &["account", "create", "--alias", "OTHR", "--name", "Other"],
         None,
     );
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "OTHR",
-            "--username",
-            "mallory",
-            "--password-stdin",
-        ],
-        Some("M4llory-Passw0rd\n"),
-    );
+    create_user(&dir.0, "OTHR", "mallory", &[], "M4llory-Passw0rd");
     let clone_of = |source: &str, password: Value| {
         json!({"name": "bad", "groupId": group, "sourceServerId": source,
                "sourceServerPassword": password})

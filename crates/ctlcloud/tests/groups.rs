@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{admin, status_href, Options, Session, TempDir};
+use common::{admin, create_user, status_href, Options, Session, TempDir};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -71,19 +71,7 @@ fn assert_refused(status: u16, body: &Value, expected: u16, field: &str, what: &
 
 /// Logs in a second user of the account, to tell who changed what.
 async fn second_user(dir: &TempDir, s: &Session) -> String {
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "DEMO",
-            "--username",
-            "ops",
-            "--password-stdin",
-        ],
-        Some("0ps-Passw0rd\n"),
-    );
+    create_user(&dir.0, "DEMO", "ops", &[], "0ps-Passw0rd");
     s.server.login("ops", "0ps-Passw0rd").await
 }
 
@@ -304,19 +292,7 @@ async fn patch_refusals_change_nothing() {
     )
     .await;
     assert_refused(status, &answer, 404, "", "unknown group");
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "OTHR",
-            "--username",
-            "mallory",
-            "--password-stdin",
-        ],
-        Some("M4llory-Passw0rd\n"),
-    );
+    create_user(&dir.0, "OTHR", "mallory", &[], "M4llory-Passw0rd");
     let mallory = s.server.login("mallory", "M4llory-Passw0rd").await;
     for path in [
         format!("/v2/groups/DEMO/{parent}"),
@@ -752,19 +728,7 @@ async fn another_account_is_as_unknown_as_none() {
         &["account", "create", "--alias", "OTHR", "--name", "Other"],
         None,
     );
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "OTHR",
-            "--username",
-            "mallory",
-            "--password-stdin",
-        ],
-        Some("M4llory-Passw0rd\n"),
-    );
+    create_user(&dir.0, "OTHR", "mallory", &[], "M4llory-Passw0rd");
     let mallory = s.server.login("mallory", "M4llory-Passw0rd").await;
     let as_mallory = |method: Method, path: String, body: Option<Value>| {
         let (server, token) = (&s.server, mallory.clone());

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{admin, status_href, Options, Session, TempDir};
+use common::{admin, create_user, status_href, Options, Session, TempDir};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -310,21 +310,13 @@ async fn another_account_cannot_touch_our_networks() {
         &["account", "create", "--alias", "OTHR", "--name", "Other"],
         None,
     );
-    admin(
+    // Every permission in her own account: what she is refused is only ours.
+    create_user(
         &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "OTHR",
-            "--username",
-            "mallory",
-            // Every permission in her own account: what she is refused is only ours.
-            "--role",
-            "AccountAdmin",
-            "--password-stdin",
-        ],
-        Some("M4llory-Passw0rd\n"),
+        "OTHR",
+        "mallory",
+        &["AccountAdmin"],
+        "M4llory-Passw0rd",
     );
     let mallory = s.server.login("mallory", "M4llory-Passw0rd").await;
     let (_, ours) = s.get("/v2-experimental/networks/DEMO/WA1").await;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{admin, status_href, Options, Server, Session, TempDir};
+use common::{admin, create_user, status_href, Options, Server, Session, TempDir};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -130,19 +130,7 @@ async fn power_operations_walk_the_power_states() {
     step(&s, "powerOff", &id, 202, "stopped").await;
 
     // The change records who made it: a second user of the account powers the server on.
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "DEMO",
-            "--username",
-            "bob",
-            "--password-stdin",
-        ],
-        Some("B0b-Passw0rd-x\n"),
-    );
+    create_user(&dir.0, "DEMO", "bob", &[], "B0b-Passw0rd-x");
     let bob = Session {
         token: s.server.login("bob", "B0b-Passw0rd-x").await,
         server: s.server,

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{admin, status_href, Options, Session, TempDir};
+use common::{admin, create_user, status_href, Options, Session, TempDir};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -60,22 +60,8 @@ async fn an_address_is_added_read_replaced_and_removed_through_the_queue() {
     let path = build(&s, "pub").await;
     let (_, server) = s.get(&path).await;
     let internal = server["details"]["ipAddresses"][0]["internal"].clone();
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "DEMO",
-            "--username",
-            "ops",
-            // Public IPs are a network manager's to change.
-            "--role",
-            "NetworkManager",
-            "--password-stdin",
-        ],
-        Some("0ps-Passw0rd\n"),
-    );
+    // Public IPs are a network manager's to change.
+    create_user(&dir.0, "DEMO", "ops", &["NetworkManager"], "0ps-Passw0rd");
     let ops = s.server.login("ops", "0ps-Passw0rd").await;
 
     let (status, added) = s
@@ -368,20 +354,12 @@ async fn deleting_a_server_frees_its_addresses_and_other_accounts_see_nothing() 
         ],
         None,
     );
-    admin(
+    create_user(
         &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "OTHR",
-            "--username",
-            "mallory",
-            "--role",
-            "AccountAdmin",
-            "--password-stdin",
-        ],
-        Some("M4llory-Passw0rd\n"),
+        "OTHR",
+        "mallory",
+        &["AccountAdmin"],
+        "M4llory-Passw0rd",
     );
     let mallory = s.server.login("mallory", "M4llory-Passw0rd").await;
     let ports = json!({"ports": [{"protocol": "TCP", "port": 80}]});

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{admin, status_href, Options, Session, TempDir};
+use common::{admin, create_user, status_href, Options, Session, TempDir};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -114,19 +114,7 @@ async fn adapters_are_added_shown_and_removed_with_their_addresses() {
         json!([{"address": chosen, "claimed": true, "server": "WA1DEMONIC01", "type": "private"}])
     );
     // The removal is recorded on the server in the name of who asked for it.
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "DEMO",
-            "--username",
-            "ops",
-            "--password-stdin",
-        ],
-        Some("0ps-Passw0rd\n"),
-    );
+    create_user(&dir.0, "DEMO", "ops", &[], "0ps-Passw0rd");
     let ops = s.server.login("ops", "0ps-Passw0rd").await;
     let (status, answer) = s
         .server

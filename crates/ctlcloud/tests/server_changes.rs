@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{admin, status_href, Options, Session, TempDir};
+use common::{create_user, status_href, Options, Session, TempDir};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -158,19 +158,7 @@ async fn description_group_and_custom_fields_alone_answer_an_already_succeeded_j
     let dir = TempDir::new();
     let s = Session::start(&dir.0, Options::default()).await;
     let path = build(&s, "chg").await;
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "DEMO",
-            "--username",
-            "ops",
-            "--password-stdin",
-        ],
-        Some("0ps-Passw0rd\n"),
-    );
+    create_user(&dir.0, "DEMO", "ops", &[], "0ps-Passw0rd");
     let ops = s.server.login("ops", "0ps-Passw0rd").await;
     for batch in [
         json!([set("description", json!("by ops"))]),

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{admin, status_href, Options, Server, Session, TempDir};
+use common::{admin, create_user, status_href, Options, Server, Session, TempDir};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -315,19 +315,7 @@ async fn bad_snapshot_requests_are_refused() {
         ],
         None,
     );
-    admin(
-        &dir.0,
-        &[
-            "user",
-            "create",
-            "--account",
-            "OTHR",
-            "--username",
-            "mallory",
-            "--password-stdin",
-        ],
-        Some("M4llory-Passw0rd\n"),
-    );
+    create_user(&dir.0, "OTHR", "mallory", &[], "M4llory-Passw0rd");
     let mallory = s.server.login("mallory", "M4llory-Passw0rd").await;
     let (status, answer) = s
         .server
