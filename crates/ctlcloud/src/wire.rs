@@ -96,6 +96,22 @@ pub struct CustomFieldDef {
     pub options: Vec<CustomFieldOption>,
 }
 
+impl From<crate::model::CustomFieldDef> for CustomFieldDef {
+    fn from(d: crate::model::CustomFieldDef) -> Self {
+        CustomFieldDef {
+            id: d.id,
+            name: d.name,
+            is_required: d.is_required,
+            kind: d.kind,
+            options: d
+                .options
+                .into_iter()
+                .map(|(name, value)| CustomFieldOption { name, value })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct CustomFieldOption {
     pub name: String,

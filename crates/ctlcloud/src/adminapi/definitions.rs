@@ -12,24 +12,10 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::store::accounts;
 use crate::wire;
 
-fn present(def: crate::model::CustomFieldDef) -> wire::CustomFieldDef {
-    wire::CustomFieldDef {
-        id: def.id,
-        name: def.name,
-        is_required: def.is_required,
-        kind: def.kind,
-        options: def
-            .options
-            .into_iter()
-            .map(|(name, value)| wire::CustomFieldOption { name, value })
-            .collect(),
-    }
-}
-
 pub async fn list_custom_fields(app: &App, caller: &Caller, alias: &str) -> ApiResult<Reply> {
     let account = account_in_scope(app, caller, alias).await?;
     let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
-    let body: Vec<wire::CustomFieldDef> = defs.into_iter().map(present).collect();
+    let body: Vec<wire::CustomFieldDef> = defs.into_iter().map(Into::into).collect();
     reply(StatusCode::OK, &body)
 }
 
@@ -61,7 +47,7 @@ pub async fn create_custom_field(
     let mut tx = app.store.write().await?;
     let def = custom_fields::define(&mut tx, &account, new).await?;
     tx.commit().await?;
-    reply(StatusCode::CREATED, &present(def))
+    reply(StatusCode::CREATED, &wire::CustomFieldDef::from(def))
 }
 
 /// Gives the account another private /24 network in a data center: `{dataCenter}`.

@@ -40,19 +40,6 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
 pub async fn custom_fields(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
     let defs = crate::store::accounts::custom_fields(app.store.reader(), account.id).await?;
-    let body: Vec<wire::CustomFieldDef> = defs
-        .into_iter()
-        .map(|d| wire::CustomFieldDef {
-            id: d.id,
-            name: d.name,
-            is_required: d.is_required,
-            kind: d.kind,
-            options: d
-                .options
-                .into_iter()
-                .map(|(name, value)| wire::CustomFieldOption { name, value })
-                .collect(),
-        })
-        .collect();
+    let body: Vec<wire::CustomFieldDef> = defs.into_iter().map(Into::into).collect();
     reply(StatusCode::OK, &body)
 }

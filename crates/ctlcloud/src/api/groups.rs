@@ -116,19 +116,7 @@ fn present(alias: &str, defs: &[CustomFieldDef], tree: Tree) -> wire::Group {
     } = tree;
     let links = links(alias, &group, &servers);
     wire::Group {
-        custom_fields: group
-            .custom_fields
-            .iter()
-            .map(|v| {
-                let (name, display_value) = custom_fields::display_value(defs, v);
-                wire::CustomFieldValue {
-                    id: v.id.clone(),
-                    name,
-                    value: v.value.clone(),
-                    display_value,
-                }
-            })
-            .collect(),
+        custom_fields: super::custom_field_values(defs, &group.custom_fields),
         change_info: (&group.change).into(),
         id: group.id,
         name: group.name,

@@ -116,3 +116,23 @@ fn datacenter<'a>(app: &'a App, call: &Call) -> ApiResult<&'a crate::catalog::Da
         .datacenter(dc)
         .ok_or_else(|| ApiError::not_found(format!("Data center {dc} was not found.")))
 }
+
+/// Custom field values as a server or group shows them: with each field's name, and the option
+/// name as `displayValue`.
+fn custom_field_values(
+    defs: &[crate::model::CustomFieldDef],
+    values: &[crate::model::CustomFieldValue],
+) -> Vec<crate::wire::CustomFieldValue> {
+    values
+        .iter()
+        .map(|v| {
+            let (name, display_value) = crate::domain::custom_fields::display_value(defs, v);
+            crate::wire::CustomFieldValue {
+                id: v.id.clone(),
+                name,
+                value: v.value.clone(),
+                display_value,
+            }
+        })
+        .collect()
+}

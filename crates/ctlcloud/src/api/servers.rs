@@ -251,19 +251,7 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
             .iter()
             .map(|s| super::snapshots::present(alias, s))
             .collect(),
-        custom_fields: server
-            .custom_fields
-            .iter()
-            .map(|v| {
-                let (name, display_value) = custom_fields::display_value(&defs, v);
-                wire::CustomFieldValue {
-                    id: v.id.clone(),
-                    name,
-                    value: v.value.clone(),
-                    display_value,
-                }
-            })
-            .collect(),
+        custom_fields: super::custom_field_values(&defs, &server.custom_fields),
     };
     reply(
         StatusCode::OK,
