@@ -351,7 +351,13 @@ async fn patch_refusals_change_nothing() {
 #[tokio::test]
 async fn delete_removes_the_subtree_and_its_servers() {
     let dir = TempDir::new();
-    let s = Session::start(&dir.0, Options::default()).await;
+    // Each simulated step takes a while, so that the delete is still in flight when it is sent
+    // again: destroying the two servers below the group takes at least twice this.
+    let options = Options {
+        delay_ms: 400,
+        ..Options::default()
+    };
+    let s = Session::start(&dir.0, options).await;
     let default_group = s.group_id("Default Group").await;
     let parent = group(&s, "doomed", &default_group).await;
     let child = group(&s, "doomed-kid", &parent).await;

@@ -32,10 +32,11 @@ fn is_change_date(v: &Value) -> bool {
 #[tokio::test]
 async fn walkthrough_login_build_follow_read_delete() {
     let dir = TempDir::new();
+    // Steps take long enough that a delete sent twice in a row finds the first still queued.
     let s = Session::start(
         &dir.0,
         Options {
-            delay_ms: 50,
+            delay_ms: 400,
             ..Default::default()
         },
     )
