@@ -1,7 +1,7 @@
 //! One query interface over both engines, SQLite and PostgreSQL, so that every query of the store
 //! is written once. It mirrors the part of sqlx the store uses (`query`, `query_scalar`,
-//! `query_as`, `bind`, `fetch_*`, `execute`, `Row::try_get`), and runs each query on the native
-//! sqlx driver of the engine at hand.
+//! `query_as`, `bind`, `fetch_*`, `execute`, `Row::try_get`), and runs each query on the engine
+//! at hand: SQLite in-process ([`super::sqlite`]), PostgreSQL through sqlx.
 //!
 //! SQL is written for SQLite with `?` placeholders and portable syntax (`RETURNING`,
 //! `ON CONFLICT`, `TRUE`/`FALSE`); for PostgreSQL the placeholders are renumbered `$1, $2, …`.
@@ -10,9 +10,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
-use sqlx::{Column, Postgres, Row as _, Sqlite, TypeInfo, ValueRef};
+use sqlx::{Column, Postgres, Row as _, TypeInfo, ValueRef};
 
+use super::sqlite::{self, Readers};
 use super::{StoreError, StoreResult};
 
 /// Which database a store runs on.
@@ -25,7 +25,7 @@ pub enum Engine {
 /// A connection pool of either engine.
 #[derive(Clone, Debug)]
 pub enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(Arc<Readers>),
     Postgres(PgPool),
 }
 
@@ -39,7 +39,7 @@ impl Pool {
 
     pub async fn close(&self) {
         match self {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(p) => p.close(),
             Pool::Postgres(p) => p.close().await,
         }
     }
@@ -48,8 +48,8 @@ impl Pool {
 /// An open transaction: nothing it does is visible or durable until [`Tx::commit`]; dropping it
 /// rolls back.
 pub enum Tx {
-    /// A read transaction on SQLite's read pool.
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// A read transaction on one of SQLite's read connections.
+    Sqlite(sqlite::ReadTx),
     /// A write transaction on SQLite: a member of a group-committed batch.
     SqliteBatch(super::writer::Tx),
     Postgres(sqlx::Transaction<'static, Postgres>),
@@ -65,7 +65,7 @@ impl Tx {
 
     pub async fn commit(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t) => t.commit()?,
             Tx::SqliteBatch(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
@@ -75,8 +75,8 @@ impl Tx {
 
 /// Where a query runs: a pool (reads) or a transaction.
 pub enum Exec<'a> {
-    SqlitePool(&'a SqlitePool),
-    Sqlite(&'a mut SqliteConnection),
+    SqlitePool(&'a Arc<Readers>),
+    Sqlite(&'a rusqlite::Connection),
     PostgresPool(&'a PgPool),
     Postgres(&'a mut PgConnection),
 }
@@ -93,7 +93,7 @@ impl<'a> From<&'a Pool> for Exec<'a> {
 impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         match tx {
-            Tx::Sqlite(t) => Exec::Sqlite(t),
+            Tx::Sqlite(t) => Exec::Sqlite(t.conn()),
             Tx::SqliteBatch(t) => Exec::Sqlite(t),
             Tx::Postgres(t) => Exec::Postgres(t),
         }
@@ -326,6 +326,10 @@ impl<'r, T: FromValue<'r>> FromValue<'r> for Option<T> {
 }
 
 impl Row {
+    pub fn new(names: Arc<[String]>, values: Vec<Value>) -> Row {
+        Row { names, values }
+    }
+
     /// A column's value as `T`; an error names the column if it is missing or of another type.
     pub fn try_get<'r, T: FromValue<'r>, I: RowIndex>(&'r self, index: I) -> StoreResult<T> {
         let i = index
@@ -463,39 +467,8 @@ macro_rules! bind_all {
     }};
 }
 
-fn sqlite_names(row: &SqliteRow) -> Arc<[String]> {
-    row.columns().iter().map(|c| c.name().to_owned()).collect()
-}
-
 fn postgres_names(row: &PgRow) -> Arc<[String]> {
     row.columns().iter().map(|c| c.name().to_owned()).collect()
-}
-
-fn from_sqlite(row: &SqliteRow, names: Arc<[String]>) -> StoreResult<Row> {
-    let mut values = Vec::with_capacity(names.len());
-    for i in 0..names.len() {
-        let raw = row.try_get_raw(i)?;
-        let value = if raw.is_null() {
-            Value::Null
-        } else {
-            let kind = raw.type_info().name().to_ascii_uppercase();
-            if kind.contains("INT") || kind.contains("BOOL") {
-                Value::Int(row.try_get(i)?)
-            } else if kind.contains("REAL")
-                || kind.contains("FLOA")
-                || kind.contains("DOUB")
-                || kind == "NUMERIC"
-            {
-                Value::Real(row.try_get(i)?)
-            } else if kind.contains("BLOB") {
-                Value::Bytes(row.try_get(i)?)
-            } else {
-                Value::Text(row.try_get(i)?)
-            }
-        };
-        values.push(value);
-    }
-    Ok(Row { names, values })
 }
 
 fn from_postgres(row: &PgRow, names: Arc<[String]>) -> StoreResult<Row> {
@@ -538,14 +511,8 @@ impl<'q> Query<'q> {
 
     pub async fn execute<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Done> {
         let rows_affected = match exec.into() {
-            Exec::SqlitePool(p) => bind_all!(sqlx::query::<Sqlite>(self.sql), self.params)
-                .execute(p)
-                .await?
-                .rows_affected(),
-            Exec::Sqlite(c) => bind_all!(sqlx::query::<Sqlite>(self.sql), self.params)
-                .execute(c)
-                .await?
-                .rows_affected(),
+            Exec::SqlitePool(p) => sqlite::execute(p.get()?.conn(), self.sql, &self.params)?,
+            Exec::Sqlite(c) => sqlite::execute(c, self.sql, &self.params)?,
             Exec::PostgresPool(p) => {
                 let sql = postgres_sql(self.sql);
                 bind_all!(sqlx::query::<Postgres>(&sql), self.params)
@@ -566,16 +533,8 @@ impl<'q> Query<'q> {
 
     pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<Row>> {
         match exec.into() {
-            Exec::SqlitePool(p) => sqlite_rows(
-                bind_all!(sqlx::query::<Sqlite>(self.sql), self.params)
-                    .fetch_all(p)
-                    .await?,
-            ),
-            Exec::Sqlite(c) => sqlite_rows(
-                bind_all!(sqlx::query::<Sqlite>(self.sql), self.params)
-                    .fetch_all(c)
-                    .await?,
-            ),
+            Exec::SqlitePool(p) => sqlite::fetch_all(p.get()?.conn(), self.sql, &self.params),
+            Exec::Sqlite(c) => sqlite::fetch_all(c, self.sql, &self.params),
             Exec::PostgresPool(p) => {
                 let sql = postgres_sql(self.sql);
                 postgres_rows(
@@ -604,14 +563,6 @@ impl<'q> Query<'q> {
             .await?
             .ok_or_else(|| StoreError("a query that returns a row returned none".into()))
     }
-}
-
-fn sqlite_rows(rows: Vec<SqliteRow>) -> StoreResult<Vec<Row>> {
-    let Some(first) = rows.first() else {
-        return Ok(Vec::new());
-    };
-    let names = sqlite_names(first);
-    rows.iter().map(|r| from_sqlite(r, names.clone())).collect()
 }
 
 fn postgres_rows(rows: Vec<PgRow>) -> StoreResult<Vec<Row>> {

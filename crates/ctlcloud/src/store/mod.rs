@@ -21,6 +21,7 @@ pub mod networks;
 pub mod public_ips;
 pub mod servers;
 pub mod snapshots;
+mod sqlite;
 pub mod usage;
 pub mod users;
 mod writer;
@@ -31,7 +32,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use db::{Engine, Pool, Tx};
 
@@ -124,24 +124,17 @@ impl Store {
     }
 
     async fn open_sqlite(path: &Path) -> StoreResult<Store> {
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let writer = writer::Writer::start(sqlx::ConnectOptions::connect(&options).await?).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            // A ping per acquire would double the round trips to SQLite's threads on every read.
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.read_only(true))
-            .await?;
+        let path = path.to_owned();
+        // Opening may wait for another process's lock on the file.
+        let conn = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || sqlite::open(&path, false)
+        })
+        .await
+        .map_err(|e| StoreError(format!("opening the database: {e}")))??;
         Ok(Store {
-            writes: Writes::Sqlite(writer),
-            reader: Pool::Sqlite(reader),
+            writes: Writes::Sqlite(writer::Writer::start(conn)),
+            reader: Pool::Sqlite(sqlite::Readers::new(&path)),
         })
     }
 
@@ -182,12 +175,8 @@ impl Store {
         let now = crate::clock::Clock::default().now();
         for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
             match &mut tx {
-                Tx::Sqlite(t) => {
-                    sqlx::raw_sql(sql).execute(&mut **t).await?;
-                }
-                Tx::SqliteBatch(t) => {
-                    sqlx::raw_sql(sql).execute(&mut **t).await?;
-                }
+                Tx::Sqlite(t) => t.conn().execute_batch(sql)?,
+                Tx::SqliteBatch(t) => t.execute_batch(sql)?,
                 Tx::Postgres(t) => {
                     sqlx::raw_sql(&for_postgres(sql)).execute(&mut **t).await?;
                 }
@@ -221,7 +210,7 @@ impl Store {
     /// with the same functions it writes with. Dropping it ends it.
     pub async fn read(&self) -> StoreResult<Tx> {
         Ok(match &self.reader {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Sqlite(p) => Tx::Sqlite(sqlite::ReadTx::begin(p.get()?)?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }

@@ -8,13 +8,15 @@
 //! (or it is large), so an idle server never holds the database's write lock and `ctlcloud admin`
 //! in another process gets its turn.
 //!
-//! Every statement that moves the transaction along runs in a task of its own, so a request whose
-//! future is dropped half-way (a client hanging up) cannot leave the connection in between states.
+//! Statements run on the calling thread, except the two that wait on the disk or on another
+//! process, `BEGIN IMMEDIATE` and `COMMIT`: those run on a blocking thread, inside a task of their
+//! own, so a request whose future is dropped half-way (a client hanging up) cannot leave the
+//! connection in between states.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use sqlx::SqliteConnection;
+use rusqlite::Connection;
 use tokio::sync::{oneshot, Mutex, Notify, OwnedMutexGuard};
 
 use super::{StoreError, StoreResult};
@@ -39,7 +41,7 @@ pub(super) struct Writer {
 /// The connection and the state of the open batch; owned by whoever holds the lock.
 struct Batch {
     /// `None` once the store is closed.
-    conn: Option<SqliteConnection>,
+    conn: Option<Connection>,
     /// `BEGIN IMMEDIATE` has run and the batch is not yet committed.
     open: bool,
     /// A member ended without committing; its savepoint is rolled back by the next holder.
@@ -61,20 +63,11 @@ pub struct Tx {
 }
 
 impl std::ops::Deref for Tx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
         self.batch
             .as_ref()
             .and_then(|b| b.conn.as_ref())
-            .expect("a live transaction holds the open connection")
-    }
-}
-
-impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.batch
-            .as_mut()
-            .and_then(|b| b.conn.as_mut())
             .expect("a live transaction holds the open connection")
     }
 }
@@ -91,24 +84,15 @@ impl Drop for Tx {
     }
 }
 
-// `commit` and `rollback` have the signatures of sqlx's own transaction, so code written for either
-// reads the same.
 impl Tx {
     /// Makes the transaction's changes durable: returns once the batch holding them committed.
-    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+    pub async fn commit(mut self) -> StoreResult<()> {
         let batch = self.batch.take().expect("a transaction commits once");
         let (done, outcome) = oneshot::channel();
         tokio::spawn(release(self.writer.clone(), batch, done));
-        let outcome = outcome
+        outcome
             .await
-            .unwrap_or_else(|_| Err(StoreError("the store closed before the commit".into())));
-        outcome.map_err(|e| sqlx::Error::Io(std::io::Error::other(e.0)))
-    }
-
-    /// Discards the transaction's changes (as dropping it does).
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        drop(self);
-        Ok(())
+            .unwrap_or_else(|_| Err(StoreError("the store closed before the commit".into())))
     }
 }
 
@@ -130,12 +114,10 @@ impl Drop for Waiting<'_> {
 
 impl Writer {
     /// Takes over the write connection and starts the committer task.
-    pub(super) async fn start(mut conn: SqliteConnection) -> StoreResult<Arc<Writer>> {
+    pub(super) fn start(conn: Connection) -> Arc<Writer> {
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
-        conn.lock_handle()
-            .await?
-            .set_rollback_hook(move || flag.store(true, Ordering::SeqCst));
+        conn.rollback_hook(Some(move || flag.store(true, Ordering::SeqCst)));
         let writer = Arc::new(Writer {
             batch: Arc::new(Mutex::new(Batch {
                 conn: Some(conn),
@@ -151,7 +133,7 @@ impl Writer {
             commits: AtomicU64::new(0),
         });
         tokio::spawn(committer(writer.clone()));
-        Ok(writer)
+        writer
     }
 
     /// Starts a write transaction: waits for the connection, then opens a savepoint in the open
@@ -177,25 +159,19 @@ impl Writer {
         let writer = self.clone();
         tokio::spawn(async move {
             let mut batch = batch;
-            settle(&mut batch).await;
+            settle(&mut batch);
             if std::mem::take(&mut batch.ready) {
                 return Ok(Tx {
                     batch: Some(batch),
                     writer,
                 });
             }
-            let Batch {
-                conn, open, lost, ..
-            } = &mut *batch;
-            let conn = conn
-                .as_mut()
-                .ok_or_else(|| StoreError("the store is closed".into()))?;
-            if !*open {
-                run(conn, "BEGIN IMMEDIATE").await?;
-                *open = true;
-                lost.store(false, Ordering::SeqCst);
+            if !batch.open {
+                run_blocking(&mut batch, "BEGIN IMMEDIATE").await?;
+                batch.open = true;
+                batch.lost.store(false, Ordering::SeqCst);
             }
-            if let Err(e) = run(conn, "SAVEPOINT member").await {
+            if let Err(e) = run(&batch, "SAVEPOINT member") {
                 writer.wake.notify_one();
                 return Err(e);
             }
@@ -218,17 +194,38 @@ impl Writer {
         self.closing.store(true, Ordering::SeqCst);
         self.wake.notify_one();
         let mut batch = self.batch.clone().lock_owned().await;
-        settle(&mut batch).await;
+        settle(&mut batch);
         flush(self, &mut batch).await;
-        if let Some(conn) = batch.conn.take() {
-            let _ = sqlx::Connection::close(conn).await;
-        }
+        batch.conn = None;
     }
 }
 
-async fn run(conn: &mut SqliteConnection, sql: &str) -> StoreResult<()> {
-    sqlx::query(sql).execute(conn).await?;
+/// Runs statements on the write connection, on this thread.
+fn run(batch: &Batch, sql: &str) -> StoreResult<()> {
+    batch
+        .conn
+        .as_ref()
+        .ok_or_else(|| StoreError("the store is closed".into()))?
+        .execute_batch(sql)?;
     Ok(())
+}
+
+/// Runs a statement that waits on the disk or on another process's lock on a blocking thread, so
+/// that the runtime's threads go on serving meanwhile. Its caller is a task of its own: the
+/// connection is away while the statement runs.
+async fn run_blocking(batch: &mut Batch, sql: &'static str) -> StoreResult<()> {
+    let conn = batch
+        .conn
+        .take()
+        .ok_or_else(|| StoreError("the store is closed".into()))?;
+    let (conn, outcome) = tokio::task::spawn_blocking(move || {
+        let outcome = conn.execute_batch(sql);
+        (conn, outcome)
+    })
+    .await
+    .map_err(|e| StoreError(format!("{sql} did not finish: {e}")))?;
+    batch.conn = Some(conn);
+    Ok(outcome?)
 }
 
 /// Ends a member that committed: releases its savepoint, then commits the batch at once when no
@@ -240,15 +237,11 @@ async fn release(
 ) {
     let keep_open =
         writer.waiting.load(Ordering::SeqCst) > 0 && batch.members.len() + 1 < MAX_BATCH;
-    let conn = batch
-        .conn
-        .as_mut()
-        .expect("a live transaction's connection");
     let released = if keep_open {
-        // The next writer's savepoint in the same round trip to SQLite.
-        run(conn, "RELEASE member; SAVEPOINT member").await
+        // The next writer's savepoint at once, so that it can start on its statements.
+        run(&batch, "RELEASE member; SAVEPOINT member")
     } else {
-        run(conn, "RELEASE member").await
+        run(&batch, "RELEASE member")
     };
     batch.members.push(done);
     if batch.lost.load(Ordering::SeqCst) || released.is_err() {
@@ -258,7 +251,7 @@ async fn release(
             "the transaction was rolled back by the database".into(),
             |e| e.0,
         );
-        abort(&mut batch, &why).await;
+        abort(&mut batch, &why);
         return;
     }
     if keep_open {
@@ -271,35 +264,26 @@ async fn release(
 }
 
 /// Undoes the savepoint of a member that ended without committing.
-async fn settle(batch: &mut Batch) {
-    if !std::mem::take(&mut batch.abandoned) {
+fn settle(batch: &mut Batch) {
+    if !std::mem::take(&mut batch.abandoned) || batch.conn.is_none() {
         return;
     }
-    let Some(conn) = batch.conn.as_mut() else {
-        return;
-    };
-    let undone = match run(conn, "ROLLBACK TO member").await {
-        Ok(()) => run(conn, "RELEASE member").await,
-        Err(e) => Err(e),
-    };
+    let undone = run(batch, "ROLLBACK TO member; RELEASE member");
     if undone.is_err() || batch.lost.load(Ordering::SeqCst) {
-        abort(batch, "the transaction was rolled back by the database").await;
+        abort(batch, "the transaction was rolled back by the database");
     }
 }
 
 /// Commits the open batch and tells every member the outcome.
 async fn flush(writer: &Writer, batch: &mut Batch) {
-    if !batch.open {
+    if !batch.open || batch.conn.is_none() {
         return;
     }
-    let Some(conn) = batch.conn.as_mut() else {
-        return;
-    };
-    let outcome = run(conn, "COMMIT").await;
+    let outcome = run_blocking(batch, "COMMIT").await;
     if let Err(e) = &outcome {
         tracing::error!(error = %e, members = batch.members.len(), "a batch failed to commit");
         // A failed COMMIT can leave the transaction open; end it so the next batch starts clean.
-        let _ = run(conn, "ROLLBACK").await;
+        let _ = run(batch, "ROLLBACK");
     } else {
         writer.commits.fetch_add(1, Ordering::Relaxed);
     }
@@ -311,11 +295,9 @@ async fn flush(writer: &Writer, batch: &mut Batch) {
 }
 
 /// Ends a batch that cannot commit: rolls back what is left and fails every member.
-async fn abort(batch: &mut Batch, why: &str) {
+fn abort(batch: &mut Batch, why: &str) {
     tracing::error!(members = batch.members.len(), "{why}");
-    if let Some(conn) = batch.conn.as_mut() {
-        let _ = run(conn, "ROLLBACK").await;
-    }
+    let _ = run(batch, "ROLLBACK");
     batch.open = false;
     batch.ready = false;
     batch.lost.store(false, Ordering::SeqCst);
@@ -334,7 +316,7 @@ async fn committer(writer: Arc<Writer>) {
             return;
         }
         let mut batch = writer.batch.clone().lock_owned().await;
-        settle(&mut batch).await;
+        settle(&mut batch);
         flush(&writer, &mut batch).await;
     }
 }
