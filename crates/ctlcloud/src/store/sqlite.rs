@@ -22,8 +22,8 @@ impl From<rusqlite::Error> for StoreError {
 /// How many prepared statements each connection keeps: more than the store has queries.
 const STATEMENT_CACHE: usize = 256;
 
-/// Opens a connection with the store's settings: WAL, `synchronous=FULL`, foreign keys, and a
-/// wait of up to 30 s for another process's write lock.
+/// Opens a connection with the store's settings: WAL, `synchronous=FULL`, foreign keys, temporary
+/// data in memory, and a wait of up to 30 s for another process's write lock.
 pub fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -37,7 +37,11 @@ pub fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
     if !read_only {
         conn.pragma_update(None, "journal_mode", "wal")?;
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    // Each write transaction is a savepoint inside its batch (see `writer`); the pages a savepoint
+    // would need to undo are kept in memory rather than written to a temporary file.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+    )?;
     Ok(conn)
 }
 
