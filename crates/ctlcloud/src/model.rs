@@ -19,8 +19,8 @@ pub struct Account {
 pub struct Principal {
     pub user_id: i64,
     pub username: String,
-    pub account_id: i64,
-    pub account_alias: String,
+    /// The user's own account, read with the token.
+    pub account: Account,
     pub roles: Vec<String>,
 }
 

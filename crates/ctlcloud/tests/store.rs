@@ -169,7 +169,7 @@ async fn users_and_tokens(store: &Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((p.user_id, p.account_alias.as_str()), (id, "USR"));
+    assert_eq!((p.user_id, p.account.alias.as_str()), (id, "USR"));
     assert!(
         users::principal(store.reader(), b"token-a", NOW + 100)
             .await

@@ -77,7 +77,7 @@ pub async fn create(app: &App, caller: &Caller, request: &Request) -> ApiResult<
                 ApiError::invalid("parentAlias", format!("There is no account {p}."))
             })?)
         }
-        (None, Caller::User(me)) => Some(account_in_scope(app, caller, &me.account_alias).await?),
+        (None, Caller::User(me)) => Some(account_in_scope(app, caller, &me.account.alias).await?),
         (None, Caller::Operator(_)) => None,
     };
     let dc = match fields.str("primaryDataCenter")? {

@@ -57,14 +57,14 @@ impl Caller {
     fn root(&self) -> Option<i64> {
         match self {
             Caller::Operator(_) => None,
-            Caller::User(p) => Some(p.account_id),
+            Caller::User(p) => Some(p.account.id),
         }
     }
 
     fn account(&self) -> Option<(i64, &str)> {
         match self {
             Caller::Operator(_) => None,
-            Caller::User(p) => Some((p.account_id, p.account_alias.as_str())),
+            Caller::User(p) => Some((p.account.id, p.account.alias.as_str())),
         }
     }
 }

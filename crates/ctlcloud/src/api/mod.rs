@@ -95,9 +95,8 @@ async fn account(app: &App, call: &Call) -> ApiResult<Account> {
 
 /// The account with this alias if the principal may act on it.
 async fn reachable(app: &App, principal: &Principal, alias: &str) -> ApiResult<Option<Account>> {
-    let pool = app.store.reader();
-    if principal.account_alias.eq_ignore_ascii_case(alias) {
-        return Ok(crate::store::accounts::by_alias(pool, alias).await?);
+    if principal.account.alias.eq_ignore_ascii_case(alias) {
+        return Ok(Some(principal.account.clone()));
     }
     if !principal
         .roles
@@ -106,7 +105,7 @@ async fn reachable(app: &App, principal: &Principal, alias: &str) -> ApiResult<O
     {
         return Ok(None);
     }
-    Ok(crate::store::accounts::within(pool, principal.account_id, alias).await?)
+    Ok(crate::store::accounts::within(app.store.reader(), principal.account.id, alias).await?)
 }
 
 /// A data center of the catalog named in the path, with its canonical id.

@@ -161,31 +161,45 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Response> {
 
 /// The server named in the path: by uuid with `?uuid=true`, by name otherwise.
 pub(super) async fn find(app: &App, call: &Call, account: &Account) -> ApiResult<Server> {
+    find_in(app.store.reader(), call, account).await
+}
+
+/// [`find`], reading through `conn`.
+async fn find_in(
+    conn: impl Into<store::db::Exec<'_>>,
+    call: &Call,
+    account: &Account,
+) -> ApiResult<Server> {
     let id = call.param("serverId");
     let server = if call.query_bool("uuid")?.unwrap_or(false) {
-        servers::get_by_uuid(app.store.reader(), account.id, id).await?
+        servers::get_by_uuid(conn, account.id, id).await?
     } else {
-        servers::get(app.store.reader(), account.id, id).await?
+        servers::get(conn, account.id, id).await?
     };
     server.ok_or_else(|| domain::not_found(id))
 }
 
 pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
-    let server = find(app, call, &account).await?;
+    // One consistent view for the server and everything shown with it, and one read transaction
+    // instead of one per statement.
+    let mut tx = app.store.read().await?;
+    let server = find_in(&mut tx, call, &account).await?;
     // The definitions only name the values a server holds.
     let defs = if server.custom_fields.is_empty() {
         Vec::new()
     } else {
-        accounts::custom_fields(app.store.reader(), account.id).await?
+        accounts::custom_fields(&mut tx, account.id).await?
     };
-    let snapshots = store::snapshots::of_server(app.store.reader(), &server.id).await?;
-    let template = app.catalog.template(&server.dc, &server.template);
-    let public: Vec<PublicIp> = public_ips::of_server(app.store.reader(), &server.id)
+    let snapshots = store::snapshots::of_server(&mut tx, &server.id).await?;
+    let alert_policies = store::alert_policies::of_server(&mut tx, &server.id).await?;
+    let public: Vec<PublicIp> = public_ips::of_server(&mut tx, &server.id)
         .await?
         .into_iter()
         .filter(|p| !p.pending)
         .collect();
+    drop(tx);
+    let template = app.catalog.template(&server.dc, &server.template);
     let alias = &account.alias;
     let lower = server.id.to_lowercase();
     let base = format!("/v2/servers/{alias}/{lower}");
@@ -208,8 +222,7 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     }));
     let details = wire::ServerDetails {
         ip_addresses: ip_addresses(&server.addresses, &public),
-        alert_policies: crate::store::alert_policies::of_server(app.store.reader(), &server.id)
-            .await?
+        alert_policies: alert_policies
             .into_iter()
             .map(|(id, name)| wire::ServerAlertPolicy {
                 links: vec![

@@ -155,7 +155,7 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
             Err(e) => e.status,
         };
         let target = format!("{} {path}", method.as_str());
-        let account = Some((actor.account_id, actor.account_alias.as_str()));
+        let account = Some((actor.account.id, actor.account.alias.as_str()));
         access::audit::record(
             app,
             &actor.username,

@@ -1,11 +1,11 @@
 //! Accounts and their custom field definitions.
 
-use super::db::{self, Pool, Row, Tx};
+use super::db::{self, Exec, Pool, Row, Tx};
 
 use super::StoreResult;
 use crate::model::{Account, CustomFieldDef};
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "a.id, a.alias, a.name, p.alias AS parent_alias, a.primary_dc, a.status, a.created_at \
      FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id";
 
@@ -14,7 +14,7 @@ const COLUMNS: &str =
 pub const TREE: &str = "(WITH RECURSIVE tree(id) AS (SELECT ? UNION \
      SELECT c.id FROM accounts c JOIN tree t ON c.parent_id = t.id) SELECT id FROM tree)";
 
-fn from_row(row: &Row) -> StoreResult<Account> {
+pub(super) fn from_row(row: &Row) -> StoreResult<Account> {
     Ok(Account {
         id: row.try_get("id")?,
         alias: row.try_get("alias")?,
@@ -110,12 +110,15 @@ pub async fn count(pool: &Pool) -> StoreResult<i64> {
 }
 
 /// The account's custom field definitions, in the order they were defined.
-pub async fn custom_fields(pool: &Pool, account_id: i64) -> StoreResult<Vec<CustomFieldDef>> {
+pub async fn custom_fields(
+    conn: impl Into<Exec<'_>>,
+    account_id: i64,
+) -> StoreResult<Vec<CustomFieldDef>> {
     let rows = db::query(
         "SELECT id, name, is_required, type, options FROM custom_fields WHERE account_id = ? ORDER BY position",
     )
     .bind(account_id)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     rows.iter()
         .map(|row| {

@@ -1,6 +1,6 @@
 //! Alert policies, kept as the JSON of their actions and triggers.
 
-use super::db::{self, Pool, Row, Tx};
+use super::db::{self, Exec, Pool, Row, Tx};
 use super::StoreResult;
 
 /// A stored alert policy.
@@ -110,12 +110,15 @@ pub async fn detach(conn: &mut Tx, server_id: &str, policy_id: &str) -> StoreRes
 }
 
 /// The policies applied to a server, as (id, name), by name.
-pub async fn of_server(pool: &Pool, server_id: &str) -> StoreResult<Vec<(String, String)>> {
+pub async fn of_server(
+    conn: impl Into<Exec<'_>>,
+    server_id: &str,
+) -> StoreResult<Vec<(String, String)>> {
     db::query_as(
         "SELECT p.id, p.name FROM server_alert_policies m JOIN alert_policies p ON p.id = m.policy_id \
          WHERE m.server_id = ? ORDER BY p.name, p.id",
     )
     .bind(server_id)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
 }

@@ -76,9 +76,23 @@ impl Tx {
 /// Where a query runs: a pool (reads) or a transaction.
 pub enum Exec<'a> {
     SqlitePool(&'a Arc<Readers>),
-    Sqlite(&'a rusqlite::Connection),
+    // Mutable, although rusqlite only needs a shared reference: a `&mut` is `Send` and can be held
+    // across an await.
+    Sqlite(&'a mut rusqlite::Connection),
     PostgresPool(&'a PgPool),
     Postgres(&'a mut PgConnection),
+}
+
+impl Exec<'_> {
+    /// The same place, for one more query: a function given an `Exec` can run several.
+    pub fn reborrow(&mut self) -> Exec<'_> {
+        match self {
+            Exec::SqlitePool(p) => Exec::SqlitePool(p),
+            Exec::Sqlite(c) => Exec::Sqlite(c),
+            Exec::PostgresPool(p) => Exec::PostgresPool(p),
+            Exec::Postgres(c) => Exec::Postgres(c),
+        }
+    }
 }
 
 impl<'a> From<&'a Pool> for Exec<'a> {
@@ -93,7 +107,7 @@ impl<'a> From<&'a Pool> for Exec<'a> {
 impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         match tx {
-            Tx::Sqlite(t) => Exec::Sqlite(t.conn()),
+            Tx::Sqlite(t) => Exec::Sqlite(t.conn_mut()),
             Tx::SqliteBatch(t) => Exec::Sqlite(t),
             Tx::Postgres(t) => Exec::Postgres(t),
         }

@@ -1,6 +1,6 @@
 //! Servers and the private addresses they hold.
 
-use super::db::{self, Exec, Pool, Row, Tx};
+use super::db::{self, Exec, Row, Tx};
 
 use super::StoreResult;
 use crate::model::Server;
@@ -96,40 +96,53 @@ pub async fn insert(conn: &mut Tx, s: &Server, p: &Provisioning<'_>) -> StoreRes
 const ADDRESSES: &str = "SELECT address FROM ip_addresses WHERE server_id = ? AND pending = 0 \
      ORDER BY role <> 'primary', address";
 
-async fn with_addresses(pool: &Pool, server: Option<Server>) -> StoreResult<Option<Server>> {
+async fn with_addresses(
+    mut conn: Exec<'_>,
+    server: Option<Server>,
+) -> StoreResult<Option<Server>> {
     let Some(mut server) = server else {
         return Ok(None);
     };
     let addresses: Vec<i64> = db::query_scalar(ADDRESSES)
         .bind(&server.id)
-        .fetch_all(pool)
+        .fetch_all(conn.reborrow())
         .await?;
     server.addresses = addresses.into_iter().map(|a| a as u32).collect();
     Ok(Some(server))
 }
 
 /// A server of the account by its name (any case).
-pub async fn get(pool: &Pool, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
+pub async fn get(
+    conn: impl Into<Exec<'_>>,
+    account_id: i64,
+    id: &str,
+) -> StoreResult<Option<Server>> {
+    let mut conn = conn.into();
     let row = db::query(&format!(
         "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
     ))
     .bind(id.to_uppercase())
     .bind(account_id)
-    .fetch_optional(pool)
+    .fetch_optional(conn.reborrow())
     .await?;
-    with_addresses(pool, row.as_ref().map(from_row).transpose()?).await
+    with_addresses(conn, row.as_ref().map(from_row).transpose()?).await
 }
 
 /// A server of the account by its uuid (any case).
-pub async fn get_by_uuid(pool: &Pool, account_id: i64, uuid: &str) -> StoreResult<Option<Server>> {
+pub async fn get_by_uuid(
+    conn: impl Into<Exec<'_>>,
+    account_id: i64,
+    uuid: &str,
+) -> StoreResult<Option<Server>> {
+    let mut conn = conn.into();
     let row = db::query(&format!(
         "SELECT {COLUMNS} FROM servers WHERE uuid = ? AND account_id = ?"
     ))
     .bind(uuid.to_lowercase())
     .bind(account_id)
-    .fetch_optional(pool)
+    .fetch_optional(conn.reborrow())
     .await?;
-    with_addresses(pool, row.as_ref().map(from_row).transpose()?).await
+    with_addresses(conn, row.as_ref().map(from_row).transpose()?).await
 }
 
 /// A server of the account by its name (any case), read inside a write transaction so that what

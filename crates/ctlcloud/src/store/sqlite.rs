@@ -122,6 +122,10 @@ impl ReadTx {
         self.0.conn()
     }
 
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        self.0.conn.as_mut().expect("a loaned connection")
+    }
+
     pub fn commit(self) -> StoreResult<()> {
         self.0.conn().execute_batch("COMMIT")?;
         Ok(())

@@ -216,21 +216,21 @@ pub async fn insert_token(
 
 /// The caller a token belongs to, if the token is known, unexpired, unrevoked and its user enabled.
 pub async fn principal(pool: &Pool, hash: &[u8], now: i64) -> StoreResult<Option<Principal>> {
-    let row = db::query(
-        "SELECT u.id, u.username, u.roles, a.id AS account_id, a.alias \
-         FROM tokens t JOIN users u ON u.id = t.user_id JOIN accounts a ON a.id = u.account_id \
+    let row = db::query(&format!(
+        "SELECT u.id AS user_id, u.username, u.roles, {} \
+         JOIN users u ON u.account_id = a.id JOIN tokens t ON t.user_id = u.id \
          WHERE t.hash = ? AND t.revoked = FALSE AND t.expires_at > ? AND u.disabled = FALSE",
-    )
+        super::accounts::COLUMNS
+    ))
     .bind(hash)
     .bind(now)
     .fetch_optional(pool)
     .await?;
     row.map(|row| {
         Ok(Principal {
-            user_id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
             username: row.try_get("username")?,
-            account_id: row.try_get("account_id")?,
-            account_alias: row.try_get("alias")?,
+            account: super::accounts::from_row(&row)?,
             roles: roles(row.try_get("roles")?),
         })
     })

@@ -72,6 +72,15 @@ impl std::ops::Deref for Tx {
     }
 }
 
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.batch
+            .as_mut()
+            .and_then(|b| b.conn.as_mut())
+            .expect("a live transaction holds the open connection")
+    }
+}
+
 impl Drop for Tx {
     fn drop(&mut self) {
         if let Some(mut batch) = self.batch.take() {
