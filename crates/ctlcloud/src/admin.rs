@@ -284,6 +284,7 @@ async fn local(
         clock: Clock::default(),
         compute: Compute::Sim(Sim::default()),
         queued: Default::default(),
+        announcer: Default::default(),
         limits: Default::default(),
         throttle: Default::default(),
         admin_token: None,

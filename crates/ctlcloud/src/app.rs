@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::compute::Compute;
 use crate::domain::limits::Limits;
 use crate::store::Store;
+use crate::wakeup::Announcer;
 
 pub struct App {
     pub store: Store,
@@ -19,6 +20,8 @@ pub struct App {
     pub compute: Compute,
     /// Signalled whenever a job is queued, so that idle workers start at once.
     pub queued: Arc<Notify>,
+    /// Tells the other nodes on the same PostgreSQL database that a job is queued.
+    pub announcer: Announcer,
     /// Caps on what one account may hold.
     pub limits: Limits,
     /// Failed logins and admin-token attempts, per client (in memory on this node).
@@ -28,8 +31,10 @@ pub struct App {
 }
 
 impl App {
-    /// Tells the workers new work is queued. Called after the job's transaction commits.
+    /// Tells the workers, of this node and of the others, that new work is queued. Called after
+    /// the job's transaction commits.
     pub fn wake_workers(&self) {
         self.queued.notify_one();
+        self.announcer.announce();
     }
 }

@@ -21,6 +21,7 @@ pub mod seed;
 pub mod serve;
 pub mod steps;
 pub mod store;
+pub mod wakeup;
 pub mod wire;
 pub mod worker;
 

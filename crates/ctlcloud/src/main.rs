@@ -81,6 +81,14 @@ struct ServeArgs {
     /// How long a node's claim on a job lasts; a job whose node died is taken over after this.
     #[arg(long, env = "CTLCLOUD_JOB_LEASE_SECS", default_value_t = 60)]
     job_lease_secs: i64,
+    /// How often idle workers look for work nobody woke them for (scheduled jobs, and on
+    /// PostgreSQL jobs whose notification from another node was lost), in milliseconds.
+    #[arg(long, env = "CTLCLOUD_JOB_POLL_MS", default_value_t = 250)]
+    job_poll_ms: u64,
+    /// Jobs this node runs at once; 0 makes it answer the API only (PostgreSQL: other nodes run
+    /// the jobs).
+    #[arg(long, env = "CTLCLOUD_MAX_RUNNING_JOBS", default_value_t = 256)]
+    max_running_jobs: usize,
     /// A catalog file replacing the built-in data centers and templates.
     #[arg(long, env = "CTLCLOUD_CATALOG")]
     catalog: Option<PathBuf>,
@@ -400,6 +408,8 @@ fn main() {
                     data_dir: a.data_dir,
                     database_url: a.database_url,
                     job_lease_secs: a.job_lease_secs.max(1),
+                    job_poll_ms: a.job_poll_ms,
+                    max_running_jobs: a.max_running_jobs,
                     catalog: a.catalog,
                     sim_delay_ms: a.sim_delay_ms,
                     sim_fail_marker: a.sim_fail_marker,

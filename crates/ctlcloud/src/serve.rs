@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::compute::{Compute, Sim};
 use crate::domain::limits::Limits;
 use crate::store::{self, Store};
+use crate::wakeup::Announcer;
 
 /// Everything `serve` is configured with.
 #[derive(Debug, Clone)]
@@ -25,6 +26,10 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     /// How long a worker's claim on a job lasts before another node may take the job over.
     pub job_lease_secs: i64,
+    /// How often idle workers look for work nobody woke them for, in milliseconds.
+    pub job_poll_ms: u64,
+    /// Jobs this node runs at once; 0: none (the node only answers the API, on PostgreSQL).
+    pub max_running_jobs: usize,
     pub catalog: Option<PathBuf>,
     pub sim_delay_ms: u64,
     pub sim_fail_marker: Option<String>,
@@ -104,6 +109,12 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     if config.limits.servers_per_account < 0 || config.limits.groups_per_account < 0 {
         return Err("the per-account caps cannot be negative".into());
     }
+    if config.max_running_jobs == 0 && config.database_url.is_none() {
+        return Err(
+            "a node that runs no jobs needs --database-url: other nodes on the same database run them"
+                .into(),
+        );
+    }
     let store = open_store(&config.data_dir, config.database_url.as_deref()).await?;
     let clock = Clock::with_offset(config.clock_offset_secs);
     bootstrap(&store, &catalog, &clock, &config.bootstrap).await?;
@@ -122,6 +133,23 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         }
     }
 
+    // Nodes on one PostgreSQL database wake each other's workers when they queue work.
+    let node = crate::ids::new_id();
+    let queued = Arc::new(Notify::new());
+    let (stop_wakeups, wakeups_stopping) = watch::channel(false);
+    let mut wakeup_tasks = Vec::new();
+    let mut announcer = Announcer::default();
+    if let (Some(url), store::Pool::Postgres(pool)) = (&config.database_url, store.reader()) {
+        let (a, task) =
+            crate::wakeup::announcer(pool.clone(), node.clone(), wakeups_stopping.clone());
+        announcer = a;
+        wakeup_tasks.push(task);
+        if config.max_running_jobs > 0 {
+            let task =
+                crate::wakeup::listen(url, node, queued.clone(), wakeups_stopping.clone()).await?;
+            wakeup_tasks.push(task);
+        }
+    }
     let app = Arc::new(App {
         store: store.clone(),
         catalog,
@@ -130,17 +158,21 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
             delay: Duration::from_millis(config.sim_delay_ms),
             fail_marker: config.sim_fail_marker.clone(),
         }),
-        queued: Arc::new(Notify::new()),
+        queued,
+        announcer,
         limits: config.limits,
         throttle: Default::default(),
         admin_token,
     });
     let (stop_workers, workers_stopping) = watch::channel(false);
-    let workers = tokio::spawn(crate::worker::run(
-        app.clone(),
-        config.job_lease_secs,
-        workers_stopping,
-    ));
+    let workers = (config.max_running_jobs > 0).then(|| {
+        let settings = crate::worker::Settings {
+            lease_secs: config.job_lease_secs,
+            poll: Duration::from_millis(config.job_poll_ms.max(1)),
+            max_running: config.max_running_jobs,
+        };
+        tokio::spawn(crate::worker::run(app.clone(), settings, workers_stopping))
+    });
 
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -156,7 +188,14 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let _ = stop_workers.send(true);
-    let _ = workers.await;
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
+    // After the workers: the jobs they queued last are still announced.
+    let _ = stop_wakeups.send(true);
+    for task in wakeup_tasks {
+        let _ = task.await;
+    }
     store.close().await;
     drop(lock);
     tracing::info!("ctlcloud stopped");

@@ -13,22 +13,34 @@ use crate::model::{Job, JobStatus};
 use crate::steps;
 use crate::store::{jobs, StoreResult};
 
-/// How often idle workers look for work nobody woke them for.
-const POLL: Duration = Duration::from_millis(250);
-/// Jobs run at once by one node.
-const MAX_IN_FLIGHT: usize = 256;
+/// How one node runs jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How long a claim on a job lasts, in seconds; a job still unfinished then (its node died)
+    /// is claimed again by any node.
+    pub lease_secs: i64,
+    /// How often idle workers look for work nobody woke them for: jobs whose time has come, and
+    /// jobs queued by other nodes whose notification was lost.
+    pub poll: Duration,
+    /// Jobs run at once by this node (at least 1).
+    pub max_running: usize,
+}
 
 /// Runs jobs until `shutdown` turns true, then stops claiming and lets running jobs finish for a
-/// short grace period. A claim lasts `lease_secs`; a job still unfinished then (its node died) is
-/// claimed again by any node.
-pub async fn run(app: Arc<App>, lease_secs: i64, mut shutdown: watch::Receiver<bool>) {
+/// short grace period.
+pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receiver<bool>) {
+    let Settings {
+        lease_secs,
+        poll,
+        max_running,
+    } = settings;
     let owner = crate::ids::new_id();
     let mut running = JoinSet::new();
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let room = MAX_IN_FLIGHT.saturating_sub(running.len());
+        let room = max_running.max(1).saturating_sub(running.len());
         let claimed = if room > 0 {
             claim(&app, &owner, lease_secs, room).await
         } else {
@@ -47,7 +59,7 @@ pub async fn run(app: Arc<App>, lease_secs: i64, mut shutdown: watch::Receiver<b
         if idle {
             tokio::select! {
                 _ = app.queued.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
+                _ = tokio::time::sleep(poll) => {}
                 _ = shutdown.changed() => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }

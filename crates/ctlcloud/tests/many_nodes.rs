@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use common::{status_href, Options, Server, Session, TempDir, TestDatabase};
 use serde_json::Value;
@@ -137,5 +138,102 @@ async fn two_nodes_share_the_work_and_survive_one_being_killed() {
         .await
         .unwrap();
     assert_eq!(servers, 40, "every accepted server exists exactly once");
+    pool.close().await;
+}
+
+/// Far longer than any wait below: a node that only polled would not find the work in time.
+const SLOW_POLL_MS: &str = "60000";
+
+/// Node A answers the API and runs no jobs; node B runs them. Both poll only every minute.
+async fn api_node_and_worker_node(
+    db: &TestDatabase,
+    dirs: (&TempDir, &TempDir),
+) -> (Session, Server) {
+    let mut api_only = on(db, 60, 0);
+    api_only.env = vec![
+        ("CTLCLOUD_JOB_POLL_MS", SLOW_POLL_MS.into()),
+        ("CTLCLOUD_MAX_RUNNING_JOBS", "0".into()),
+    ];
+    let mut worker = on(db, 60, 0);
+    worker.env = vec![("CTLCLOUD_JOB_POLL_MS", SLOW_POLL_MS.into())];
+    let a = Session::start(&dirs.0 .0, api_only).await;
+    // Listening before it prints its address: work queued from now on wakes it.
+    let b = Server::start(&dirs.1 .0, &worker);
+    (a, b)
+}
+
+/// Creates a server through `a` and waits (well under the poll interval) for its build to end.
+async fn build_promptly(a: &Session, name: &str) {
+    let (status, created) = a.post("/v2/servers/DEMO", a.server_body(name).await).await;
+    assert_eq!(status, 202, "{created}");
+    let href = status_href(&created);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, body) = a.get(&href).await;
+        assert_eq!(code, 200, "{body}");
+        if body["status"] == "succeeded" {
+            return;
+        }
+        assert_ne!(body["status"], "failed", "{body}");
+        assert!(
+            Instant::now() < deadline,
+            "the job queued on the API node was not run by the other node within 20 s: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The listening connections of the nodes on `db`.
+async fn listeners(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ctlcloud listener'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn work_queued_on_one_node_wakes_the_idle_workers_of_another() {
+    let db = TestDatabase::create().await;
+    let dirs = (TempDir::new(), TempDir::new());
+    let (a, b) = api_node_and_worker_node(&db, (&dirs.0, &dirs.1)).await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    assert_eq!(
+        listeners(&pool).await,
+        1,
+        "the worker node listens, the API node does not"
+    );
+    pool.close().await;
+    for name in ["woken", "again"] {
+        build_promptly(&a, name).await;
+    }
+    assert!(
+        b.terminate(),
+        "the worker node stops its listener and exits"
+    );
+    assert!(a.server.terminate(), "the API node stops and exits");
+}
+
+#[tokio::test]
+async fn a_node_listens_again_after_losing_its_listening_connection() {
+    let db = TestDatabase::create().await;
+    let dirs = (TempDir::new(), TempDir::new());
+    let (a, _b) = api_node_and_worker_node(&db, (&dirs.0, &dirs.1)).await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let cut: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ctlcloud listener'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        cut,
+        [true],
+        "the worker node's listening connection was cut"
+    );
+    build_promptly(&a, "back").await;
+    assert_eq!(listeners(&pool).await, 1, "the worker node listens again");
+    build_promptly(&a, "later").await;
     pool.close().await;
 }
