@@ -25,7 +25,7 @@ pub const LISTENER_NAME: &str = "ctlcloud listener";
 const MIN_GAP: Duration = Duration::from_millis(20);
 /// How long a `NOTIFY` may take before it is given up (and logged).
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-/// Waits between attempts to connect the listener again, doubling up to the second.
+/// Waits between attempts to connect the listener again: the first, doubling up to the last.
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(10);
 
