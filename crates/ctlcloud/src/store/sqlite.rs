@@ -114,7 +114,7 @@ pub struct ReadTx(Reader);
 
 impl ReadTx {
     pub fn begin(reader: Reader) -> StoreResult<ReadTx> {
-        reader.conn().execute_batch("BEGIN")?;
+        control(reader.conn(), &["BEGIN"])?;
         Ok(ReadTx(reader))
     }
 
@@ -127,7 +127,7 @@ impl ReadTx {
     }
 
     pub fn commit(self) -> StoreResult<()> {
-        self.0.conn().execute_batch("COMMIT")?;
+        control(self.0.conn(), &["COMMIT"])?;
         Ok(())
     }
 }
@@ -148,6 +148,15 @@ impl ToSql for Param {
         };
         Ok(ToSqlOutput::Borrowed(value))
     }
+}
+
+/// Runs transaction control statements (`BEGIN`, `SAVEPOINT`, `COMMIT`, …) in order, each
+/// prepared once per connection rather than parsed every time.
+pub fn control(conn: &Connection, statements: &[&str]) -> StoreResult<()> {
+    for sql in statements {
+        conn.prepare_cached(sql)?.execute([])?;
+    }
+    Ok(())
 }
 
 /// Runs a statement that returns no rows; the number of rows it changed.

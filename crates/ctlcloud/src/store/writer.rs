@@ -180,7 +180,7 @@ impl Writer {
                 batch.open = true;
                 batch.lost.store(false, Ordering::SeqCst);
             }
-            if let Err(e) = run(&batch, "SAVEPOINT member") {
+            if let Err(e) = run(&batch, &["SAVEPOINT member"]) {
                 writer.wake.notify_one();
                 return Err(e);
             }
@@ -209,14 +209,13 @@ impl Writer {
     }
 }
 
-/// Runs statements on the write connection, on this thread.
-fn run(batch: &Batch, sql: &str) -> StoreResult<()> {
-    batch
+/// Runs transaction control statements on the write connection, on this thread.
+fn run(batch: &Batch, statements: &[&str]) -> StoreResult<()> {
+    let conn = batch
         .conn
         .as_ref()
-        .ok_or_else(|| StoreError("the store is closed".into()))?
-        .execute_batch(sql)?;
-    Ok(())
+        .ok_or_else(|| StoreError("the store is closed".into()))?;
+    super::sqlite::control(conn, statements)
 }
 
 /// Runs a statement that waits on the disk or on another process's lock on a blocking thread, so
@@ -228,13 +227,13 @@ async fn run_blocking(batch: &mut Batch, sql: &'static str) -> StoreResult<()> {
         .take()
         .ok_or_else(|| StoreError("the store is closed".into()))?;
     let (conn, outcome) = tokio::task::spawn_blocking(move || {
-        let outcome = conn.execute_batch(sql);
+        let outcome = super::sqlite::control(&conn, &[sql]);
         (conn, outcome)
     })
     .await
     .map_err(|e| StoreError(format!("{sql} did not finish: {e}")))?;
     batch.conn = Some(conn);
-    Ok(outcome?)
+    outcome
 }
 
 /// Ends a member that committed: releases its savepoint, then commits the batch at once when no
@@ -248,9 +247,9 @@ async fn release(
         writer.waiting.load(Ordering::SeqCst) > 0 && batch.members.len() + 1 < MAX_BATCH;
     let released = if keep_open {
         // The next writer's savepoint at once, so that it can start on its statements.
-        run(&batch, "RELEASE member; SAVEPOINT member")
+        run(&batch, &["RELEASE member", "SAVEPOINT member"])
     } else {
-        run(&batch, "RELEASE member")
+        run(&batch, &["RELEASE member"])
     };
     batch.members.push(done);
     if batch.lost.load(Ordering::SeqCst) || released.is_err() {
@@ -277,7 +276,7 @@ fn settle(batch: &mut Batch) {
     if !std::mem::take(&mut batch.abandoned) || batch.conn.is_none() {
         return;
     }
-    let undone = run(batch, "ROLLBACK TO member; RELEASE member");
+    let undone = run(batch, &["ROLLBACK TO member", "RELEASE member"]);
     if undone.is_err() || batch.lost.load(Ordering::SeqCst) {
         abort(batch, "the transaction was rolled back by the database");
     }
@@ -292,7 +291,7 @@ async fn flush(writer: &Writer, batch: &mut Batch) {
     if let Err(e) = &outcome {
         tracing::error!(error = %e, members = batch.members.len(), "a batch failed to commit");
         // A failed COMMIT can leave the transaction open; end it so the next batch starts clean.
-        let _ = run(batch, "ROLLBACK");
+        let _ = run(batch, &["ROLLBACK"]);
     } else {
         writer.commits.fetch_add(1, Ordering::Relaxed);
     }
@@ -306,7 +305,7 @@ async fn flush(writer: &Writer, batch: &mut Batch) {
 /// Ends a batch that cannot commit: rolls back what is left and fails every member.
 fn abort(batch: &mut Batch, why: &str) {
     tracing::error!(members = batch.members.len(), "{why}");
-    let _ = run(batch, "ROLLBACK");
+    let _ = run(batch, &["ROLLBACK"]);
     batch.open = false;
     batch.ready = false;
     batch.lost.store(false, Ordering::SeqCst);
