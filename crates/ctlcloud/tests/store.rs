@@ -132,6 +132,53 @@ async fn accounts_get_a_tree_and_a_network_of_their_own_everywhere(store: &Store
         .is_none());
 }
 
+on_every_engine!(group_defaults_are_read_along_the_lineage);
+async fn group_defaults_are_read_along_the_lineage(store: &Store) {
+    use ctlcloud::model::GroupDefaults;
+    use ctlcloud::store::group_defaults;
+    let one = account(store, "GDA").await;
+    let two = account(store, "GDB").await;
+    let tree = groups::in_datacenter(store.reader(), one.id, "WA1")
+        .await
+        .unwrap();
+    let root = tree.iter().find(|g| g.parent_id.is_none()).unwrap();
+    let default = tree.iter().find(|g| g.name == "Default Group").unwrap();
+    let mut tx = store.write().await.unwrap();
+    let root_defaults = GroupDefaults {
+        cpu: Some(2),
+        template_name: Some("UBUNTU-22-64-TEMPLATE".into()),
+        ..GroupDefaults::default()
+    };
+    group_defaults::put(&mut tx, &root.id, &root_defaults)
+        .await
+        .unwrap();
+    let own = GroupDefaults {
+        cpu: Some(4),
+        ..GroupDefaults::default()
+    };
+    group_defaults::put(&mut tx, &default.id, &own)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // The group first, then its parent; in any case of the id.
+    let lineage = group_defaults::lineage(store.reader(), one.id, &default.id.to_uppercase())
+        .await
+        .unwrap();
+    assert_eq!(lineage, vec![own, root_defaults.clone()]);
+    // A group that sets nothing still has its place in the lineage.
+    let archive = tree.iter().find(|g| g.name == "Archive").unwrap();
+    let lineage = group_defaults::lineage(store.reader(), one.id, &archive.id)
+        .await
+        .unwrap();
+    assert_eq!(lineage, vec![GroupDefaults::default(), root_defaults]);
+    // Another account's group has no lineage here.
+    assert!(group_defaults::lineage(store.reader(), two.id, &default.id)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 on_every_engine!(users_and_tokens);
 async fn users_and_tokens(store: &Store) {
     let a = account(store, "USR").await;

@@ -55,10 +55,7 @@ pub async fn effective(
     account_id: i64,
     group_id: &str,
 ) -> store::StoreResult<Effective> {
-    let mut lineage = Vec::new();
-    for group in groups::lineage(conn, account_id, group_id).await? {
-        lineage.push(group_defaults::get(&mut *conn, &group.id).await?);
-    }
+    let lineage = group_defaults::lineage(conn, account_id, group_id).await?;
     Ok(Effective {
         cpu: pick(&lineage, |d| &d.cpu),
         memory_gb: pick(&lineage, |d| &d.memory_gb),

@@ -96,10 +96,7 @@ pub async fn insert(conn: &mut Tx, s: &Server, p: &Provisioning<'_>) -> StoreRes
 const ADDRESSES: &str = "SELECT address FROM ip_addresses WHERE server_id = ? AND pending = 0 \
      ORDER BY role <> 'primary', address";
 
-async fn with_addresses(
-    mut conn: Exec<'_>,
-    server: Option<Server>,
-) -> StoreResult<Option<Server>> {
+async fn with_addresses(mut conn: Exec<'_>, server: Option<Server>) -> StoreResult<Option<Server>> {
     let Some(mut server) = server else {
         return Ok(None);
     };
