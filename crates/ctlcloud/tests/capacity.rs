@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::process::Command;
 
-use common::{admin, status_href, Options, Session, TempDir, BIN};
+use common::{admin, admin_on, status_href, Options, Session, TempDir, TestDatabase, BIN};
 use serde_json::{json, Value};
 
 /// Creates servers 16 at a time; returns each one's internal address, in no particular order.
@@ -106,46 +106,106 @@ async fn addresses_fill_each_network_in_turn_reuse_freed_ones_and_a_full_account
         .contains("No free address"));
 }
 
-#[tokio::test]
-async fn seeding_adds_built_servers_in_a_new_group_and_refuses_what_cannot_be() {
-    let dir = TempDir::new();
-    let s = Session::start(&dir.0, Options::default()).await;
-    let report = admin(
-        &dir.0,
-        &[
-            "seed",
-            "--account",
-            "demo",
-            "--servers",
-            "150",
-            "--group",
-            "Big",
-        ],
-        None,
-    );
-    let group = report
+/// The group id in `ctlcloud admin seed`'s report.
+fn seeded_group(report: &str) -> String {
+    report
         .split(" in group ")
         .nth(1)
         .and_then(|r| r.split(' ').next())
         .unwrap()
-        .to_owned();
-    let (status, tree) = s.get(&format!("/v2/groups/DEMO/{group}")).await;
-    assert_eq!(status, 200);
-    assert_eq!(tree["name"], "Big");
-    assert_eq!(tree["serversCount"], 150);
-    let servers = tree["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["rel"] == "server")
-        .count();
-    assert_eq!(servers, 150);
+        .to_owned()
+}
+
+/// Seeds 300 servers, then 50 more in another group, on the store `database_url` names (the data
+/// directory's SQLite file without one), and reads them back over HTTP and from the store.
+async fn seeding_adds_built_servers_in_new_groups(database_url: Option<&str>) {
+    let dir = TempDir::new();
+    let options = Options {
+        database_url: database_url.map(str::to_owned),
+        ..Default::default()
+    };
+    let s = Session::start(&dir.0, options).await;
+    let seed = |servers: &str, group: &str| {
+        let args = [
+            "seed",
+            "--account",
+            "demo",
+            "--servers",
+            servers,
+            "--group",
+            group,
+        ];
+        seeded_group(&admin_on(&dir.0, database_url, &args, None))
+    };
+    let group = seed("300", "Big");
+    let more = seed("50", "More");
+
+    for (id, name, count) in [(&group, "Big", 300), (&more, "More", 50)] {
+        let (status, tree) = s.get(&format!("/v2/groups/DEMO/{id}")).await;
+        assert_eq!(status, 200, "{tree}");
+        assert_eq!(tree["name"], name);
+        assert_eq!(tree["serversCount"], count);
+        let servers = tree["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["rel"] == "server")
+            .count();
+        assert_eq!(servers, count);
+    }
     // The 100th server seeded: the second name, number 01.
+    assert_eq!(
+        ctlcloud::seed::server_name("DEMO", "WA1", 99),
+        "WA1DEMOS0000101"
+    );
     let (status, server) = s.get("/v2/servers/DEMO/WA1DEMOS0000101").await;
     assert_eq!(status, 200, "{server}");
+    assert_eq!(server["id"], "WA1DEMOS0000101");
     assert_eq!(server["status"], "active");
     assert_eq!(server["details"]["powerState"], "started");
+    assert_eq!(server["details"]["inMaintenanceMode"], false);
+    assert_ne!(server["isManagedOS"], true);
     assert_eq!(server["groupId"], json!(group));
+    // The second seeding goes on numbering from the first.
+    let (status, server) = s.get("/v2/servers/DEMO/WA1DEMOS0000304").await;
+    assert_eq!(status, 200, "{server}");
+    assert_eq!(server["groupId"], json!(more));
+
+    // Every name is `server_name`'s, once; every uuid is 32 lower-case hex digits, once.
+    let store = ctlcloud::serve::open_store(&dir.0, database_url)
+        .await
+        .unwrap();
+    let rows = ctlcloud::store::db::query(
+        "SELECT id, uuid, seq FROM servers WHERE description = 'seeded' ORDER BY name_prefix, seq",
+    )
+    .fetch_all(store.reader())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 350);
+    let mut uuids = HashSet::new();
+    for (i, row) in rows.iter().enumerate() {
+        let id: String = row.try_get("id").unwrap();
+        let uuid: String = row.try_get("uuid").unwrap();
+        let seq: i64 = row.try_get("seq").unwrap();
+        assert_eq!(id, ctlcloud::seed::server_name("DEMO", "WA1", i as i64));
+        assert_eq!(seq, i as i64 % 99 + 1);
+        assert!(
+            uuid.len() == 32
+                && uuid
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{uuid}"
+        );
+        assert!(uuids.insert(uuid), "a uuid twice");
+    }
+    store.close().await;
+    let uuid: String = rows.last().unwrap().try_get("uuid").unwrap();
+    let (status, server) = s.get(&format!("/v2/servers/DEMO/{uuid}?uuid=true")).await;
+    assert_eq!(status, 200, "{server}");
+    assert_eq!(
+        server["id"],
+        ctlcloud::seed::server_name("DEMO", "WA1", 349)
+    );
 
     for (args, why) in [
         (
@@ -157,7 +217,12 @@ async fn seeding_adds_built_servers_in_a_new_group_and_refuses_what_cannot_be() 
             "do not fit",
         ),
     ] {
-        let out = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        match database_url {
+            Some(url) => command.env("CTLCLOUD_DATABASE_URL", url),
+            None => command.env_remove("CTLCLOUD_DATABASE_URL"),
+        };
+        let out = command
             .arg("admin")
             .arg("--data-dir")
             .arg(&dir.0)
@@ -170,27 +235,48 @@ async fn seeding_adds_built_servers_in_a_new_group_and_refuses_what_cannot_be() 
     }
 }
 
-#[test]
-fn the_benchmark_runs_end_to_end_and_refuses_what_it_cannot_measure() {
-    let out = Command::new(BIN)
-        .args([
-            "bench",
-            "--runs",
-            "1",
-            "--seconds",
-            "0.2",
-            "--connections",
-            "4",
-        ])
-        .args(["--large-servers", "300", "--group-servers", "100"])
-        .output()
-        .unwrap();
+#[tokio::test]
+async fn seeding_adds_built_servers_in_new_groups_on_sqlite() {
+    seeding_adds_built_servers_in_new_groups(None).await;
+}
+
+#[tokio::test]
+async fn seeding_adds_built_servers_in_new_groups_on_postgres() {
+    let db = TestDatabase::create().await;
+    seeding_adds_built_servers_in_new_groups(Some(&db.url)).await;
+}
+
+/// Runs the benchmark at a small size (on PostgreSQL at `database_url` if given) and checks that
+/// every row is there, for that engine, with no failures.
+fn the_benchmark_runs_end_to_end(database_url: Option<&str>) {
+    let mut command = Command::new(BIN);
+    command.env_remove("CTLCLOUD_DATABASE_URL").args([
+        "bench",
+        "--runs",
+        "1",
+        "--seconds",
+        "0.2",
+        "--connections",
+        "4",
+        "--large-servers",
+        "300",
+        "--group-servers",
+        "100",
+    ]);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let out = command.output().unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{table}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let engine = match database_url {
+        Some(_) => "| postgres |",
+        None => "| sqlite |",
+    };
     for row in [
         "baseline: fixed JSON",
         "authenticated GET of a server",
@@ -207,8 +293,16 @@ fn the_benchmark_runs_end_to_end_and_refuses_what_it_cannot_measure() {
             .find(|l| l.contains(row))
             .unwrap_or_else(|| panic!("no row {row}:\n{table}"));
         assert!(line.ends_with("| 0 |"), "failures in {line}");
+        assert!(
+            line.starts_with("| baseline") || line.contains(engine),
+            "{line} is not {engine}"
+        );
     }
+}
 
+#[test]
+fn the_benchmark_runs_end_to_end_and_refuses_what_it_cannot_measure() {
+    the_benchmark_runs_end_to_end(None);
     for (args, why) in [
         (
             vec![
@@ -225,4 +319,13 @@ fn the_benchmark_runs_end_to_end_and_refuses_what_it_cannot_measure() {
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains(why));
     }
+}
+
+#[tokio::test]
+async fn the_benchmark_runs_end_to_end_on_postgres() {
+    let db = TestDatabase::create().await;
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || the_benchmark_runs_end_to_end(Some(&url)))
+        .await
+        .unwrap();
 }

@@ -35,8 +35,9 @@ pub struct Args {
     /// The ctlcloud binary to start; by default this one.
     #[arg(long)]
     server_bin: Option<PathBuf>,
-    /// An empty PostgreSQL database to measure instead of SQLite: the HTTP rows (GETs, creates,
-    /// builds) run against `serve --database-url`; the large-account rows are SQLite's only.
+    /// An empty PostgreSQL database to measure instead of SQLite: every row runs against `serve
+    /// --database-url`, the store's size is the database's, and each cold start gets an empty
+    /// database of its own on the same server (which needs the CREATEDB privilege).
     #[arg(long)]
     database_url: Option<String>,
     /// How many times each measurement is repeated; the table shows medians.
@@ -107,10 +108,8 @@ pub async fn run(args: Args) -> Result<(), String> {
             let data = scratch.0.join("data");
             let serve = target::serve_args(&data);
             let serve: Vec<&str> = serve.iter().map(String::as_str).collect();
-            let mut env: Vec<(&str, &str)> = target::SERVE_ENV.to_vec();
-            if let Some(url) = database_url {
-                env.push(("CTLCLOUD_DATABASE_URL", url));
-            }
+            let env = target::serve_env(database_url);
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let process = Process::start(&s.bin, &serve, &env, &scratch.0.join("log"))?;
             // Room for every create of the runs: each network holds 243 servers.
             let networks = (s.runs as u64 * s.max_requests.min(40_000)).div_ceil(243) + 1;
@@ -163,7 +162,7 @@ async fn baseline(s: &Settings, table: &mut Table) -> Result<Baseline, String> {
         s,
         "baseline-cold",
         |_| listen.iter().map(|a| a.to_string()).collect(),
-        &[],
+        |_| Vec::new(),
         scenarios::first_answer,
     )
     .await?;
@@ -196,7 +195,7 @@ async fn baseline(s: &Settings, table: &mut Table) -> Result<Baseline, String> {
 }
 
 /// The rows of one engine. `local` is the server this run started and its data directory: only
-/// then (and on SQLite) are the large account, cold start, disk and memory measured.
+/// then are the large account, cold start, disk and memory measured.
 async fn engine_rows(
     s: &Settings,
     args: &Args,
@@ -245,18 +244,14 @@ async fn engine_rows(
     let Some((process, data)) = local else {
         return Ok(());
     };
-    if args.database_url.is_some() {
-        let rss = Figure::single(process.peak_rss().unwrap_or(0) as f64 / 1e6);
-        table.add("server peak RSS", engine, "-", rss, "MB", Some(b.rss_mb));
-        return Ok(());
-    }
+    let database_url = args.database_url.as_deref();
     progress("seeding the large account");
     let seed = |servers: i64, group: &str| {
         let servers = servers.to_string();
         target::admin(
             &s.bin,
             data,
-            None,
+            database_url,
             &[
                 "seed",
                 "--account",
@@ -289,14 +284,31 @@ async fn engine_rows(
     table.add(&what, engine, c, g, "req/s", Some(b.loaded));
 
     progress("cold starts");
-    let cold = scenarios::cold_starts(
-        s,
-        "sqlite-cold",
-        target::serve_args,
-        target::SERVE_ENV,
-        scenarios::first_login,
-    )
-    .await?;
+    let cold = match database_url {
+        None => {
+            scenarios::cold_starts(
+                s,
+                "sqlite-cold",
+                target::serve_args,
+                |_| target::serve_env(None),
+                scenarios::first_login,
+            )
+            .await?
+        }
+        Some(url) => {
+            let databases = target::EmptyDatabases::create(url, s.runs).await?;
+            let cold = scenarios::cold_starts(
+                s,
+                "postgres-cold",
+                target::serve_args,
+                |run| target::serve_env(Some(&databases.urls[run])),
+                scenarios::first_login,
+            )
+            .await;
+            databases.drop_all().await;
+            cold?
+        }
+    };
     table.add(
         "cold start to first successful login",
         engine,
@@ -305,7 +317,11 @@ async fn engine_rows(
         "ms",
         Some(b.cold_ms),
     );
-    let size = Figure::single(target::disk_usage(data) as f64 / 1e6);
+    let bytes = match database_url {
+        None => target::disk_usage(data),
+        Some(url) => target::database_size(url).await?,
+    };
+    let size = Figure::single(bytes as f64 / 1e6);
     table.add("store size on disk", engine, "-", size, "MB", None);
     let rss = Figure::single(process.peak_rss().unwrap_or(0) as f64 / 1e6);
     table.add("server peak RSS", engine, "-", rss, "MB", Some(b.rss_mb));

@@ -176,21 +176,24 @@ async fn follow(
     (total.0, total.1 + unfinished)
 }
 
-/// Starts a fresh process `runs` times and times it from spawning to `ready` succeeding.
+/// Starts a fresh process `runs` times, run `i` with the environment `env(i)`, and times it from
+/// spawning to `ready` succeeding.
 pub async fn cold_starts(
     s: &Settings,
     what: &str,
     args: impl Fn(&Path) -> Vec<String>,
-    env: &[(&str, &str)],
+    env: impl Fn(usize) -> Vec<(&'static str, String)>,
     ready: impl AsyncFn(SocketAddr) -> Result<(), String>,
 ) -> Result<Figure, String> {
     let mut figure = Figure::default();
-    for _ in 0..s.runs {
+    for run in 0..s.runs {
         let dir = Scratch::new(what)?;
         let args = args(&dir.0.join("data"));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env = env(run);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let started = Instant::now();
-        let process = Process::start(&s.bin, &args, env, &dir.0.join("log"))?;
+        let process = Process::start(&s.bin, &args, &env, &dir.0.join("log"))?;
         ready(process.addr).await?;
         let elapsed = started.elapsed();
         figure.value(elapsed.as_secs_f64() * 1e3);

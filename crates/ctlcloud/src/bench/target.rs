@@ -1,16 +1,19 @@
 //! The processes the benchmark measures: `ctlcloud serve` on a scratch data directory with the
 //! simulated driver at zero delay, and the baseline, which answers every request with a fixed JSON
-//! body through the same HTTP stack with no authentication and no store.
+//! body through the same HTTP stack with no authentication and no store; on PostgreSQL, the size
+//! of the database and empty databases for cold starts.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
+use sqlx::Connection;
 
 /// The bootstrap password of the servers the benchmark starts.
 pub const PASSWORD: &str = "bench-P@ssw0rd";
@@ -112,12 +115,20 @@ pub fn serve_args(data_dir: &Path) -> Vec<String> {
     ]
 }
 
-pub const SERVE_ENV: &[(&str, &str)] = &[
-    ("CTLCLOUD_BOOTSTRAP_ALIAS", "DEMO"),
-    ("CTLCLOUD_BOOTSTRAP_DC", "WA1"),
-    ("CTLCLOUD_BOOTSTRAP_USERNAME", "admin"),
-    ("CTLCLOUD_BOOTSTRAP_PASSWORD", PASSWORD),
-];
+/// The environment of `ctlcloud serve` for a benchmark: the bootstrap account and user, and the
+/// PostgreSQL database if one is given.
+pub fn serve_env(database_url: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("CTLCLOUD_BOOTSTRAP_ALIAS", "DEMO".to_owned()),
+        ("CTLCLOUD_BOOTSTRAP_DC", "WA1".to_owned()),
+        ("CTLCLOUD_BOOTSTRAP_USERNAME", "admin".to_owned()),
+        ("CTLCLOUD_BOOTSTRAP_PASSWORD", PASSWORD.to_owned()),
+    ];
+    if let Some(url) = database_url {
+        env.push(("CTLCLOUD_DATABASE_URL", url.to_owned()));
+    }
+    env
+}
 
 /// Runs `ctlcloud admin --data-dir DIR args…` (on `database_url` if given); returns what it
 /// printed.
@@ -161,6 +172,92 @@ pub fn disk_usage(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// A connection of the benchmark's own to PostgreSQL, which logs none of its statements (dropping
+/// a database takes long enough to count as slow).
+async fn connect(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
+    use sqlx::ConnectOptions;
+    sqlx::postgres::PgConnectOptions::from_str(url)?
+        .disable_statement_logging()
+        .connect()
+        .await
+}
+
+/// Bytes a PostgreSQL database takes (`pg_database_size`: its tables and indexes, not the
+/// server's write-ahead log).
+pub async fn database_size(url: &str) -> Result<u64, String> {
+    let failed = |e: sqlx::Error| format!("the size of the database: {e}");
+    let mut conn = connect(url).await.map_err(failed)?;
+    let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(failed)?;
+    let _ = conn.close().await;
+    Ok(bytes as u64)
+}
+
+/// Empty databases on the PostgreSQL server of a URL, one per cold start, so that each start
+/// creates its schema from nothing as a first start on SQLite does.
+pub struct EmptyDatabases {
+    /// The URL they were created through, for dropping them.
+    admin: String,
+    names: Vec<String>,
+    /// Each database's URL: the given one with the database name replaced.
+    pub urls: Vec<String>,
+}
+
+impl EmptyDatabases {
+    pub async fn create(url: &str, count: usize) -> Result<EmptyDatabases, String> {
+        let (base, query) = match url.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (url, String::new()),
+        };
+        let server = base
+            .rsplit_once('/')
+            .map(|(server, _)| server)
+            .filter(|server| server.contains("://") && !server.ends_with('/'))
+            .ok_or_else(|| format!("--database-url {url}: give postgres://…/DATABASE"))?;
+        let mut conn = connect(url)
+            .await
+            .map_err(|e| format!("--database-url: {e}"))?;
+        let stem = format!("ctlcloud_bench_cold_{}", crate::ids::new_id());
+        let mut databases = EmptyDatabases {
+            admin: url.to_owned(),
+            names: Vec::new(),
+            urls: Vec::new(),
+        };
+        for run in 0..count {
+            let name = format!("{stem}_{run}");
+            let created = sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await;
+            if let Err(e) = created {
+                let _ = conn.close().await;
+                databases.drop_all().await;
+                return Err(format!(
+                    "creating a database for a cold start (the role needs CREATEDB): {e}"
+                ));
+            }
+            databases.urls.push(format!("{server}/{name}{query}"));
+            databases.names.push(name);
+        }
+        let _ = conn.close().await;
+        Ok(databases)
+    }
+
+    /// Drops every database, whoever is still connected to it.
+    pub async fn drop_all(self) {
+        let Ok(mut conn) = connect(&self.admin).await else {
+            return;
+        };
+        for name in &self.names {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }
+        let _ = conn.close().await;
+    }
 }
 
 /// `ctlcloud baseline`: the same axum stack as `serve`, answering every request at once with a

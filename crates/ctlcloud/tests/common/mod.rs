@@ -291,7 +291,23 @@ impl Session {
 
 /// Runs `ctlcloud admin` on a data directory; returns stdout, panicking on failure.
 pub fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new(BIN)
+    admin_on(data_dir, None, args, stdin)
+}
+
+/// Runs `ctlcloud admin` on a data directory, or on PostgreSQL at `database_url`; returns stdout,
+/// panicking on failure.
+pub fn admin_on(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> String {
+    let mut command = Command::new(BIN);
+    match database_url {
+        Some(url) => command.env("CTLCLOUD_DATABASE_URL", url),
+        None => command.env_remove("CTLCLOUD_DATABASE_URL"),
+    };
+    let mut child = command
         .arg("admin")
         .arg("--data-dir")
         .arg(data_dir)
