@@ -19,6 +19,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// How long a statement waits for another process's lock on the file.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How many prepared statements each connection keeps: more than the store has queries.
 const STATEMENT_CACHE: usize = 256;
 
@@ -32,7 +35,7 @@ pub fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if !read_only {
         conn.pragma_update(None, "journal_mode", "wal")?;
@@ -98,7 +101,7 @@ impl Drop for Reader {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+        if !conn.is_autocommit() && control(&conn, &["ROLLBACK"]).is_err() {
             return;
         }
         self.readers

@@ -8,10 +8,10 @@
 //! (or it is large), so an idle server never holds the database's write lock and `ctlcloud admin`
 //! in another process gets its turn.
 //!
-//! Statements run on the calling thread, except the two that wait on the disk or on another
-//! process, `BEGIN IMMEDIATE` and `COMMIT`: those run on a blocking thread, inside a task of their
-//! own, so a request whose future is dropped half-way (a client hanging up) cannot leave the
-//! connection in between states.
+//! Statements run on the calling thread, except those that wait on the disk or on another process:
+//! `COMMIT`, and `BEGIN IMMEDIATE` when another process holds the file's write lock. Those run on a
+//! blocking thread, inside a task of their own, so a request whose future is dropped half-way (a
+//! client hanging up) cannot leave the connection in between states.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -157,40 +157,48 @@ impl Writer {
                 .map_err(|_| StoreError("timed out waiting for the write connection".into()))?
         };
         let mut batch = batch;
+        settle(&mut batch);
         // The usual case under load: the last member opened this one's savepoint already, and
         // nothing needs to run before the caller's first statement.
-        if !batch.abandoned && std::mem::take(&mut batch.ready) {
+        if std::mem::take(&mut batch.ready) {
             return Ok(Tx {
                 batch: Some(batch),
                 writer: self.clone(),
             });
         }
-        let writer = self.clone();
-        tokio::spawn(async move {
-            let mut batch = batch;
-            settle(&mut batch);
-            if std::mem::take(&mut batch.ready) {
-                return Ok(Tx {
-                    batch: Some(batch),
-                    writer,
-                });
+        if !batch.open {
+            if !try_begin(&batch)? {
+                // Another process holds the file's write lock: wait for it on a blocking thread,
+                // in a task of its own, so that the batch is begun and the member's savepoint
+                // opened (or not) as a whole whatever happens to this caller.
+                let writer = self.clone();
+                return tokio::spawn(async move {
+                    let mut batch = batch;
+                    run_blocking(&mut batch, "BEGIN IMMEDIATE").await?;
+                    batch.open = true;
+                    batch.lost.store(false, Ordering::SeqCst);
+                    writer.member(batch)
+                })
+                .await
+                .map_err(|e| StoreError(format!("starting a write transaction: {e}")))?;
             }
-            if !batch.open {
-                run_blocking(&mut batch, "BEGIN IMMEDIATE").await?;
-                batch.open = true;
-                batch.lost.store(false, Ordering::SeqCst);
-            }
-            if let Err(e) = run(&batch, &["SAVEPOINT member"]) {
-                writer.wake.notify_one();
-                return Err(e);
-            }
-            Ok(Tx {
-                batch: Some(batch),
-                writer,
-            })
+            batch.open = true;
+            batch.lost.store(false, Ordering::SeqCst);
+        }
+        self.member(batch)
+    }
+
+    /// Opens a member's savepoint in the open batch.
+    fn member(self: &Arc<Self>, batch: OwnedMutexGuard<Batch>) -> StoreResult<Tx> {
+        if let Err(e) = run(&batch, &["SAVEPOINT member"]) {
+            // The committer ends the batch for the members already in it.
+            self.wake.notify_one();
+            return Err(e);
+        }
+        Ok(Tx {
+            batch: Some(batch),
+            writer: self.clone(),
         })
-        .await
-        .map_err(|e| StoreError(format!("starting a write transaction: {e}")))?
     }
 
     /// Batches committed since the store opened.
@@ -216,6 +224,27 @@ fn run(batch: &Batch, statements: &[&str]) -> StoreResult<()> {
         .as_ref()
         .ok_or_else(|| StoreError("the store is closed".into()))?;
     super::sqlite::control(conn, statements)
+}
+
+/// Begins a batch on this thread if the file's write lock is free: `false`, and nothing begun, when
+/// another process holds it.
+fn try_begin(batch: &Batch) -> StoreResult<bool> {
+    let conn = batch
+        .conn
+        .as_ref()
+        .ok_or_else(|| StoreError("the store is closed".into()))?;
+    conn.busy_timeout(std::time::Duration::ZERO)?;
+    let begun = conn.prepare_cached("BEGIN IMMEDIATE")?.execute([]);
+    conn.busy_timeout(super::sqlite::BUSY_TIMEOUT)?;
+    match begun {
+        Ok(_) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs a statement that waits on the disk or on another process's lock on a blocking thread, so

@@ -175,3 +175,37 @@ async fn a_batch_left_by_a_dropped_member_still_commits() {
     insert_parent(&store, 3).await.unwrap();
     assert_eq!(parents(&store).await, vec![1, 3]);
 }
+
+#[tokio::test]
+async fn a_writer_waits_for_another_process_holding_the_write_lock() {
+    let (store, dir) = open().await;
+    // Another process's connection (`ctlcloud admin`, say) holds the file's write lock.
+    let other = rusqlite::Connection::open(dir.0.join("test.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let blocked = {
+        let store = store.clone();
+        tokio::spawn(async move { insert_parent(&store, 1).await })
+    };
+    // The writer takes the connection, then waits for the lock on a blocking thread, while the
+    // runtime's threads still serve reads.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while writer(&store).batch.try_lock().is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never started"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(parents(&store).await.is_empty());
+    assert!(
+        !blocked.is_finished(),
+        "the write went ahead under another's lock"
+    );
+    other.execute_batch("COMMIT").unwrap();
+    tokio::time::timeout(Duration::from_secs(20), blocked)
+        .await
+        .expect("the write went ahead once the lock was free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(parents(&store).await, vec![1]);
+}
