@@ -98,7 +98,12 @@ impl Tx {
     pub async fn commit(mut self) -> StoreResult<()> {
         let batch = self.batch.take().expect("a transaction commits once");
         let (done, outcome) = oneshot::channel();
-        tokio::spawn(release(self.writer.clone(), batch, done));
+        if let Some(mut batch) = release(&self.writer, batch, done) {
+            // The COMMIT runs in a task of its own, so that it finishes even if this caller is
+            // dropped while waiting for it.
+            let writer = self.writer.clone();
+            tokio::spawn(async move { flush(&writer, &mut batch).await });
+        }
         outcome
             .await
             .unwrap_or_else(|_| Err(StoreError("the store closed before the commit".into())))
@@ -265,13 +270,16 @@ async fn run_blocking(batch: &mut Batch, sql: &'static str) -> StoreResult<()> {
     outcome
 }
 
-/// Ends a member that committed: releases its savepoint, then commits the batch at once when no
-/// writer is waiting to join it (or it is full), or leaves it open for them.
-async fn release(
-    writer: Arc<Writer>,
+/// Ends a member that committed: releases its savepoint, then either leaves the batch open for the
+/// writers waiting to join it, handing the connection straight to the next of them, or, when none
+/// is waiting (or the batch is full), returns the batch for its `COMMIT`. It runs on the calling
+/// thread: handing the work to a task of its own would leave the connection idle until the runtime
+/// gets round to that task.
+fn release(
+    writer: &Writer,
     mut batch: OwnedMutexGuard<Batch>,
     done: oneshot::Sender<StoreResult<()>>,
-) {
+) -> Option<OwnedMutexGuard<Batch>> {
     let keep_open =
         writer.waiting.load(Ordering::SeqCst) > 0 && batch.members.len() + 1 < MAX_BATCH;
     let released = if keep_open {
@@ -289,14 +297,15 @@ async fn release(
             |e| e.0,
         );
         abort(&mut batch, &why);
-        return;
+        return None;
     }
     if keep_open {
         batch.ready = true;
         drop(batch);
         writer.wake.notify_one();
+        None
     } else {
-        flush(&writer, &mut batch).await;
+        Some(batch)
     }
 }
 
