@@ -1,9 +1,10 @@
 //! SQLite connections, run in-process: a statement runs on the thread that asks for it, which
 //! takes microseconds for the store's queries, and its prepared form is kept per connection.
-//! Only the statements that wait on the disk or on another process (`BEGIN IMMEDIATE`, `COMMIT`)
-//! go to a blocking thread, in [`super::writer`].
+//! Only the statements that wait on the disk or on another process (`COMMIT`, and `BEGIN
+//! IMMEDIATE` while another process writes) go to a blocking thread, in [`super::writer`].
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,8 +33,7 @@ pub fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
-    } | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -54,6 +54,7 @@ pub fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
 pub struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    closed: AtomicBool,
 }
 
 impl Readers {
@@ -61,6 +62,7 @@ impl Readers {
         Arc::new(Readers {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -79,6 +81,7 @@ impl Readers {
 
     /// Closes the idle connections; those in use close when they are returned.
     pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
@@ -101,7 +104,9 @@ impl Drop for Reader {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if !conn.is_autocommit() && control(&conn, &["ROLLBACK"]).is_err() {
+        if self.readers.closed.load(Ordering::SeqCst)
+            || (!conn.is_autocommit() && control(&conn, &["ROLLBACK"]).is_err())
+        {
             return;
         }
         self.readers
