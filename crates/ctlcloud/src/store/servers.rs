@@ -114,15 +114,7 @@ pub async fn get(
     account_id: i64,
     id: &str,
 ) -> StoreResult<Option<Server>> {
-    let mut conn = conn.into();
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
-    ))
-    .bind(id.to_uppercase())
-    .bind(account_id)
-    .fetch_optional(conn.reborrow())
-    .await?;
-    with_addresses(conn, row.as_ref().map(from_row).transpose()?).await
+    one(conn.into(), account_id, "id", id.to_uppercase()).await
 }
 
 /// A server of the account by its uuid (any case).
@@ -131,11 +123,20 @@ pub async fn get_by_uuid(
     account_id: i64,
     uuid: &str,
 ) -> StoreResult<Option<Server>> {
-    let mut conn = conn.into();
+    one(conn.into(), account_id, "uuid", uuid.to_lowercase()).await
+}
+
+/// The server of the account whose `column` (a unique one) holds `value`, with its addresses.
+async fn one(
+    mut conn: Exec<'_>,
+    account_id: i64,
+    column: &str,
+    value: String,
+) -> StoreResult<Option<Server>> {
     let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM servers WHERE uuid = ? AND account_id = ?"
+        "SELECT {COLUMNS} FROM servers WHERE {column} = ? AND account_id = ?"
     ))
-    .bind(uuid.to_lowercase())
+    .bind(value)
     .bind(account_id)
     .fetch_optional(conn.reborrow())
     .await?;
