@@ -300,6 +300,70 @@ fn server(a: &Account, group_id: &str, id: &str) -> Server {
     }
 }
 
+on_every_engine!(the_lowest_free_address_fills_holes_first);
+async fn the_lowest_free_address_fills_holes_first(store: &Store) {
+    let a = account(store, "GAP").await;
+    let group = groups::root(store.reader(), a.id, "WA1")
+        .await
+        .unwrap()
+        .unwrap();
+    let net = networks::list(store.reader(), a.id, "WA1")
+        .await
+        .unwrap()
+        .remove(0);
+    let first = *net.assignable().start();
+    let packages = serde_json::json!([]);
+    let mut tx = store.write().await.unwrap();
+    let mut hold = Vec::new();
+    for seq in 1..=4 {
+        let name = format!("WA1GAPWEB{seq:02}");
+        let provisioning = servers::Provisioning {
+            name_prefix: "WA1GAPWEB",
+            seq,
+            password: "secret-pw",
+            primary_dns: None,
+            secondary_dns: None,
+            packages: &packages,
+        };
+        servers::insert(&mut tx, &server(&a, &group.id, &name), &provisioning)
+            .await
+            .unwrap();
+        hold.push(name);
+    }
+    assert_eq!(
+        networks::lowest_free(&mut tx, &net).await.unwrap(),
+        Some(first)
+    );
+    // A run from the first address: the next one after it.
+    for (i, name) in hold.iter().take(2).enumerate() {
+        networks::assign(&mut tx, &net.id, first + i as u32, name)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        networks::lowest_free(&mut tx, &net).await.unwrap(),
+        Some(first + 2)
+    );
+    // A hole in the run: the hole.
+    networks::assign(&mut tx, &net.id, first + 3, &hold[2])
+        .await
+        .unwrap();
+    assert_eq!(
+        networks::lowest_free(&mut tx, &net).await.unwrap(),
+        Some(first + 2)
+    );
+    // A hole at the start (its server deleted): the start.
+    networks::assign(&mut tx, &net.id, first + 2, &hold[3])
+        .await
+        .unwrap();
+    servers::delete(&mut tx, &hold[0]).await.unwrap();
+    assert_eq!(
+        networks::lowest_free(&mut tx, &net).await.unwrap(),
+        Some(first)
+    );
+    drop(tx);
+}
+
 on_every_engine!(servers_names_and_addresses_never_collide);
 async fn servers_names_and_addresses_never_collide(store: &Store) {
     let a = account(store, "SRV").await;

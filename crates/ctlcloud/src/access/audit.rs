@@ -1,7 +1,9 @@
 //! The audit trail: every write that passed authentication, allowed or refused, through the cloud
 //! API or the admin API, is recorded with who made it, from which account, what it was, what it
 //! was aimed at, how it ended and when. It is written after the write's own transaction, so a
-//! crash between the two can lose a record but never a change.
+//! crash between the two can lose a record but never a change; for the same reason the answer
+//! does not wait for the record to be durable (it joins the store's next commit), and reads of
+//! the trail wait for every record written before them ([`crate::store::Store::settled`]).
 
 use axum::http::StatusCode;
 
@@ -29,7 +31,7 @@ pub async fn record(
     let result = async {
         let mut tx = app.store.write().await?;
         store::audit::record(&mut tx, entry).await?;
-        tx.commit().await
+        tx.commit_unawaited().await
     }
     .await;
     if let Err(e) = result {

@@ -70,6 +70,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_access.sql")),
     (6, include_str!("../../migrations/0006_counts.sql")),
     (7, include_str!("../../migrations/0007_alert_policies.sql")),
+    (
+        8,
+        include_str!("../../migrations/0008_networks_by_base.sql"),
+    ),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
@@ -196,6 +200,15 @@ impl Store {
             Writes::Sqlite(w) => Tx::SqliteBatch(w.begin().await?),
             Writes::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// Returns once every write committed earlier, awaited or not ([`Tx::commit_unawaited`]), is
+    /// durable: an empty write joins the open batch, or a later one, and waits for its commit.
+    pub async fn settled(&self) -> StoreResult<()> {
+        match &self.writes {
+            Writes::Sqlite(_) => self.write().await?.commit().await,
+            Writes::Postgres(_) => Ok(()),
+        }
     }
 
     /// Batches of writes committed since the store opened (SQLite; 0 on PostgreSQL).

@@ -147,13 +147,31 @@ pub async fn first_with_room(
 
 /// The lowest assignable address of the network that nobody holds.
 pub async fn lowest_free(conn: &mut Tx, network: &Network) -> StoreResult<Option<u32>> {
+    let range = network.assignable();
+    let (first, last) = (i64::from(*range.start()), i64::from(*range.end()));
+    // Addresses are handed out lowest first, so the held ones are usually a run from the first:
+    // then the answer follows from their count and highest, without reading them.
+    let (held, highest): (i64, Option<i64>) = db::query_as(
+        "SELECT COUNT(*), MAX(address) FROM ip_addresses \
+         WHERE network_id = ? AND address >= ? AND address <= ?",
+    )
+    .bind(&network.id)
+    .bind(first)
+    .bind(last)
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or((0, None));
+    if highest.is_none_or(|h| h == first + held - 1) {
+        let next = first + held;
+        return Ok((next <= last).then_some(next as u32));
+    }
     let taken: Vec<i64> =
         db::query_scalar("SELECT address FROM ip_addresses WHERE network_id = ? ORDER BY address")
             .bind(&network.id)
             .fetch_all(conn)
             .await?;
     let mut taken = taken.into_iter().map(|a| a as u32).peekable();
-    for candidate in network.assignable() {
+    for candidate in range {
         while taken.next_if(|t| *t < candidate).is_some() {}
         if taken.peek() != Some(&candidate) {
             return Ok(Some(candidate));

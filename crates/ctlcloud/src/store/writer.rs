@@ -108,6 +108,17 @@ impl Tx {
             .await
             .unwrap_or_else(|_| Err(StoreError("the store closed before the commit".into())))
     }
+
+    /// Adds the transaction's changes to its batch and returns without waiting for the batch's
+    /// `COMMIT`; a batch that fails to commit is logged.
+    pub fn commit_unawaited(mut self) {
+        let batch = self.batch.take().expect("a transaction commits once");
+        let (done, _) = oneshot::channel();
+        if let Some(mut batch) = release(&self.writer, batch, done) {
+            let writer = self.writer.clone();
+            tokio::spawn(async move { flush(&writer, &mut batch).await });
+        }
+    }
 }
 
 /// Counts a writer as waiting for the connection until it gets it or gives up.
