@@ -123,6 +123,31 @@ pub async fn open_for_server(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The statement that claims jobs: `?1` owner, `?2` lease end, `?3` now, `?4` how many.
+fn claim_sql(engine: Engine) -> String {
+    // On PostgreSQL, nodes claiming at once skip each other's rows instead of waiting or
+    // claiming the same job; SQLite has one writer at a time.
+    let skip_locked = match engine {
+        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    // The first condition repeats the one of the index of unfinished jobs (`jobs_open`), so that
+    // both engines read that index instead of every job ever queued.
+    format!(
+        "UPDATE jobs SET status = 'executing', lease_owner = ?1, lease_expires_at = ?2, \
+             attempts = attempts + 1, updated_at = ?3 \
+         WHERE id IN ( \
+             SELECT j.id FROM jobs j \
+             WHERE j.status IN ('notStarted', 'executing') \
+               AND ((j.status = 'notStarted' AND j.run_after <= ?3) \
+                    OR (j.status = 'executing' AND j.lease_expires_at < ?3)) \
+               AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.server_id = j.server_id AND e.id < j.id \
+                               AND e.status IN ('notStarted', 'executing')) \
+             ORDER BY j.id LIMIT ?4 {skip_locked}) \
+         RETURNING {COLUMNS}"
+    )
+}
+
 /// Claims up to `limit` runnable jobs for `owner` until `lease_until`: jobs not started whose time
 /// has come, and jobs whose previous owner's lease ran out. A job waits while an older job on the
 /// same server is unfinished, so the work on one server happens in the order it was accepted.
@@ -133,30 +158,13 @@ pub async fn claim(
     lease_until: i64,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
-    // On PostgreSQL, nodes claiming at once skip each other's rows instead of waiting or
-    // claiming the same job; SQLite has one writer at a time.
-    let skip_locked = match conn.engine() {
-        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-        Engine::Sqlite => "",
-    };
-    let rows = db::query(&format!(
-        "UPDATE jobs SET status = 'executing', lease_owner = ?1, lease_expires_at = ?2, \
-             attempts = attempts + 1, updated_at = ?3 \
-         WHERE id IN ( \
-             SELECT j.id FROM jobs j \
-             WHERE ((j.status = 'notStarted' AND j.run_after <= ?3) \
-                    OR (j.status = 'executing' AND j.lease_expires_at < ?3)) \
-               AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.server_id = j.server_id AND e.id < j.id \
-                               AND e.status IN ('notStarted', 'executing')) \
-             ORDER BY j.id LIMIT ?4 {skip_locked}) \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    let rows = db::query(&claim_sql(conn.engine()))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     let mut jobs = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
     jobs.sort_by_key(|j| j.id);
     Ok(jobs)
@@ -199,9 +207,12 @@ pub async fn set_payload(conn: &mut Tx, id: i64, payload: &serde_json::Value) ->
 /// Ends every lease at once: used when the only node of a store starts, since no other process
 /// can be working on its jobs.
 pub async fn expire_leases(conn: &mut Tx) -> StoreResult<u64> {
-    let done = db::query("UPDATE jobs SET lease_expires_at = 0 WHERE status = 'executing'")
-        .execute(conn)
-        .await?;
+    let done = db::query(
+        "UPDATE jobs SET lease_expires_at = 0 \
+         WHERE status IN ('notStarted', 'executing') AND status = 'executing'",
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 
@@ -249,4 +260,45 @@ pub async fn open_for_group(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Location, Store};
+
+    /// Claiming reads the unfinished jobs only, however long the history of finished ones.
+    #[tokio::test]
+    async fn claiming_reads_the_index_of_unfinished_jobs() {
+        let dir = std::env::temp_dir().join(format!("ctlcloud-claim-{}", crate::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(Location::File(&dir.join("test.db")))
+            .await
+            .unwrap();
+        let mut tx = store.write().await.unwrap();
+        let plan: Vec<String> =
+            db::query(&format!("EXPLAIN QUERY PLAN {}", claim_sql(Engine::Sqlite)))
+                .bind("owner")
+                .bind(2)
+                .bind(1)
+                .bind(10)
+                .fetch_all(&mut tx)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get::<String, _>("detail").unwrap())
+                .collect();
+        drop(tx);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        // How the candidates `j` are read: `SCAN j` alone would be every job.
+        let reads_of_j: Vec<&String> = plan
+            .iter()
+            .filter(|d| d.split(' ').nth(1) == Some("j"))
+            .collect();
+        assert!(
+            !reads_of_j.is_empty() && reads_of_j.iter().all(|d| d.contains("jobs_open")),
+            "{plan:?}"
+        );
+    }
 }
