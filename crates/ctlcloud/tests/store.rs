@@ -300,10 +300,13 @@ fn server(a: &Account, group_id: &str, id: &str) -> Server {
     }
 }
 
-on_every_engine!(the_lowest_free_address_fills_holes_first);
-async fn the_lowest_free_address_fills_holes_first(store: &Store) {
-    let a = account(store, "GAP").await;
-    let group = groups::root(store.reader(), a.id, "WA1")
+/// A new account with its root group and its first network in WA1.
+async fn account_in_wa1(
+    store: &Store,
+    alias: &str,
+) -> (Account, ctlcloud::model::Group, ctlcloud::model::Network) {
+    let a = account(store, alias).await;
+    let root = groups::root(store.reader(), a.id, "WA1")
         .await
         .unwrap()
         .unwrap();
@@ -311,6 +314,12 @@ async fn the_lowest_free_address_fills_holes_first(store: &Store) {
         .await
         .unwrap()
         .remove(0);
+    (a, root, net)
+}
+
+on_every_engine!(the_lowest_free_address_fills_holes_first);
+async fn the_lowest_free_address_fills_holes_first(store: &Store) {
+    let (a, group, net) = account_in_wa1(store, "GAP").await;
     let first = *net.assignable().start();
     let packages = serde_json::json!([]);
     let mut tx = store.write().await.unwrap();
@@ -366,15 +375,7 @@ async fn the_lowest_free_address_fills_holes_first(store: &Store) {
 
 on_every_engine!(servers_names_and_addresses_never_collide);
 async fn servers_names_and_addresses_never_collide(store: &Store) {
-    let a = account(store, "SRV").await;
-    let group = groups::root(store.reader(), a.id, "WA1")
-        .await
-        .unwrap()
-        .unwrap();
-    let net = networks::list(store.reader(), a.id, "WA1")
-        .await
-        .unwrap()
-        .remove(0);
+    let (a, group, net) = account_in_wa1(store, "SRV").await;
     let packages = serde_json::json!([]);
     let provisioning = |seq| servers::Provisioning {
         name_prefix: "WA1SRVWEB",
