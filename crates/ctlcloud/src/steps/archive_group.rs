@@ -19,15 +19,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     )
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     let Some(mut group) = groups::get(&mut *tx, job.account_id, group_id(job)).await? else {
         return Ok(());
     };

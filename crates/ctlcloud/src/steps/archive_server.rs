@@ -18,15 +18,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     super::power_operation::operate(app, job, Operation::Archive).await
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     let archive = groups::archive(&mut *tx, job.account_id, &job.dc)
         .await?
         .ok_or_else(|| StoreError(format!("the Archive group of {} is gone", job.dc)))?;

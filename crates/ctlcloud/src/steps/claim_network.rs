@@ -21,14 +21,9 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     })
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    _app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
+pub async fn apply(tx: &mut Tx, _app: &App, job: &Job) -> StoreResult<()> {
     // Claimed already: a retried job has nothing left to do.
-    if outcome.is_err() || networks::by_id(tx, network_id(job)).await?.is_some() {
+    if networks::by_id(tx, network_id(job)).await?.is_some() {
         return Ok(());
     }
     let allocated = allocate(tx, job.account_id, &job.dc, network_id(job).to_owned()).await?;

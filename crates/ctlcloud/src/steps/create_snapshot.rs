@@ -31,15 +31,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     Ok(app.compute.take_snapshot(&server).await)
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     let id = job.server_id.as_deref().unwrap_or_default();
     let Some(server) = servers::get_in_tx(tx, job.account_id, id).await? else {
         return Ok(());

@@ -21,15 +21,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     Ok(Ok(()))
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    _app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, _app: &App, job: &Job) -> StoreResult<()> {
     // Whatever is below the group now goes with it, including a server accepted into it while
     // the driver was working: the group cannot be removed while anything is left in it.
     for id in groups::servers_in_subtree(&mut *tx, group_id(job)).await? {

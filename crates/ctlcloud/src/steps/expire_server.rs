@@ -10,15 +10,7 @@ pub async fn perform(_app: &App, _job: &Job) -> StoreResult<Result<(), String>> 
     Ok(Ok(()))
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     let uuid = job.payload["uuid"].as_str().unwrap_or_default();
     // Gone already, or its deletion queued already: nothing to add.
     let Some(server_id) = servers::id_by_uuid(tx, job.account_id, uuid).await? else {

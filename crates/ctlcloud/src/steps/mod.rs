@@ -58,7 +58,8 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     }
 }
 
-/// Records a job's outcome in the store, inside the transaction that ends the job.
+/// Records a job's outcome in the store, inside the transaction that ends the job. Most kinds
+/// change the store only when their work succeeded; the others record a failure too.
 pub async fn apply(
     tx: &mut Tx,
     app: &App,
@@ -69,11 +70,19 @@ pub async fn apply(
         Some(JobKind::CreateServer) => create_server::apply(tx, app, job, outcome).await,
         Some(JobKind::DeleteServer) => delete_server::apply(tx, app, job, outcome).await,
         Some(JobKind::PowerOperation) => power_operation::apply(tx, app, job, outcome).await,
-        Some(JobKind::ArchiveServer) => archive_server::apply(tx, app, job, outcome).await,
-        Some(JobKind::RestoreServer) => restore_server::apply(tx, app, job, outcome).await,
-        Some(JobKind::CreateSnapshot) => create_snapshot::apply(tx, app, job, outcome).await,
+        Some(JobKind::ArchiveServer) => {
+            if_succeeded(outcome, archive_server::apply(tx, app, job)).await
+        }
+        Some(JobKind::RestoreServer) => {
+            if_succeeded(outcome, restore_server::apply(tx, app, job)).await
+        }
+        Some(JobKind::CreateSnapshot) => {
+            if_succeeded(outcome, create_snapshot::apply(tx, app, job)).await
+        }
         Some(JobKind::DeleteSnapshot) => delete_snapshot::apply(tx, app, job, outcome).await,
-        Some(JobKind::RevertSnapshot) => revert_snapshot::apply(tx, app, job, outcome).await,
+        Some(JobKind::RevertSnapshot) => {
+            if_succeeded(outcome, revert_snapshot::apply(tx, app, job)).await
+        }
         Some(JobKind::ChangeServer) => change_server::apply(tx, app, job, outcome).await,
         Some(kind @ (JobKind::AddPublicIp | JobKind::UpdatePublicIp | JobKind::RemovePublicIp)) => {
             public_ips::apply(tx, app, kind, job, outcome).await
@@ -81,14 +90,36 @@ pub async fn apply(
         Some(kind @ (JobKind::AddSecondaryNetwork | JobKind::RemoveSecondaryNetwork)) => {
             secondary_networks::apply(tx, app, kind, job, outcome).await
         }
-        Some(JobKind::ExpireServer) => expire_server::apply(tx, app, job, outcome).await,
-        Some(JobKind::DeleteGroup) => delete_group::apply(tx, app, job, outcome).await,
-        Some(JobKind::ArchiveGroup) => archive_group::apply(tx, app, job, outcome).await,
-        Some(JobKind::RestoreGroup) => restore_group::apply(tx, app, job, outcome).await,
-        Some(JobKind::ClaimNetwork) => claim_network::apply(tx, app, job, outcome).await,
+        Some(JobKind::ExpireServer) => {
+            if_succeeded(outcome, expire_server::apply(tx, app, job)).await
+        }
+        Some(JobKind::DeleteGroup) => {
+            if_succeeded(outcome, delete_group::apply(tx, app, job)).await
+        }
+        Some(JobKind::ArchiveGroup) => {
+            if_succeeded(outcome, archive_group::apply(tx, app, job)).await
+        }
+        Some(JobKind::RestoreGroup) => {
+            if_succeeded(outcome, restore_group::apply(tx, app, job)).await
+        }
+        Some(JobKind::ClaimNetwork) => {
+            if_succeeded(outcome, claim_network::apply(tx, app, job)).await
+        }
         Some(JobKind::UpdateLogForwarding) => {
-            update_log_forwarding::apply(tx, app, job, outcome).await
+            if_succeeded(outcome, update_log_forwarding::apply(tx, app, job)).await
         }
         None => Ok(()),
+    }
+}
+
+/// The effect of a job whose failure leaves the store as it was.
+async fn if_succeeded(
+    outcome: &Result<(), String>,
+    effect: impl std::future::Future<Output = StoreResult<()>>,
+) -> StoreResult<()> {
+    if outcome.is_ok() {
+        effect.await
+    } else {
+        Ok(())
     }
 }

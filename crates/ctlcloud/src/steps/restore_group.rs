@@ -34,15 +34,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     Ok(check(&mut conn, job).await?.map(|_| ()))
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     // Checked again in this transaction: the target may have gone since `perform` looked.
     let Ok((mut group, target)) = check(tx, job).await? else {
         return Ok(());

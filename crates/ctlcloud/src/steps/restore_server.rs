@@ -25,15 +25,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     super::power_operation::operate(app, job, Operation::Restore).await
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     // Should the group have gone since `perform`, the foreign key refuses the move and the job
     // runs again, to fail in `perform`.
     super::power_operation::record(tx, app, job, Operation::Restore, Some(target(job))).await

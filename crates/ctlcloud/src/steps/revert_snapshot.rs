@@ -29,15 +29,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     }
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     let id = job.server_id.as_deref().unwrap_or_default();
     let snapshot = snapshots::get(&mut *tx, snapshot_id(job))
         .await?

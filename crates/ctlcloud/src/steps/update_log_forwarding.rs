@@ -9,15 +9,7 @@ pub async fn perform(_app: &App, _job: &Job) -> StoreResult<Result<(), String>> 
     Ok(Ok(()))
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    if outcome.is_err() {
-        return Ok(());
-    }
+pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     let config = LogForwarding {
         remote_address: job.payload["remoteAddress"].as_str().map(str::to_owned),
         protocol: job.payload["protocol"].as_str().unwrap_or("udp").to_owned(),
