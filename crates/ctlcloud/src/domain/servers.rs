@@ -97,7 +97,6 @@ pub async fn create(
     account: &Account,
     new: NewServer,
 ) -> ApiResult<(Server, Job)> {
-    let pool = app.store.reader();
     let mut conn = app.store.read().await?;
     let group = find_named(&mut conn, account, "groupId", &new.group_id).await?;
     check_parent("groupId", &group)?;
@@ -112,6 +111,7 @@ pub async fn create(
         }
     }
     let defaults = group_defaults::effective(&mut conn, account.id, &group.id).await?;
+    let defs = accounts::custom_fields(&mut conn, account.id).await?;
     drop(conn);
     let source_name = new
         .source_server_id
@@ -144,7 +144,6 @@ pub async fn create(
     let network_id = new.network_id.clone().or(defaults.network_id.value);
     let primary_dns = new.primary_dns.clone().or(defaults.primary_dns.value);
     let secondary_dns = new.secondary_dns.clone().or(defaults.secondary_dns.value);
-    let defs = accounts::custom_fields(pool, account.id).await?;
     let custom_fields: Vec<CustomFieldValue> = custom_fields::validate(&defs, &new.custom_fields)?;
     let template = source.template;
     let disks = source.disks(app, &new.additional_disks)?;
