@@ -97,11 +97,10 @@ pub async fn run(store: &Store, catalog: &Catalog, seed: Seed, now: i64) -> Resu
     let mut report = String::new();
     if seed.networks > 0 {
         let mut tx = store.write().await.map_err(err)?;
-        for _ in 0..seed.networks {
-            domain::create_network(&mut tx, &account, &dc)
-                .await
-                .map_err(|e| e.message)?;
-        }
+        let dcs = vec![dc.as_str(); seed.networks as usize];
+        domain::create_networks(&mut tx, &account, &dcs)
+            .await
+            .map_err(|e| e.message)?;
         tx.commit().await.map_err(|e| e.to_string())?;
         report.push_str(&format!(
             "added {} networks in {dc} to {}\n",
@@ -162,7 +161,9 @@ pub async fn run(store: &Store, catalog: &Catalog, seed: Seed, now: i64) -> Resu
             modified_by: by,
         },
     };
-    groups::insert(&mut tx, &group).await.map_err(err)?;
+    groups::insert(&mut tx, std::slice::from_ref(&group))
+        .await
+        .map_err(err)?;
     // Seeding twice continues the numbering instead of colliding with the first run's names.
     let first: i64 = db::query_scalar(seeded_sql(engine))
         .bind(account.id)

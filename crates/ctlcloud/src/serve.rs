@@ -115,9 +115,12 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
                 .into(),
         );
     }
+    // The first account's password is hashed while the store opens (argon2id takes tens of
+    // milliseconds on purpose), so a first start is not the sum of both; on a later start the
+    // hash is not needed and is dropped.
+    let first_password = FirstPassword::start(&config.bootstrap);
     let store = open_store(&config.data_dir, config.database_url.as_deref()).await?;
     let clock = Clock::with_offset(config.clock_offset_secs);
-    bootstrap(&store, &catalog, &clock, &config.bootstrap).await?;
     if store.engine() == store::Engine::Sqlite {
         // The only node of this store: whatever was running when it last stopped runs again now.
         let mut tx = store.write().await.map_err(|e| e.to_string())?;
@@ -139,17 +142,32 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     let (stop_wakeups, wakeups_stopping) = watch::channel(false);
     let mut wakeup_tasks = Vec::new();
     let mut announcer = Announcer::default();
+    let mut listening = None;
     if let (Some(url), store::Pool::Postgres(pool)) = (&config.database_url, store.reader()) {
         let (a, task) =
             crate::wakeup::announcer(pool.clone(), node.clone(), wakeups_stopping.clone());
         announcer = a;
         wakeup_tasks.push(task);
         if config.max_running_jobs > 0 {
-            let task =
-                crate::wakeup::listen(url, node, queued.clone(), wakeups_stopping.clone()).await?;
-            wakeup_tasks.push(task);
+            listening = Some(crate::wakeup::listen(
+                url,
+                node,
+                queued.clone(),
+                wakeups_stopping.clone(),
+            ));
         }
     }
+    // The listener connects while the first account is created.
+    let listen = async {
+        match listening {
+            Some(listening) => listening.await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let booted = bootstrap(&store, &catalog, &clock, &config.bootstrap, first_password);
+    let (booted, listener) = tokio::join!(booted, listen);
+    booted?;
+    wakeup_tasks.extend(listener?);
     let app = Arc::new(App {
         store: store.clone(),
         catalog,
@@ -202,11 +220,37 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// The first user's password, given or generated, and its hash being computed.
+struct FirstPassword {
+    password: String,
+    generated: bool,
+    hash: tokio::task::JoinHandle<crate::http::error::ApiResult<String>>,
+}
+
+impl FirstPassword {
+    fn start(b: &Bootstrap) -> FirstPassword {
+        let (password, generated) = match &b.password {
+            Some(p) => (p.clone(), false),
+            None => (crate::ids::new_password(), true),
+        };
+        let hash = tokio::spawn({
+            let password = password.clone();
+            async move { crate::domain::users::hash_password(&password).await }
+        });
+        FirstPassword {
+            password,
+            generated,
+            hash,
+        }
+    }
+}
+
 async fn bootstrap(
     store: &Store,
     catalog: &Catalog,
     clock: &Clock,
     b: &Bootstrap,
+    first: FirstPassword,
 ) -> Result<(), String> {
     if store::accounts::count(store.reader())
         .await
@@ -215,12 +259,14 @@ async fn bootstrap(
     {
         return Ok(());
     }
-    let (password, generated) = match &b.password {
-        Some(p) => (p.clone(), false),
-        None => (crate::ids::new_password(), true),
-    };
-    let hash = crate::domain::users::hash_password(&password)
+    let FirstPassword {
+        password,
+        generated,
+        hash,
+    } = first;
+    let hash = hash
         .await
+        .map_err(|e| format!("bootstrap: {e}"))?
         .map_err(|e| format!("bootstrap: {}", e.message))?;
     let now = clock.now();
     let mut tx = store.write().await.map_err(|e| e.to_string())?;

@@ -130,6 +130,36 @@ async fn accounts_get_a_tree_and_a_network_of_their_own_everywhere(store: &Store
         .await
         .unwrap()
         .is_none());
+
+    // VLANs count up per data center, across accounts; bases count up across the cloud, also
+    // when one call claims several networks, the same data center more than once.
+    let vlan_of = |a: i64, dc: &'static str| async move {
+        networks::list(store.reader(), a, dc).await.unwrap()[0].vlan
+    };
+    assert_eq!(vlan_of(one.id, "WA1").await, 100);
+    assert_eq!(vlan_of(two.id, "WA1").await, 101);
+    let other = catalog.datacenters[1].id.as_str();
+    let highest = *bases.iter().max().unwrap();
+    let mut tx = store.write().await.unwrap();
+    let more = ctlcloud::domain::accounts::create_networks(&mut tx, &one, &["WA1", other, "WA1"])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let got: Vec<(&str, i64, u32)> = more
+        .iter()
+        .map(|n| (n.dc.as_str(), n.vlan, n.base))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("WA1", 102, highest + 256),
+            (other, 102, highest + 512),
+            ("WA1", 103, highest + 768)
+        ]
+    );
+    let wa1 = networks::list(store.reader(), one.id, "WA1").await.unwrap();
+    assert_eq!(wa1.len(), 3);
+    assert!(wa1[2].name.starts_with("vlan_103_10."), "{}", wa1[2].name);
 }
 
 on_every_engine!(group_defaults_are_read_along_the_lineage);

@@ -66,7 +66,9 @@ pub async fn create_network(
         .id
         .clone();
     let mut tx = app.store.write().await?;
-    let network = domain_accounts::create_network(&mut tx, &account, &dc).await?;
+    let network = domain_accounts::create_networks(&mut tx, &account, &[&dc])
+        .await?
+        .remove(0);
     tx.commit().await?;
     reply(
         StatusCode::CREATED,

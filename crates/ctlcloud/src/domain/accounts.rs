@@ -68,56 +68,57 @@ pub async fn create_account(
     let account = accounts::insert(tx, &alias, name, parent.map(|p| p.id), &primary_dc, now)
         .await?
         .ok_or_else(|| ApiError::conflict(format!("The account alias {alias} is taken.")))?;
+    // Every data center's root group and its three system groups, in one statement.
+    let change = ChangeInfo::new(now, by);
+    let mut groups = Vec::with_capacity(catalog.datacenters.len() * 4);
     for dc in &catalog.datacenters {
-        provision_datacenter(tx, &account, &dc.id, now, by).await?;
+        let root = Group {
+            id: ids::new_id(),
+            account_id: account.id,
+            dc: dc.id.clone(),
+            parent_id: None,
+            name: format!("{} Hardware", dc.id),
+            description: format!("{} Hardware", dc.id),
+            kind: "default".into(),
+            status: "active".into(),
+            custom_fields: Vec::new(),
+            change: change.clone(),
+        };
+        groups.push(root.clone());
+        for (name, kind) in [
+            ("Default Group", "default"),
+            ("Archive", "archive"),
+            ("Templates", "templates"),
+        ] {
+            groups.push(Group {
+                id: ids::new_id(),
+                parent_id: Some(root.id.clone()),
+                name: name.into(),
+                description: name.into(),
+                kind: kind.into(),
+                ..root.clone()
+            });
+        }
     }
+    groups::insert(tx, &groups).await?;
+    let dcs: Vec<&str> = catalog
+        .datacenters
+        .iter()
+        .map(|dc| dc.id.as_str())
+        .collect();
+    create_networks(tx, &account, &dcs).await?;
     Ok(account)
 }
 
-async fn provision_datacenter(
+/// Gives an account new private /24 networks of its own, one per entry of `dcs` (a data center
+/// may come more than once), on the next free ranges and VLANs.
+pub async fn create_networks(
     tx: &mut Tx,
     account: &Account,
-    dc: &str,
-    now: i64,
-    by: &str,
-) -> ApiResult<()> {
-    let change = ChangeInfo::new(now, by);
-    let root = Group {
-        id: ids::new_id(),
-        account_id: account.id,
-        dc: dc.to_owned(),
-        parent_id: None,
-        name: format!("{dc} Hardware"),
-        description: format!("{dc} Hardware"),
-        kind: "default".into(),
-        status: "active".into(),
-        custom_fields: Vec::new(),
-        change: change.clone(),
-    };
-    groups::insert(tx, &root).await?;
-    for (name, kind) in [
-        ("Default Group", "default"),
-        ("Archive", "archive"),
-        ("Templates", "templates"),
-    ] {
-        let child = Group {
-            id: ids::new_id(),
-            parent_id: Some(root.id.clone()),
-            name: name.into(),
-            description: name.into(),
-            kind: kind.into(),
-            ..root.clone()
-        };
-        groups::insert(tx, &child).await?;
-    }
-    create_network(tx, account, dc).await?;
-    Ok(())
-}
-
-/// Gives an account a new private /24 network of its own in a data center, on the next free range
-/// and VLAN.
-pub async fn create_network(tx: &mut Tx, account: &Account, dc: &str) -> ApiResult<Network> {
-    super::networks::allocate(tx, account.id, dc, ids::new_id())
+    dcs: &[&str],
+) -> ApiResult<Vec<Network>> {
+    let wanted: Vec<(&str, String)> = dcs.iter().map(|dc| (*dc, ids::new_id())).collect();
+    super::networks::allocate(tx, account.id, &wanted)
         .await?
         .ok_or_else(|| ApiError::conflict("The private address range of the cloud is exhausted."))
 }

@@ -146,7 +146,7 @@ pub async fn create(
         custom_fields: values,
         change: ChangeInfo::new(now, &who.username),
     };
-    groups::insert(&mut tx, &group).await?;
+    groups::insert(&mut tx, std::slice::from_ref(&group)).await?;
     tx.commit().await?;
     Ok(group)
 }

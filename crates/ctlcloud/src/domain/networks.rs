@@ -10,33 +10,40 @@ use crate::ids;
 use crate::model::{Account, Job, JobKind, Network, Principal};
 use crate::store::{self, group_defaults, networks, StoreResult};
 
-/// Takes the next free /24 and VLAN of a data center for a new network of the account, named and
-/// described `vlan_<vlan>_<first three octets>`. `None` when the private range is exhausted.
+/// Takes the next free /24 and VLAN of a data center for each new network of the account, given
+/// as (data center, id); each is named and described `vlan_<vlan>_<first three octets>`. `None`
+/// when the private range cannot hold them all.
 pub async fn allocate(
     conn: &mut Tx,
     account_id: i64,
-    dc: &str,
-    id: String,
-) -> StoreResult<Option<Network>> {
+    wanted: &[(&str, String)],
+) -> StoreResult<Option<Vec<Network>>> {
     store::lock(conn, store::Lock::AddressSpace).await?;
-    let Some((base, vlan)) = networks::next_range(conn, dc).await? else {
+    let dcs: Vec<&str> = wanted.iter().map(|(dc, _)| *dc).collect();
+    let Some(ranges) = networks::next_ranges(conn, &dcs).await? else {
         return Ok(None);
     };
-    let prefix = crate::model::ipv4(base);
-    let stem = prefix.rsplit_once('.').map(|(s, _)| s).unwrap_or(&prefix);
-    let name = format!("vlan_{vlan}_{stem}");
-    let network = Network {
-        id,
-        account_id,
-        dc: dc.to_owned(),
-        description: name.clone(),
-        name,
-        base,
-        prefix: 24,
-        vlan,
-    };
-    networks::insert(conn, &network).await?;
-    Ok(Some(network))
+    let created: Vec<Network> = wanted
+        .iter()
+        .zip(ranges)
+        .map(|((dc, id), (base, vlan))| {
+            let prefix = crate::model::ipv4(base);
+            let stem = prefix.rsplit_once('.').map(|(s, _)| s).unwrap_or(&prefix);
+            let name = format!("vlan_{vlan}_{stem}");
+            Network {
+                id: id.clone(),
+                account_id,
+                dc: dc.to_string(),
+                description: name.clone(),
+                name,
+                base,
+                prefix: 24,
+                vlan,
+            }
+        })
+        .collect();
+    networks::insert(conn, &created).await?;
+    Ok(Some(created))
 }
 
 /// The 404 for a network id in a path that the caller cannot see.

@@ -12,7 +12,7 @@ fn network_id(job: &Job) -> &str {
 
 pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     let mut conn = app.store.read().await?;
-    Ok(match networks::next_range(&mut conn, &job.dc).await? {
+    Ok(match networks::next_ranges(&mut conn, &[&job.dc]).await? {
         Some(_) => Ok(()),
         None => Err(format!(
             "No network can be claimed in {}: the private address range is exhausted.",
@@ -26,7 +26,8 @@ pub async fn apply(tx: &mut Tx, _app: &App, job: &Job) -> StoreResult<()> {
     if networks::by_id(tx, network_id(job)).await?.is_some() {
         return Ok(());
     }
-    let allocated = allocate(tx, job.account_id, &job.dc, network_id(job).to_owned()).await?;
+    let wanted = [(job.dc.as_str(), network_id(job).to_owned())];
+    let allocated = allocate(tx, job.account_id, &wanted).await?;
     if allocated.is_none() {
         // The last range went between `perform` and now; the job still reports success, so say
         // so loudly.

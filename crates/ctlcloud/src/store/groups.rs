@@ -24,25 +24,32 @@ fn from_row(row: &Row) -> StoreResult<Group> {
     })
 }
 
-pub async fn insert(conn: &mut Tx, g: &Group) -> StoreResult<()> {
-    db::query(&format!(
-        "INSERT INTO groups ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(&g.id)
-    .bind(g.account_id)
-    .bind(&g.dc)
-    .bind(&g.parent_id)
-    .bind(&g.name)
-    .bind(&g.description)
-    .bind(&g.kind)
-    .bind(&g.status)
-    .bind(serde_json::to_string(&g.custom_fields)?)
-    .bind(g.change.created_at)
-    .bind(&g.change.created_by)
-    .bind(g.change.modified_at)
-    .bind(&g.change.modified_by)
-    .execute(conn)
-    .await?;
+/// Inserts groups, all in one statement.
+pub async fn insert(conn: &mut Tx, groups: &[Group]) -> StoreResult<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    let rows = vec![row; groups.len()].join(", ");
+    let sql = format!("INSERT INTO groups ({COLUMNS}) VALUES {rows}");
+    let mut query = db::query(&sql);
+    for g in groups {
+        query = query
+            .bind(&g.id)
+            .bind(g.account_id)
+            .bind(&g.dc)
+            .bind(&g.parent_id)
+            .bind(&g.name)
+            .bind(&g.description)
+            .bind(&g.kind)
+            .bind(&g.status)
+            .bind(serde_json::to_string(&g.custom_fields)?)
+            .bind(g.change.created_at)
+            .bind(&g.change.created_by)
+            .bind(g.change.modified_at)
+            .bind(&g.change.modified_by);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 

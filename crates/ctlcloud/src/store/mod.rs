@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use db::Exec;
 pub use db::{Engine, Pool, Tx};
 
 /// An error from the database. Its text is for the logs, never for clients.
@@ -119,12 +120,16 @@ pub enum Location<'a> {
 impl Store {
     /// Opens the store and brings its schema up to date.
     pub async fn open(location: Location<'_>) -> StoreResult<Store> {
-        let store = match location {
-            Location::File(path) => Store::open_sqlite(path).await?,
-            Location::Postgres(url) => Store::open_postgres(url).await?,
-        };
-        store.migrate().await?;
-        Ok(store)
+        match location {
+            Location::File(path) => {
+                let store = Store::open_sqlite(path).await?;
+                let mut tx = store.write().await?;
+                migrate(Exec::from(&mut tx)).await?;
+                tx.commit().await?;
+                Ok(store)
+            }
+            Location::Postgres(url) => Store::open_postgres(url).await,
+        }
     }
 
     async fn open_sqlite(path: &Path) -> StoreResult<Store> {
@@ -144,13 +149,24 @@ impl Store {
 
     async fn open_postgres(url: &str) -> StoreResult<Store> {
         let options = PgConnectOptions::from_str(url)?;
-        // Fail at once on a wrong address or password, rather than retrying until a timeout.
-        sqlx::Connection::close(sqlx::ConnectOptions::connect(&options).await?).await?;
+        // A connection of its own first: a wrong address or password fails at once, rather than
+        // being retried until a timeout as the pool would. It migrates the schema while the pool
+        // opens.
+        let mut first = sqlx::ConnectOptions::connect(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options)
-            .await?;
+            .connect_with(options);
+        let migrated = async {
+            let mut tx = sqlx::Connection::begin(&mut first).await?;
+            migrate(Exec::Postgres(&mut tx)).await?;
+            tx.commit().await?;
+            StoreResult::Ok(())
+        };
+        let (pool, migrated) = tokio::join!(pool, migrated);
+        let pool = pool?;
+        migrated?;
+        sqlx::Connection::close(first).await?;
         Ok(Store {
             writes: Writes::Postgres(pool.clone()),
             reader: Pool::Postgres(pool),
@@ -159,39 +175,6 @@ impl Store {
 
     pub fn engine(&self) -> Engine {
         self.reader.engine()
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        if let Tx::Postgres(t) = &mut tx {
-            // Nodes starting together migrate one at a time.
-            sqlx::query("SELECT pg_advisory_xact_lock(727274)")
-                .execute(&mut **t)
-                .await?;
-        }
-        db::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .execute(&mut tx)
-            .await?;
-        // Every migration not yet applied runs, not only those above the highest applied.
-        let applied: Vec<i64> = db::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&mut tx)
-            .await?;
-        let now = crate::clock::Clock::default().now();
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
-            match &mut tx {
-                Tx::Sqlite(t) => t.conn().execute_batch(sql)?,
-                Tx::SqliteBatch(t) => t.execute_batch(sql)?,
-                Tx::Postgres(t) => {
-                    sqlx::raw_sql(&for_postgres(sql)).execute(&mut **t).await?;
-                }
-            }
-            db::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
-                .bind(*version)
-                .bind(now)
-                .execute(&mut tx)
-                .await?;
-        }
-        tx.commit().await
     }
 
     /// Starts a write transaction. Nothing it does is visible or durable until `commit` returns.
@@ -240,6 +223,48 @@ impl Store {
             Writes::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// Brings the schema up to date inside the transaction `exec` is in: every migration not yet
+/// applied runs, not only those above the highest applied.
+async fn migrate(mut exec: Exec<'_>) -> StoreResult<()> {
+    if let Exec::Postgres(conn) = &mut exec {
+        // Nodes starting together migrate one at a time.
+        sqlx::query("SELECT pg_advisory_xact_lock(727274)")
+            .execute(&mut **conn)
+            .await?;
+    }
+    db::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(exec.reborrow())
+        .await?;
+    let applied: Vec<i64> = db::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(exec.reborrow())
+        .await?;
+    let now = crate::clock::Clock::default().now();
+    // All of them as one script, each followed by its record: one round trip to PostgreSQL for a
+    // new database's whole schema.
+    let mut script = String::new();
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
+        script.push_str(sql);
+        script.push_str(&format!(
+            "\nINSERT INTO schema_migrations (version, applied_at) VALUES ({version}, {now});\n"
+        ));
+    }
+    if script.is_empty() {
+        return Ok(());
+    }
+    match exec {
+        Exec::Sqlite(conn) => conn.execute_batch(&script)?,
+        Exec::Postgres(conn) => {
+            sqlx::raw_sql(&for_postgres(&script))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Exec::SqlitePool(_) | Exec::PostgresPool(_) => {
+            return Err(StoreError("migrations run in a transaction".into()))
+        }
+    }
+    Ok(())
 }
 
 /// The `created_at`, `created_by`, `modified_at` and `modified_by` columns of a row.

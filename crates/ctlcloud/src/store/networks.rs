@@ -25,35 +25,58 @@ fn from_row(row: &Row) -> StoreResult<Network> {
     })
 }
 
-/// Reserves the next free /24 and VLAN for a new network in a data center: (base, vlan).
-/// `None` when the private range is exhausted.
-pub async fn next_range(conn: &mut Tx, dc: &str) -> StoreResult<Option<(u32, i64)>> {
-    let base: i64 = db::query_scalar("SELECT COALESCE(MAX(base) + 256, ?) FROM networks")
+/// The next free /24s and VLANs for new networks, one per entry of `dcs` (a data center may come
+/// more than once), in order: (base, vlan) each. `None` when the private range cannot hold them
+/// all. Bases are global, VLANs are per data center.
+pub async fn next_ranges(conn: &mut Tx, dcs: &[&str]) -> StoreResult<Option<Vec<(u32, i64)>>> {
+    let mut base: i64 = db::query_scalar("SELECT COALESCE(MAX(base) + 256, ?) FROM networks")
         .bind(FIRST_BASE)
         .fetch_one(&mut *conn)
         .await?;
-    let vlan: i64 =
-        db::query_scalar("SELECT COALESCE(MAX(vlan) + 1, 100) FROM networks WHERE dc = ?")
-            .bind(dc)
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok((base <= LAST_BASE).then_some((base as u32, vlan)))
+    let mut distinct = dcs.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let marks = vec!["?"; distinct.len()].join(", ");
+    let sql = format!("SELECT dc, MAX(vlan) FROM networks WHERE dc IN ({marks}) GROUP BY dc");
+    let mut query = db::query_as::<(String, i64)>(&sql);
+    for dc in &distinct {
+        query = query.bind(*dc);
+    }
+    let mut vlans: std::collections::HashMap<String, i64> =
+        query.fetch_all(&mut *conn).await?.into_iter().collect();
+    let mut ranges = Vec::with_capacity(dcs.len());
+    for dc in dcs {
+        if base > LAST_BASE {
+            return Ok(None);
+        }
+        let vlan = vlans.entry(dc.to_string()).or_insert(99);
+        *vlan += 1;
+        ranges.push((base as u32, *vlan));
+        base += 256;
+    }
+    Ok(Some(ranges))
 }
 
-pub async fn insert(conn: &mut Tx, n: &Network) -> StoreResult<()> {
-    db::query(&format!(
-        "INSERT INTO networks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(&n.id)
-    .bind(n.account_id)
-    .bind(&n.dc)
-    .bind(&n.name)
-    .bind(&n.description)
-    .bind(i64::from(n.base))
-    .bind(i64::from(n.prefix))
-    .bind(n.vlan)
-    .execute(conn)
-    .await?;
+/// Inserts networks, up to 1,000 in each statement (well under either engine's limit on bound
+/// values).
+pub async fn insert(conn: &mut Tx, networks: &[Network]) -> StoreResult<()> {
+    for chunk in networks.chunks(1000) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!("INSERT INTO networks ({COLUMNS}) VALUES {rows}");
+        let mut query = db::query(&sql);
+        for n in chunk {
+            query = query
+                .bind(&n.id)
+                .bind(n.account_id)
+                .bind(&n.dc)
+                .bind(&n.name)
+                .bind(&n.description)
+                .bind(i64::from(n.base))
+                .bind(i64::from(n.prefix))
+                .bind(n.vlan);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
