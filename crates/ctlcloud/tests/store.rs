@@ -8,7 +8,9 @@ use common::{TempDir, TestDatabase};
 use ctlcloud::catalog::Catalog;
 use ctlcloud::domain::accounts::{create_account, NewAccount};
 use ctlcloud::model::{Account, ChangeInfo, JobKind, JobStatus, Server};
-use ctlcloud::store::{self, accounts, groups, jobs, networks, servers, users, Location, Store};
+use ctlcloud::store::{
+    self, accounts, audit, groups, jobs, networks, servers, users, Location, Store,
+};
 
 /// Runs a check against a fresh store on each engine.
 macro_rules! on_every_engine {
@@ -681,6 +683,47 @@ async fn concurrent_claimers_never_share_a_job(store: &Store) {
         }
     }
     assert_eq!(seen.len(), 200);
+}
+
+on_every_engine!(audit_records_written_together_are_all_kept_in_order);
+async fn audit_records_written_together_are_all_kept_in_order(store: &Store) {
+    let a = account(store, "AUD").await;
+    let mut writers = tokio::task::JoinSet::new();
+    for n in 0..300 {
+        let (store, alias) = (store.clone(), a.alias.clone());
+        writers.spawn(async move {
+            store
+                .audit(audit::NewEntry {
+                    at: NOW,
+                    actor: "user".into(),
+                    account: Some((a.id, alias)),
+                    operation: "Create server".into(),
+                    target: format!("POST /v2/servers/AUD/{n}"),
+                    outcome: 202,
+                })
+                .await;
+        });
+    }
+    writers.join_all().await;
+    // One more from this task: once the store has settled, it is there, after all the others.
+    store
+        .audit(audit::NewEntry {
+            at: NOW,
+            actor: "user".into(),
+            account: Some((a.id, a.alias.clone())),
+            operation: "Delete server".into(),
+            target: "DELETE /v2/servers/AUD/last".into(),
+            outcome: 202,
+        })
+        .await;
+    store.settled().await;
+    let entries = audit::list(store.reader(), audit::Filter::Account(a.id), None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 301);
+    assert_eq!(entries[0].target, "DELETE /v2/servers/AUD/last");
+    let targets: HashSet<&str> = entries.iter().map(|e| e.target.as_str()).collect();
+    assert_eq!(targets.len(), 301, "no record is written twice");
 }
 
 #[tokio::test]

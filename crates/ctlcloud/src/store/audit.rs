@@ -1,9 +1,13 @@
 //! The audit trail: one row per write, who did it, in which account, what, to what, and how it
 //! ended. Rows are only ever added.
 
+use std::sync::Mutex;
+
+use tokio::sync::watch;
+
 use super::accounts::TREE;
-use super::db::{self, Pool, Tx};
-use super::StoreResult;
+use super::db::{self, Engine, Pool, Tx};
+use super::{Store, StoreResult};
 
 static TREE_SCOPE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("account_id IN {TREE} AND"));
@@ -21,30 +25,133 @@ pub struct AuditEntry {
 }
 
 /// What is recorded; the store assigns the id.
-pub struct NewEntry<'a> {
+pub struct NewEntry {
     pub at: i64,
-    pub actor: &'a str,
-    /// The actor's account; `None` for the operator.
-    pub account: Option<(i64, &'a str)>,
-    pub operation: &'a str,
-    pub target: &'a str,
+    pub actor: String,
+    /// The actor's account and its alias; `None` for the operator.
+    pub account: Option<(i64, String)>,
+    pub operation: String,
+    pub target: String,
     pub outcome: u16,
 }
 
-pub async fn record(conn: &mut Tx, e: NewEntry<'_>) -> StoreResult<()> {
-    db::query(
-        "INSERT INTO audit (at, actor, account_id, account_alias, operation, target, outcome) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.at)
-    .bind(e.actor)
-    .bind(e.account.map(|(id, _)| id))
-    .bind(e.account.map(|(_, alias)| alias))
-    .bind(e.operation)
-    .bind(e.target)
-    .bind(e.outcome)
-    .execute(conn)
-    .await?;
+/// Records on their way to the store. Under load many requests end between two writes of the
+/// trail, so their records are written together: one statement in one write transaction, instead
+/// of a transaction each.
+pub(super) struct Queue {
+    state: Mutex<Queued>,
+    /// How many records have been written (or given up on after an error), counted in the order
+    /// they were queued.
+    written: watch::Sender<u64>,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            state: Mutex::default(),
+            written: watch::Sender::new(0),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Queued {
+    pending: Vec<NewEntry>,
+    /// How many records were ever queued.
+    count: u64,
+    /// A task is writing the pending records.
+    writing: bool,
+}
+
+impl Store {
+    /// Adds a record to the audit trail; a task writes it with the others pending. On PostgreSQL
+    /// this returns once the record is committed, as other nodes may read the trail at once; on
+    /// SQLite the one node's reads wait for it instead ([`Store::settled`]), so a crash between
+    /// the write being answered and its record being committed can lose the record.
+    pub async fn audit(&self, entry: NewEntry) {
+        let (count, start) = {
+            let mut q = self.audit.state.lock().unwrap_or_else(|e| e.into_inner());
+            q.pending.push(entry);
+            q.count += 1;
+            (q.count, !std::mem::replace(&mut q.writing, true))
+        };
+        if start {
+            tokio::spawn(write_queued(self.clone()));
+        }
+        if self.engine() == Engine::Postgres {
+            self.audit_written(count).await;
+        }
+    }
+
+    /// Returns once every audit record queued before it is in the store.
+    pub async fn settled(&self) {
+        let count = self
+            .audit
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .count;
+        self.audit_written(count).await;
+    }
+
+    async fn audit_written(&self, count: u64) {
+        let mut written = self.audit.written.subscribe();
+        // The sender lives as long as the store.
+        let _ = written.wait_for(|w| *w >= count).await;
+    }
+}
+
+/// Writes pending records until none is left.
+async fn write_queued(store: Store) {
+    loop {
+        {
+            let mut q = store.audit.state.lock().unwrap_or_else(|e| e.into_inner());
+            if q.pending.is_empty() {
+                q.writing = false;
+                return;
+            }
+        }
+        // The records are taken once the write connection is ours: those queued while waiting for
+        // it go in the same statement.
+        let tx = store.write().await;
+        let (entries, upto) = {
+            let mut q = store.audit.state.lock().unwrap_or_else(|e| e.into_inner());
+            (std::mem::take(&mut q.pending), q.count)
+        };
+        let written = async {
+            let mut tx = tx?;
+            insert(&mut tx, &entries).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::error!(error = %e, records = entries.len(), "writing the audit trail failed");
+        }
+        store.audit.written.send_replace(upto);
+    }
+}
+
+/// Inserts records, up to 1,000 in each statement.
+async fn insert(tx: &mut Tx, entries: &[NewEntry]) -> StoreResult<()> {
+    for chunk in entries.chunks(1000) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO audit (at, actor, account_id, account_alias, operation, target, outcome) \
+             VALUES {rows}"
+        );
+        let mut query = db::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(e.account.as_ref().map(|(id, _)| *id))
+                .bind(e.account.as_ref().map(|(_, alias)| alias.as_str()))
+                .bind(&e.operation)
+                .bind(&e.target)
+                .bind(e.outcome);
+        }
+        query.execute(&mut *tx).await?;
+    }
     Ok(())
 }
 

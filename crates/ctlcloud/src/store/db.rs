@@ -71,19 +71,6 @@ impl Tx {
         }
         Ok(())
     }
-
-    /// Commits without waiting for the changes to be durable, for records that may be lost in a
-    /// crash: on SQLite they join the open batch and the caller goes on at once (see
-    /// [`super::Store::settled`] to wait for them); PostgreSQL commits as usual.
-    pub async fn commit_unawaited(self) -> StoreResult<()> {
-        match self {
-            Tx::SqliteBatch(t) => {
-                t.commit_unawaited();
-                Ok(())
-            }
-            tx => tx.commit().await,
-        }
-    }
 }
 
 /// Where a query runs: a pool (reads) or a transaction.

@@ -106,6 +106,7 @@ enum Writes {
 pub struct Store {
     writes: Writes,
     reader: Pool,
+    audit: Arc<audit::Queue>,
 }
 
 /// Where the store lives.
@@ -144,6 +145,7 @@ impl Store {
         Ok(Store {
             writes: Writes::Sqlite(writer::Writer::start(conn)),
             reader: Pool::Sqlite(sqlite::Readers::new(&path)),
+            audit: Arc::default(),
         })
     }
 
@@ -170,6 +172,7 @@ impl Store {
         Ok(Store {
             writes: Writes::Postgres(pool.clone()),
             reader: Pool::Postgres(pool),
+            audit: Arc::default(),
         })
     }
 
@@ -183,15 +186,6 @@ impl Store {
             Writes::Sqlite(w) => Tx::SqliteBatch(w.begin().await?),
             Writes::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
-    }
-
-    /// Returns once every write committed earlier, awaited or not ([`Tx::commit_unawaited`]), is
-    /// durable: an empty write joins the open batch, or a later one, and waits for its commit.
-    pub async fn settled(&self) -> StoreResult<()> {
-        match &self.writes {
-            Writes::Sqlite(_) => self.write().await?.commit().await,
-            Writes::Postgres(_) => Ok(()),
-        }
     }
 
     /// Batches of writes committed since the store opened (SQLite; 0 on PostgreSQL).
@@ -217,6 +211,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.settled().await;
         self.reader.close().await;
         match &self.writes {
             Writes::Sqlite(w) => w.close().await,

@@ -95,30 +95,18 @@ impl Drop for Tx {
 
 impl Tx {
     /// Makes the transaction's changes durable: returns once the batch holding them committed.
-    pub async fn commit(self) -> StoreResult<()> {
-        self.submit()
-            .await
-            .unwrap_or_else(|_| Err(StoreError("the store closed before the commit".into())))
-    }
-
-    /// Adds the transaction's changes to its batch and returns without waiting for the batch's
-    /// `COMMIT`; a batch that fails to commit is logged.
-    pub fn commit_unawaited(self) {
-        drop(self.submit());
-    }
-
-    /// Adds the transaction's changes to its batch; the receiver learns how the batch's `COMMIT`
-    /// ended.
-    fn submit(mut self) -> oneshot::Receiver<StoreResult<()>> {
+    pub async fn commit(mut self) -> StoreResult<()> {
         let batch = self.batch.take().expect("a transaction commits once");
         let (done, outcome) = oneshot::channel();
         if let Some(mut batch) = release(&self.writer, batch, done) {
             // The COMMIT runs in a task of its own, so that it finishes even if nobody waits for
-            // it (the caller dropped, or not waiting at all).
+            // it any more (the caller was dropped).
             let writer = self.writer.clone();
             tokio::spawn(async move { flush(&writer, &mut batch).await });
         }
         outcome
+            .await
+            .unwrap_or_else(|_| Err(StoreError("the store closed before the commit".into())))
     }
 }
 
