@@ -1,17 +1,20 @@
-//! Workers: they claim queued jobs under a lease, run their steps (`crate::steps`), and record the
-//! outcome together with its effect in one transaction. A job whose worker died is claimed again
-//! when its lease runs out; every step can run twice without harm.
+//! Workers: they claim queued jobs under a lease, run their steps (`crate::steps`), and record each
+//! outcome together with its effect atomically. A job whose worker died is claimed again when its
+//! lease runs out; every step can run twice without harm.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::app::App;
 use crate::model::{Job, JobStatus};
 use crate::steps;
-use crate::store::{jobs, StoreResult};
+use crate::store::{db, jobs, Engine, StoreResult, Tx};
+
+/// At most this many finished jobs are recorded in one write transaction.
+const MOST_FINISHED_AT_ONCE: usize = 256;
 
 /// How one node runs jobs.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +38,8 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         max_running,
     } = settings;
     let owner = crate::ids::new_id();
+    let (finished, to_record) = mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record_finished(app.clone(), owner.clone(), to_record));
     let mut running = JoinSet::new();
     loop {
         if *shutdown.borrow() {
@@ -52,8 +57,8 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         });
         let idle = claimed.is_empty();
         for job in claimed {
-            let (app, owner) = (app.clone(), owner.clone());
-            running.spawn(async move { execute(&app, &owner, job).await });
+            let (app, finished) = (app.clone(), finished.clone());
+            running.spawn(async move { execute(&app, job, &finished).await });
         }
         while running.try_join_next().is_some() {}
         if idle {
@@ -72,6 +77,8 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         // Unfinished jobs keep their lease; the next start claims them again.
         running.abort_all();
     }
+    drop(finished);
+    let _ = recorder.await;
 }
 
 async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreResult<Vec<Job>> {
@@ -82,49 +89,221 @@ async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreRe
     Ok(claimed)
 }
 
-async fn execute(app: &App, owner: &str, job: Job) {
-    let step = async {
-        let outcome = steps::perform(app, &job).await?;
-        finish(app, owner, &job, outcome).await
+/// A job whose steps have run, on its way to be recorded.
+struct Finished {
+    job: Job,
+    outcome: Result<(), String>,
+    /// Told once the outcome is recorded (or could not be).
+    recorded: oneshot::Sender<()>,
+}
+
+/// Runs a job's steps, then hands the outcome to the recorder and waits until it is recorded, so
+/// that the job counts as running until then.
+async fn execute(app: &App, job: Job, finished: &mpsc::UnboundedSender<Finished>) {
+    let outcome = match steps::perform(app, &job).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // The lease stays; the job runs again when it expires.
+            tracing::error!(job = job.id, error = %e, "job step failed");
+            return;
+        }
     };
-    if let Err(e) = step.await {
-        // The lease stays; the job runs again when it expires.
-        tracing::error!(job = job.id, error = %e, "job step failed");
+    let (recorded, wait) = oneshot::channel();
+    let sent = finished.send(Finished {
+        job,
+        outcome,
+        recorded,
+    });
+    if sent.is_ok() {
+        let _ = wait.await;
     }
 }
 
-/// Records a job's outcome and its effect in one transaction, if this worker still holds the job.
-async fn finish(app: &App, owner: &str, job: &Job, outcome: Result<(), String>) -> StoreResult<()> {
-    let mut tx = app.store.write().await?;
-    steps::apply(&mut tx, app, job, &outcome).await?;
-    let status = if outcome.is_ok() {
-        JobStatus::Succeeded
-    } else {
-        JobStatus::Failed
+/// Records finished jobs, each with its effect. On SQLite, all the jobs that finished while the
+/// write connection was busy are recorded in one transaction, each in a savepoint of its own, so
+/// one that fails is rolled back alone. On PostgreSQL each has a transaction of its own: other
+/// nodes write at the same time, and a transaction touching the rows of many accounts could
+/// deadlock with theirs.
+async fn record_finished(
+    app: Arc<App>,
+    owner: String,
+    mut to_record: mpsc::UnboundedReceiver<Finished>,
+) {
+    let most = match app.store.engine() {
+        Engine::Sqlite => MOST_FINISHED_AT_ONCE,
+        Engine::Postgres => 1,
     };
-    let error = outcome.err();
-    if jobs::finish(
-        &mut tx,
-        job.id,
-        owner,
-        status,
-        error.as_deref(),
-        app.clock.now(),
-    )
-    .await?
-    {
-        tx.commit().await?;
-        tracing::info!(
-            job = job.id,
-            kind = job.kind,
-            status = status.as_str(),
-            "job finished"
-        );
-    } else {
-        tracing::warn!(
-            job = job.id,
-            "job was taken over by another worker; its outcome here is dropped"
-        );
+    while let Some(first) = to_record.recv().await {
+        let tx = app.store.write().await;
+        // Those that finished while this waited for the connection go in the same transaction.
+        let mut batch = vec![first];
+        while batch.len() < most {
+            match to_record.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let recorded = async {
+            let mut tx = tx?;
+            let mut kept = Vec::with_capacity(batch.len());
+            for f in &batch {
+                kept.push(finish(&mut tx, &app, &owner, &f.job, &f.outcome).await?);
+            }
+            tx.commit().await?;
+            StoreResult::Ok(kept)
+        };
+        match recorded.await {
+            Ok(kept) => {
+                for (f, _) in batch.iter().zip(kept).filter(|(_, kept)| *kept) {
+                    let status = if f.outcome.is_ok() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    };
+                    tracing::info!(job = f.job.id, kind = f.job.kind, status, "job finished");
+                }
+            }
+            // The leases stay; the jobs run again when they expire.
+            Err(e) => {
+                tracing::error!(jobs = batch.len(), error = %e, "recording finished jobs failed")
+            }
+        }
+        for f in batch {
+            let _ = f.recorded.send(());
+        }
     }
-    Ok(())
+}
+
+/// Records one job's outcome and its effect, if this worker still holds the job: `true` if it did.
+/// Whatever goes wrong with this job is rolled back to its savepoint and logged; an error is
+/// returned only when the transaction itself can go no further.
+async fn finish(
+    tx: &mut Tx,
+    app: &App,
+    owner: &str,
+    job: &Job,
+    outcome: &Result<(), String>,
+) -> StoreResult<bool> {
+    db::query("SAVEPOINT job").execute(&mut *tx).await?;
+    let recorded = async {
+        steps::apply(tx, app, job, outcome).await?;
+        let status = if outcome.is_ok() {
+            JobStatus::Succeeded
+        } else {
+            JobStatus::Failed
+        };
+        let error = outcome.as_ref().err().map(String::as_str);
+        jobs::finish(tx, job.id, owner, status, error, app.clock.now()).await
+    }
+    .await;
+    let kept = match recorded {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::warn!(
+                job = job.id,
+                "job was taken over by another worker; its outcome here is dropped"
+            );
+            false
+        }
+        Err(e) => {
+            // The lease stays; the job runs again when it expires.
+            tracing::error!(job = job.id, error = %e, "job step failed");
+            false
+        }
+    };
+    if !kept {
+        db::query("ROLLBACK TO job").execute(&mut *tx).await?;
+    }
+    db::query("RELEASE job").execute(&mut *tx).await?;
+    Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::compute::{Compute, Sim};
+    use crate::domain::accounts::{create_account, NewAccount};
+    use crate::model::JobKind;
+    use crate::store::{networks, Location, Store};
+
+    /// Two finished jobs recorded in one transaction: the one whose lease was taken over by
+    /// another worker changes nothing, and the other is kept.
+    #[tokio::test]
+    async fn a_job_recorded_with_others_is_rolled_back_alone() {
+        let dir = std::env::temp_dir().join(format!("ctlcloud-worker-{}", crate::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(Location::File(&dir.join("test.db")))
+            .await
+            .unwrap();
+        let app = App {
+            store: store.clone(),
+            catalog: Catalog::built_in(),
+            clock: Default::default(),
+            compute: Compute::Sim(Sim {
+                delay: Duration::ZERO,
+                fail_marker: None,
+            }),
+            queued: Default::default(),
+            announcer: Default::default(),
+            limits: Default::default(),
+            throttle: Default::default(),
+            admin_token: None,
+        };
+        let now = app.clock.now();
+        let mut tx = store.write().await.unwrap();
+        let new = NewAccount {
+            alias: "WRK",
+            name: "WRK",
+            parent: None,
+            primary_dc: "WA1",
+        };
+        let account = create_account(&mut tx, &app.catalog, new, now, "t")
+            .await
+            .unwrap();
+        let (kept_net, lost_net) = (crate::ids::new_id(), crate::ids::new_id());
+        for net in [&kept_net, &lost_net] {
+            let job = jobs::NewJob {
+                account_id: account.id,
+                dc: "WA1",
+                kind: JobKind::ClaimNetwork,
+                server_id: None,
+                payload: serde_json::json!({ "networkId": net }),
+                requested_by: "t",
+                run_after: 0,
+            };
+            jobs::insert(&mut tx, job, now).await.unwrap();
+        }
+        let claimed = jobs::claim(&mut tx, "me", now, now + 60, 10).await.unwrap();
+        db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")
+            .bind(claimed[1].id)
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        let mut kept = Vec::new();
+        for job in &claimed {
+            kept.push(finish(&mut tx, &app, "me", job, &Ok(())).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(kept, [true, false]);
+
+        let mut tx = store.read().await.unwrap();
+        assert!(networks::by_id(&mut tx, &kept_net).await.unwrap().is_some());
+        assert!(networks::by_id(&mut tx, &lost_net).await.unwrap().is_none());
+        drop(tx);
+        let status = |id| {
+            let store = store.clone();
+            async move {
+                jobs::get(store.reader(), account.id, id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .status
+            }
+        };
+        assert_eq!(status(claimed[0].id).await, JobStatus::Succeeded);
+        assert_eq!(status(claimed[1].id).await, JobStatus::Executing);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
