@@ -173,14 +173,13 @@ pub async fn lowest_free(conn: &mut Tx, network: &Network) -> StoreResult<Option
     let range = network.assignable();
     let (first, last) = (i64::from(*range.start()), i64::from(*range.end()));
     // Addresses are handed out lowest first, so the held ones are usually a run from the first:
-    // then the answer follows from their count and highest, without reading them.
+    // then the answer follows from the kept count and the highest, both read without reading
+    // the others.
     let (held, highest): (i64, Option<i64>) = db::query_as(
-        "SELECT COUNT(*), MAX(address) FROM ip_addresses \
-         WHERE network_id = ? AND address >= ? AND address <= ?",
+        "SELECT held, (SELECT MAX(address) FROM ip_addresses WHERE network_id = n.id) \
+         FROM networks n WHERE id = ?",
     )
     .bind(&network.id)
-    .bind(first)
-    .bind(last)
     .fetch_optional(&mut *conn)
     .await?
     .unwrap_or((0, None));
