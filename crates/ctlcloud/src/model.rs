@@ -145,6 +145,12 @@ impl Network {
         self.base + Self::FIRST_ASSIGNABLE..=self.base + size - 2
     }
 
+    /// How many addresses can be handed out.
+    pub fn capacity(&self) -> i64 {
+        let range = self.assignable();
+        i64::from(*range.end()) - i64::from(*range.start()) + 1
+    }
+
     pub fn contains(&self, address: u32) -> bool {
         let mask = u32::MAX << (32 - u32::from(self.prefix));
         address & mask == self.base

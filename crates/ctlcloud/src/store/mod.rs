@@ -75,6 +75,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/0008_networks_by_base.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/0009_networks_with_room.sql"),
+    ),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,

@@ -61,8 +61,8 @@ pub async fn next_ranges(conn: &mut Tx, dcs: &[&str]) -> StoreResult<Option<Vec<
 /// values).
 pub async fn insert(conn: &mut Tx, networks: &[Network]) -> StoreResult<()> {
     for chunk in networks.chunks(1000) {
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        let sql = format!("INSERT INTO networks ({COLUMNS}) VALUES {rows}");
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!("INSERT INTO networks ({COLUMNS}, free) VALUES {rows}");
         let mut query = db::query(&sql);
         for n in chunk {
             query = query
@@ -73,7 +73,8 @@ pub async fn insert(conn: &mut Tx, networks: &[Network]) -> StoreResult<()> {
                 .bind(&n.description)
                 .bind(i64::from(n.base))
                 .bind(i64::from(n.prefix))
-                .bind(n.vlan);
+                .bind(n.vlan)
+                .bind(n.capacity());
         }
         query.execute(&mut *conn).await?;
     }
@@ -139,9 +140,11 @@ pub async fn is_assigned(conn: &mut Tx, network_id: &str, address: u32) -> Store
     Ok(n > 0)
 }
 
-/// Counts addresses handed out on (or, negative, taken back from) a network.
+/// Counts addresses handed out on (or, negative, taken back from) a network, in `held` and in
+/// what is left, `free`.
 pub async fn add_held(conn: &mut Tx, network_id: &str, n: i64) -> StoreResult<()> {
-    db::query("UPDATE networks SET held = held + ? WHERE id = ?")
+    db::query("UPDATE networks SET held = held + ?, free = free - ? WHERE id = ?")
+        .bind(n)
         .bind(n)
         .bind(network_id)
         .execute(conn)
@@ -149,22 +152,25 @@ pub async fn add_held(conn: &mut Tx, network_id: &str, n: i64) -> StoreResult<()
     Ok(())
 }
 
-/// The account's oldest network in a data center with an address left, from the kept counts: a
-/// new server's network is found without reading the addresses of the full ones.
+static FIRST_WITH_ROOM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? AND free > 0 \
+         ORDER BY base LIMIT 1"
+    )
+});
+
+/// The account's oldest network in a data center with an address left, from the kept counts and
+/// the index of networks with room: a new server's network is found without reading the full ones.
 pub async fn first_with_room(
     conn: &mut Tx,
     account_id: i64,
     dc: &str,
 ) -> StoreResult<Option<Network>> {
-    // Assignable: from the 12th address after the network's own to the one before broadcast.
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? \
-         AND held < (CAST(1 AS BIGINT) << CAST(32 - prefix AS INTEGER)) - 13 ORDER BY base LIMIT 1"
-    ))
-    .bind(account_id)
-    .bind(dc.to_uppercase())
-    .fetch_optional(conn)
-    .await?;
+    let row = db::query(&FIRST_WITH_ROOM)
+        .bind(account_id)
+        .bind(dc.to_uppercase())
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -340,4 +346,36 @@ pub async fn by_id(conn: &mut Tx, id: &str) -> StoreResult<Option<Network>> {
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Location, Store};
+
+    /// The network with room is read from the index of those with room, in address order: neither
+    /// the full networks nor a sort.
+    #[tokio::test]
+    async fn the_network_with_room_is_read_from_its_index() {
+        let dir = std::env::temp_dir().join(format!("ctlcloud-room-{}", crate::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(Location::File(&dir.join("test.db")))
+            .await
+            .unwrap();
+        let mut tx = store.write().await.unwrap();
+        let plan: Vec<String> = db::query(&format!("EXPLAIN QUERY PLAN {}", *FIRST_WITH_ROOM))
+            .bind(1)
+            .bind("WA1")
+            .fetch_all(&mut tx)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String, _>("detail").unwrap())
+            .collect();
+        drop(tx);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert!(plan[0].contains("networks_with_room"), "{plan:?}");
+    }
 }
