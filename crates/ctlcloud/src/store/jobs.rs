@@ -57,17 +57,20 @@ async fn insert_as(
     status: JobStatus,
     now: i64,
 ) -> StoreResult<Job> {
-    let row = db::query(&format!(
+    let operation_id = crate::ids::new_id();
+    let payload = job.payload.to_string();
+    // Only the id comes back: the rest is what was written.
+    let id: i64 = db::query_scalar(
         "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, requested_by, \
          run_after, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
-    ))
-    .bind(crate::ids::new_id())
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&operation_id)
     .bind(job.account_id)
     .bind(job.dc)
     .bind(job.kind.as_str())
     .bind(job.server_id)
-    .bind(job.payload.to_string())
+    .bind(&payload)
     .bind(status.as_str())
     .bind(job.requested_by)
     .bind(job.run_after)
@@ -75,7 +78,20 @@ async fn insert_as(
     .bind(now)
     .fetch_one(conn)
     .await?;
-    from_row(&row)
+    Ok(Job {
+        id,
+        operation_id,
+        account_id: job.account_id,
+        dc: job.dc.to_owned(),
+        kind: job.kind.as_str().to_owned(),
+        server_id: job.server_id.map(str::to_owned),
+        payload: job.payload,
+        status,
+        error_message: None,
+        requested_by: job.requested_by.to_owned(),
+        created_at: now,
+        run_after: job.run_after,
+    })
 }
 
 /// A job of the account by its number.
