@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::App;
 use crate::model::{Job, JobStatus};
@@ -38,8 +38,7 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         max_running,
     } = settings;
     let owner = crate::ids::new_id();
-    let (finished, to_record) = mpsc::unbounded_channel();
-    let recorder = tokio::spawn(record_finished(app.clone(), owner.clone(), to_record));
+    let (recorder, batches) = Recorder::start(&app, &owner);
     let mut running = JoinSet::new();
     loop {
         if *shutdown.borrow() {
@@ -57,8 +56,8 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         });
         let idle = claimed.is_empty();
         for job in claimed {
-            let (app, finished) = (app.clone(), finished.clone());
-            running.spawn(async move { execute(&app, job, &finished).await });
+            let (app, recorder) = (app.clone(), recorder.clone());
+            running.spawn(async move { execute(&app, job, &recorder).await });
         }
         while running.try_join_next().is_some() {}
         if idle {
@@ -77,8 +76,10 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         // Unfinished jobs keep their lease; the next start claims them again.
         running.abort_all();
     }
-    drop(finished);
-    let _ = recorder.await;
+    drop(recorder);
+    if let Some(batches) = batches {
+        let _ = batches.await;
+    }
 }
 
 async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreResult<Vec<Job>> {
@@ -89,17 +90,44 @@ async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreRe
     Ok(claimed)
 }
 
+/// Where the outcomes of jobs go once their steps have run.
+///
+/// On SQLite, to one task that records all the jobs that finished while the write connection was
+/// busy in one transaction, each in a savepoint of its own so that one that fails is rolled back
+/// alone: one write connection serves the whole node, and this spares it a transaction per job.
+/// On PostgreSQL, each job records its own outcome in a transaction of its own, at the same time as
+/// the others: other nodes write at the same time, and one transaction touching the rows of many
+/// accounts could deadlock with theirs.
+#[derive(Clone)]
+enum Recorder {
+    Batched(mpsc::UnboundedSender<Finished>),
+    Alone(String),
+}
+
+impl Recorder {
+    /// The recorder for this node's worker `owner`, and the task that records batches if any.
+    fn start(app: &Arc<App>, owner: &str) -> (Recorder, Option<JoinHandle<()>>) {
+        match app.store.engine() {
+            Engine::Sqlite => {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                let task = tokio::spawn(record_batches(app.clone(), owner.to_owned(), receiver));
+                (Recorder::Batched(sender), Some(task))
+            }
+            Engine::Postgres => (Recorder::Alone(owner.to_owned()), None),
+        }
+    }
+}
+
 /// A job whose steps have run, on its way to be recorded.
 struct Finished {
     job: Job,
     outcome: Result<(), String>,
-    /// Told once the outcome is recorded (or could not be).
-    recorded: oneshot::Sender<()>,
+    /// The task waiting for the outcome to be recorded (or not to be, after an error).
+    recorded: Option<oneshot::Sender<()>>,
 }
 
-/// Runs a job's steps, then hands the outcome to the recorder and waits until it is recorded, so
-/// that the job counts as running until then.
-async fn execute(app: &App, job: Job, finished: &mpsc::UnboundedSender<Finished>) {
+/// Runs a job's steps, then records the outcome, so that the job counts as running until then.
+async fn execute(app: &App, job: Job, recorder: &Recorder) {
     let outcome = match steps::perform(app, &job).await {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -108,69 +136,79 @@ async fn execute(app: &App, job: Job, finished: &mpsc::UnboundedSender<Finished>
             return;
         }
     };
-    let (recorded, wait) = oneshot::channel();
-    let sent = finished.send(Finished {
-        job,
-        outcome,
-        recorded,
-    });
-    if sent.is_ok() {
-        let _ = wait.await;
+    match recorder {
+        Recorder::Batched(sender) => {
+            let (recorded, wait) = oneshot::channel();
+            let finished = Finished {
+                job,
+                outcome,
+                recorded: Some(recorded),
+            };
+            if sender.send(finished).is_ok() {
+                let _ = wait.await;
+            }
+        }
+        Recorder::Alone(owner) => {
+            let tx = app.store.write().await;
+            let finished = Finished {
+                job,
+                outcome,
+                recorded: None,
+            };
+            record(app, owner, tx, vec![finished]).await;
+        }
     }
 }
 
-/// Records finished jobs, each with its effect. On SQLite, all the jobs that finished while the
-/// write connection was busy are recorded in one transaction, each in a savepoint of its own, so
-/// one that fails is rolled back alone. On PostgreSQL each has a transaction of its own: other
-/// nodes write at the same time, and a transaction touching the rows of many accounts could
-/// deadlock with theirs.
-async fn record_finished(
+/// Records the finished jobs sent to it, many to a transaction, until every sender is gone.
+async fn record_batches(
     app: Arc<App>,
     owner: String,
     mut to_record: mpsc::UnboundedReceiver<Finished>,
 ) {
-    let most = match app.store.engine() {
-        Engine::Sqlite => MOST_FINISHED_AT_ONCE,
-        Engine::Postgres => 1,
-    };
     while let Some(first) = to_record.recv().await {
         let tx = app.store.write().await;
         // Those that finished while this waited for the connection go in the same transaction.
         let mut batch = vec![first];
-        while batch.len() < most {
+        while batch.len() < MOST_FINISHED_AT_ONCE {
             match to_record.try_recv() {
                 Ok(more) => batch.push(more),
                 Err(_) => break,
             }
         }
-        let recorded = async {
-            let mut tx = tx?;
-            let mut kept = Vec::with_capacity(batch.len());
-            for f in &batch {
-                kept.push(finish(&mut tx, &app, &owner, &f.job, &f.outcome).await?);
-            }
-            tx.commit().await?;
-            StoreResult::Ok(kept)
-        };
-        match recorded.await {
-            Ok(kept) => {
-                for (f, _) in batch.iter().zip(kept).filter(|(_, kept)| *kept) {
-                    let status = if f.outcome.is_ok() {
-                        "succeeded"
-                    } else {
-                        "failed"
-                    };
-                    tracing::info!(job = f.job.id, kind = f.job.kind, status, "job finished");
-                }
-            }
-            // The leases stay; the jobs run again when they expire.
-            Err(e) => {
-                tracing::error!(jobs = batch.len(), error = %e, "recording finished jobs failed")
+        record(&app, &owner, tx, batch).await;
+    }
+}
+
+/// Records finished jobs, each with its effect, in one transaction, and tells each job's task.
+async fn record(app: &App, owner: &str, tx: StoreResult<Tx>, batch: Vec<Finished>) {
+    let recorded = async {
+        let mut tx = tx?;
+        let mut kept = Vec::with_capacity(batch.len());
+        for f in &batch {
+            kept.push(finish(&mut tx, app, owner, &f.job, &f.outcome).await?);
+        }
+        tx.commit().await?;
+        StoreResult::Ok(kept)
+    };
+    match recorded.await {
+        Ok(kept) => {
+            for (f, _) in batch.iter().zip(kept).filter(|(_, kept)| *kept) {
+                let status = if f.outcome.is_ok() {
+                    "succeeded"
+                } else {
+                    "failed"
+                };
+                tracing::info!(job = f.job.id, kind = f.job.kind, status, "job finished");
             }
         }
-        for f in batch {
-            let _ = f.recorded.send(());
+        // The leases stay; the jobs run again when they expire.
+        Err(e) => {
+            tracing::error!(jobs = batch.len(), error = %e, "recording finished jobs failed")
         }
+    }
+    for waiting in batch.into_iter().filter_map(|f| f.recorded) {
+        let _ = waiting.send(());
     }
 }
 
