@@ -263,17 +263,14 @@ mod tests {
     use crate::compute::{Compute, Sim};
     use crate::domain::accounts::{create_account, NewAccount};
     use crate::model::JobKind;
-    use crate::store::{networks, Location, Store};
+    use crate::store::{networks, Scratch};
 
     /// Two finished jobs recorded in one transaction: the one whose lease was taken over by
     /// another worker changes nothing, and the other is kept.
     #[tokio::test]
     async fn a_job_recorded_with_others_is_rolled_back_alone() {
-        let dir = std::env::temp_dir().join(format!("ctlcloud-worker-{}", crate::ids::new_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(Location::File(&dir.join("test.db")))
-            .await
-            .unwrap();
+        let scratch = Scratch::open().await;
+        let store = scratch.store.clone();
         let app = App {
             store: store.clone(),
             catalog: Catalog::built_in(),
@@ -341,7 +338,6 @@ mod tests {
         };
         assert_eq!(status(claimed[0].id).await, JobStatus::Succeeded);
         assert_eq!(status(claimed[1].id).await, JobStatus::Executing);
-        store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
+        scratch.close().await;
     }
 }

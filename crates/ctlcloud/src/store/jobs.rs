@@ -281,32 +281,17 @@ pub async fn open_for_group(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Location, Store};
+    use crate::store::Scratch;
 
     /// Claiming reads the unfinished jobs only, however long the history of finished ones.
     #[tokio::test]
     async fn claiming_reads_the_index_of_unfinished_jobs() {
-        let dir = std::env::temp_dir().join(format!("ctlcloud-claim-{}", crate::ids::new_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(Location::File(&dir.join("test.db")))
-            .await
-            .unwrap();
-        let mut tx = store.write().await.unwrap();
-        let plan: Vec<String> =
-            db::query(&format!("EXPLAIN QUERY PLAN {}", claim_sql(Engine::Sqlite)))
-                .bind("owner")
-                .bind(2)
-                .bind(1)
-                .bind(10)
-                .fetch_all(&mut tx)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.try_get::<String, _>("detail").unwrap())
-                .collect();
-        drop(tx);
-        store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch::open().await;
+        let explain = format!("EXPLAIN QUERY PLAN {}", claim_sql(Engine::Sqlite));
+        let plan = scratch
+            .plan(db::query(&explain).bind("owner").bind(2).bind(1).bind(10))
+            .await;
+        scratch.close().await;
         // How the candidates `j` are read: `SCAN j` alone would be every job.
         let reads_of_j: Vec<&String> = plan
             .iter()

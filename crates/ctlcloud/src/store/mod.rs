@@ -302,6 +302,42 @@ pub async fn lock(tx: &mut Tx, what: Lock) -> StoreResult<()> {
     Ok(())
 }
 
+/// A store in an SQLite file of its own, for the unit tests.
+#[cfg(test)]
+pub(crate) struct Scratch {
+    pub store: Store,
+    dir: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl Scratch {
+    pub async fn open() -> Scratch {
+        let dir = std::env::temp_dir().join(format!("ctlcloud-unit-{}", crate::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(Location::File(&dir.join("test.db")))
+            .await
+            .unwrap();
+        Scratch { store, dir }
+    }
+
+    /// How SQLite would run a query: the `detail` of each step of `EXPLAIN QUERY PLAN`, given the
+    /// query already prefixed with it and bound.
+    pub async fn plan(&self, explain: db::Query<'_>) -> Vec<String> {
+        explain
+            .fetch_all(self.store.reader())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String, _>("detail").unwrap())
+            .collect()
+    }
+
+    pub async fn close(self) {
+        self.store.close().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

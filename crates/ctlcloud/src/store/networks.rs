@@ -351,30 +351,16 @@ pub async fn by_id(conn: &mut Tx, id: &str) -> StoreResult<Option<Network>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Location, Store};
+    use crate::store::Scratch;
 
     /// The network with room is read from the index of those with room, in address order: neither
     /// the full networks nor a sort.
     #[tokio::test]
     async fn the_network_with_room_is_read_from_its_index() {
-        let dir = std::env::temp_dir().join(format!("ctlcloud-room-{}", crate::ids::new_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(Location::File(&dir.join("test.db")))
-            .await
-            .unwrap();
-        let mut tx = store.write().await.unwrap();
-        let plan: Vec<String> = db::query(&format!("EXPLAIN QUERY PLAN {}", *FIRST_WITH_ROOM))
-            .bind(1)
-            .bind("WA1")
-            .fetch_all(&mut tx)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.try_get::<String, _>("detail").unwrap())
-            .collect();
-        drop(tx);
-        store.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch::open().await;
+        let explain = format!("EXPLAIN QUERY PLAN {}", *FIRST_WITH_ROOM);
+        let plan = scratch.plan(db::query(&explain).bind(1).bind("WA1")).await;
+        scratch.close().await;
         assert_eq!(plan.len(), 1, "{plan:?}");
         assert!(plan[0].contains("networks_with_room"), "{plan:?}");
     }
