@@ -8,6 +8,12 @@ use ctlcloud::admin::{self, Command, Target};
 use ctlcloud::domain::limits::Limits;
 use ctlcloud::serve::{self, Bootstrap, ServeConfig};
 
+// A request allocates and frees many small strings and rows; mimalloc does that in thread-local
+// pages, which gave authenticated GETs under load about 8% more throughput than the system's
+// allocator (`ctlcloud bench`, runs side by side).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "ctlcloud",
