@@ -146,6 +146,10 @@ async fn accounts_get_a_tree_and_a_network_of_their_own_everywhere(store: &Store
     let more = ctlcloud::domain::accounts::create_networks(&mut tx, &one, &["WA1", other, "WA1"])
         .await
         .unwrap();
+    let none = ctlcloud::domain::accounts::create_networks(&mut tx, &one, &[])
+        .await
+        .unwrap();
+    assert!(none.is_empty());
     tx.commit().await.unwrap();
     let got: Vec<(&str, i64, u32)> = more
         .iter()

@@ -29,6 +29,9 @@ fn from_row(row: &Row) -> StoreResult<Network> {
 /// more than once), in order: (base, vlan) each. `None` when the private range cannot hold them
 /// all. Bases are global, VLANs are per data center.
 pub async fn next_ranges(conn: &mut Tx, dcs: &[&str]) -> StoreResult<Option<Vec<(u32, i64)>>> {
+    if dcs.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
     let mut base: i64 = db::query_scalar("SELECT COALESCE(MAX(base) + 256, ?) FROM networks")
         .bind(FIRST_BASE)
         .fetch_one(&mut *conn)
