@@ -102,7 +102,7 @@ pub(crate) async fn changeable(
     account: &Account,
     server_id: &str,
 ) -> ApiResult<Server> {
-    let server = servers::locked(tx, account.id, server_id)
+    let server = servers::get(&mut *tx, account.id, server_id)
         .await?
         .ok_or_else(|| not_found(server_id))?;
     if server.status != "active" {

@@ -49,7 +49,7 @@ pub async fn apply(
     if outcome.is_ok() {
         // Jobs on one server run one at a time, so what `perform` checked still holds here.
         let server_id = job.server_id.as_deref().unwrap_or_default();
-        let server = servers::locked(tx, job.account_id, server_id).await?;
+        let server = servers::get(&mut *tx, job.account_id, server_id).await?;
         let password = servers::password(&mut *tx, server_id).await?;
         let mut server = target(app, job, server, password)?.map_err(StoreError)?;
         server.change.modified_at = app.clock.now();

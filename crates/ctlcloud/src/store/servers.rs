@@ -108,7 +108,8 @@ async fn with_addresses(mut conn: Exec<'_>, server: Option<Server>) -> StoreResu
     Ok(Some(server))
 }
 
-/// A server of the account by its name (any case).
+/// A server of the account by its name (any case), with its addresses. Read inside a write
+/// transaction, what is decided from it still holds when the transaction commits.
 pub async fn get(
     conn: impl Into<Exec<'_>>,
     account_id: i64,
@@ -141,27 +142,6 @@ async fn one(
     .fetch_optional(conn.reborrow())
     .await?;
     with_addresses(conn, row.as_ref().map(from_row).transpose()?).await
-}
-
-/// A server of the account by its name (any case), read inside a write transaction so that what
-/// is decided from it still holds when the transaction commits.
-pub async fn locked(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
-    ))
-    .bind(id.to_uppercase())
-    .bind(account_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(mut server) = row.as_ref().map(from_row).transpose()? else {
-        return Ok(None);
-    };
-    let addresses: Vec<i64> = db::query_scalar(ADDRESSES)
-        .bind(&server.id)
-        .fetch_all(conn)
-        .await?;
-    server.addresses = addresses.into_iter().map(|a| a as u32).collect();
-    Ok(Some(server))
 }
 
 /// Writes back what users change on a server: description, group, cpu, memory, disks, custom
