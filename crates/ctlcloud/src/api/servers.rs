@@ -181,8 +181,8 @@ async fn find_in(
 
 pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
-    // One consistent view for the server and everything shown with it, and one read transaction
-    // instead of one per statement.
+    // One connection for the server and everything shown with it; on SQLite also one consistent
+    // view, and one read transaction instead of one per statement.
     let mut tx = app.store.read().await?;
     let server = find_in(&mut tx, call, &account).await?;
     // The definitions only name the values a server holds.

@@ -53,13 +53,17 @@ pub enum Tx {
     /// A write transaction on SQLite: a member of a group-committed batch.
     SqliteBatch(super::writer::Tx),
     Postgres(sqlx::Transaction<'static, Postgres>),
+    /// Reads on PostgreSQL: one pooled connection and no transaction. At PostgreSQL's isolation
+    /// level every statement reads its own snapshot, in a transaction or not, so `BEGIN` and
+    /// `ROLLBACK` would add two round trips and nothing else.
+    PostgresRead(sqlx::pool::PoolConnection<Postgres>),
 }
 
 impl Tx {
     pub fn engine(&self) -> Engine {
         match self {
             Tx::Sqlite(_) | Tx::SqliteBatch(_) => Engine::Sqlite,
-            Tx::Postgres(_) => Engine::Postgres,
+            Tx::Postgres(_) | Tx::PostgresRead(_) => Engine::Postgres,
         }
     }
 
@@ -68,6 +72,7 @@ impl Tx {
             Tx::Sqlite(t) => t.commit()?,
             Tx::SqliteBatch(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
+            Tx::PostgresRead(_) => {}
         }
         Ok(())
     }
@@ -110,6 +115,7 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
             Tx::Sqlite(t) => Exec::Sqlite(t.conn_mut()),
             Tx::SqliteBatch(t) => Exec::Sqlite(t),
             Tx::Postgres(t) => Exec::Postgres(t),
+            Tx::PostgresRead(c) => Exec::Postgres(c),
         }
     }
 }

@@ -200,12 +200,14 @@ impl Store {
         }
     }
 
-    /// Starts a read transaction: one consistent view for several reads, for code that reads
-    /// with the same functions it writes with. Dropping it ends it.
+    /// Starts a read transaction, for code that reads with the same functions it writes with, and
+    /// for several reads on one connection. On SQLite it is one consistent view; on PostgreSQL each
+    /// statement reads the latest committed state, as it would in a transaction there. Dropping it
+    /// ends it.
     pub async fn read(&self) -> StoreResult<Tx> {
         Ok(match &self.reader {
             Pool::Sqlite(p) => Tx::Sqlite(sqlite::ReadTx::begin(p.get()?)?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Pool::Postgres(p) => Tx::PostgresRead(p.acquire().await?),
         })
     }
 
