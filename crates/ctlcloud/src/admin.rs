@@ -286,6 +286,7 @@ async fn local(
         queued: Default::default(),
         announcer: Default::default(),
         limits: Default::default(),
+        creates: Default::default(),
         throttle: Default::default(),
         admin_token: None,
     });

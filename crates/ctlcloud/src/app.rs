@@ -10,6 +10,7 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::compute::Compute;
 use crate::domain::limits::Limits;
+use crate::domain::server_creates::Creates;
 use crate::store::Store;
 use crate::wakeup::Announcer;
 
@@ -24,6 +25,8 @@ pub struct App {
     pub announcer: Announcer,
     /// Caps on what one account may hold.
     pub limits: Limits,
+    /// Server creates waiting to be decided together, per account.
+    pub creates: Arc<Creates>,
     /// Failed logins and admin-token attempts, per client (in memory on this node).
     pub throttle: Throttle,
     /// The operator's admin token; the admin API is off without one.

@@ -179,6 +179,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         queued,
         announcer,
         limits: config.limits,
+        creates: Default::default(),
         throttle: Default::default(),
         admin_token,
     });

@@ -184,11 +184,15 @@ async fn record_batches(
 async fn record(app: &App, owner: &str, tx: StoreResult<Tx>, batch: Vec<Finished>) {
     let recorded = async {
         let mut tx = tx?;
+        // A job recorded alone needs no savepoint: the transaction is its own.
+        let alone = batch.len() == 1;
         let mut kept = Vec::with_capacity(batch.len());
         for f in &batch {
-            kept.push(finish(&mut tx, app, owner, &f.job, &f.outcome).await?);
+            kept.push(finish(&mut tx, app, owner, &f.job, &f.outcome, alone).await?);
         }
-        tx.commit().await?;
+        if kept.contains(&true) {
+            tx.commit().await?;
+        }
         StoreResult::Ok(kept)
     };
     match recorded.await {
@@ -213,7 +217,8 @@ async fn record(app: &App, owner: &str, tx: StoreResult<Tx>, batch: Vec<Finished
 }
 
 /// Records one job's outcome and its effect, if this worker still holds the job: `true` if it did.
-/// Whatever goes wrong with this job is rolled back to its savepoint and logged; an error is
+/// Whatever goes wrong with this job is rolled back to its savepoint and logged, or, for a job
+/// `alone` in its transaction, left for the caller to roll back by not committing; an error is
 /// returned only when the transaction itself can go no further.
 async fn finish(
     tx: &mut Tx,
@@ -221,8 +226,11 @@ async fn finish(
     owner: &str,
     job: &Job,
     outcome: &Result<(), String>,
+    alone: bool,
 ) -> StoreResult<bool> {
-    db::query("SAVEPOINT job").execute(&mut *tx).await?;
+    if !alone {
+        db::query("SAVEPOINT job").execute(&mut *tx).await?;
+    }
     let recorded = async {
         steps::apply(tx, app, job, outcome).await?;
         let status = if outcome.is_ok() {
@@ -249,10 +257,12 @@ async fn finish(
             false
         }
     };
-    if !kept {
-        db::query("ROLLBACK TO job").execute(&mut *tx).await?;
+    if !alone {
+        if !kept {
+            db::query("ROLLBACK TO job").execute(&mut *tx).await?;
+        }
+        db::query("RELEASE job").execute(&mut *tx).await?;
     }
-    db::query("RELEASE job").execute(&mut *tx).await?;
     Ok(kept)
 }
 
@@ -282,6 +292,7 @@ mod tests {
             queued: Default::default(),
             announcer: Default::default(),
             limits: Default::default(),
+            creates: Default::default(),
             throttle: Default::default(),
             admin_token: None,
         };
@@ -317,7 +328,11 @@ mod tests {
             .unwrap();
         let mut kept = Vec::new();
         for job in &claimed {
-            kept.push(finish(&mut tx, &app, "me", job, &Ok(())).await.unwrap());
+            kept.push(
+                finish(&mut tx, &app, "me", job, &Ok(()), false)
+                    .await
+                    .unwrap(),
+            );
         }
         tx.commit().await.unwrap();
         assert_eq!(kept, [true, false]);

@@ -375,3 +375,128 @@ async fn custom_fields_and_packages_are_checked() {
                {"id": backed, "name": "Backed up", "value": "true", "displayValue": "true"}])
     );
 }
+
+/// Creates that arrive together are decided together: every one that is accepted gets a name and
+/// an address of its own, the account's cap counts them all, and one that cannot be accepted
+/// fails alone.
+async fn creates_arriving_together_fail_alone(database_url: Option<String>) {
+    let dir = TempDir::new();
+    let options = Options {
+        database_url,
+        env: vec![("CTLCLOUD_MAX_SERVERS_PER_ACCOUNT", "30".into())],
+        ..Options::default()
+    };
+    let s = Session::start(&dir.0, options).await;
+    let held = build(&s, s.server_body("held").await).await;
+    let held_address = held["details"]["ipAddresses"][0]["internal"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stem = held_address.rsplit_once('.').unwrap().0.to_owned();
+
+    // 35 creates the cap would allow one at a time, for the 29 places left, and 5 that ask for
+    // the address the first server holds.
+    let mut bodies = Vec::new();
+    for n in 0..10 {
+        bodies.push(("twin", json!({ "name": "twin" })));
+        bodies.push(("solo", json!({ "name": format!("solo{n}") })));
+        bodies.push(("over", json!({ "name": format!("over{n}") })));
+    }
+    for n in 0..5 {
+        let asked = format!("{stem}.{}", 200 + n);
+        bodies.push((
+            "asked",
+            json!({ "name": format!("ask{n}"), "ipAddress": asked }),
+        ));
+        bodies.push((
+            "taken",
+            json!({ "name": format!("taken{n}"), "ipAddress": held_address }),
+        ));
+    }
+    let base = s.server_body("x").await;
+    let mut requests = tokio::task::JoinSet::new();
+    for (kind, fields) in bodies {
+        let mut body = base.clone();
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (http, url, token) = (
+            s.server.http.clone(),
+            s.server.url("/v2/servers/DEMO"),
+            s.token.clone(),
+        );
+        requests.spawn(async move {
+            let response = http.post(url).bearer_auth(token).json(&body).send().await;
+            let response = response.unwrap();
+            let status = response.status().as_u16();
+            (kind, body, status, response.json::<Value>().await.unwrap())
+        });
+    }
+    let answers = requests.join_all().await;
+
+    let mut accepted = Vec::new();
+    for (kind, body, status, answer) in &answers {
+        match status {
+            202 => {
+                assert_ne!(*kind, "taken", "{answer}");
+                accepted.push((kind, body, answer));
+            }
+            409 => assert!(
+                answer["message"].as_str().unwrap().contains("30 servers"),
+                "{kind}: {answer}"
+            ),
+            400 => {
+                assert_eq!(*kind, "taken", "{answer}");
+                assert_refused(*status, answer, "ipAddress", "a held address");
+            }
+            _ => panic!("{kind}: {status} {answer}"),
+        }
+    }
+    assert_eq!(accepted.len(), 29, "the cap counts every create");
+
+    let mut names = std::collections::HashSet::new();
+    let mut addresses = std::collections::HashSet::from([held_address.clone()]);
+    let mut twins = Vec::new();
+    for (kind, body, answer) in accepted {
+        assert_eq!(s.wait(&status_href(answer)).await["status"], "succeeded");
+        let (status, server) = s.get(answer["links"][1]["href"].as_str().unwrap()).await;
+        assert_eq!(status, 200, "{server}");
+        let name = server["name"].as_str().unwrap().to_owned();
+        let address = server["details"]["ipAddresses"][0]["internal"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if *kind == "asked" {
+            assert_eq!(body["ipAddress"].as_str().unwrap(), address);
+        }
+        if *kind == "twin" {
+            twins.push(name.clone());
+        }
+        assert!(names.insert(name.clone()), "{name} given twice");
+        assert!(addresses.insert(address.clone()), "{address} given twice");
+    }
+    // The same name asked for together still takes the lowest free numbers, one each.
+    twins.sort();
+    let expected: Vec<String> = (1..=twins.len())
+        .map(|n| format!("WA1DEMOTWIN{n:02}"))
+        .collect();
+    assert_eq!(twins, expected);
+    let (_, group) = s
+        .get(&format!(
+            "/v2/groups/DEMO/{}",
+            s.group_id("Default Group").await
+        ))
+        .await;
+    assert_eq!(group["serversCount"], 30, "{group}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_arriving_together_fail_alone_on_sqlite() {
+    creates_arriving_together_fail_alone(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_arriving_together_fail_alone_on_postgres() {
+    let db = common::TestDatabase::create().await;
+    creates_arriving_together_fail_alone(Some(db.url.clone())).await;
+}

@@ -370,7 +370,7 @@ async fn the_lowest_free_address_fills_holes_first(store: &Store) {
             secondary_dns: None,
             packages: &packages,
         };
-        servers::insert(&mut tx, &server(&a, &group.id, &name), &provisioning)
+        servers::insert(&mut tx, &[(&server(&a, &group.id, &name), &provisioning)])
             .await
             .unwrap();
         hold.push(name);
@@ -380,25 +380,34 @@ async fn the_lowest_free_address_fills_holes_first(store: &Store) {
         Some(first)
     );
     // A run from the first address: the next one after it.
-    for (i, name) in hold.iter().take(2).enumerate() {
-        networks::assign(&mut tx, &net.id, first + i as u32, name)
-            .await
-            .unwrap();
-    }
+    networks::assign(
+        &mut tx,
+        &[(&net.id, first, &hold[0]), (&net.id, first + 1, &hold[1])],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         networks::lowest_free(&mut tx, &net).await.unwrap(),
         Some(first + 2)
     );
-    // A hole in the run: the hole.
-    networks::assign(&mut tx, &net.id, first + 3, &hold[2])
+    assert_eq!(
+        networks::free_addresses(&mut tx, &net, 3).await.unwrap(),
+        vec![first + 2, first + 3, first + 4]
+    );
+    // A hole in the run: the hole, then the addresses after the highest.
+    networks::assign(&mut tx, &[(&net.id, first + 3, &hold[2])])
         .await
         .unwrap();
     assert_eq!(
         networks::lowest_free(&mut tx, &net).await.unwrap(),
         Some(first + 2)
     );
+    assert_eq!(
+        networks::free_addresses(&mut tx, &net, 3).await.unwrap(),
+        vec![first + 2, first + 4, first + 5]
+    );
     // A hole at the start (its server deleted): the start.
-    networks::assign(&mut tx, &net.id, first + 2, &hold[3])
+    networks::assign(&mut tx, &[(&net.id, first + 2, &hold[3])])
         .await
         .unwrap();
     servers::delete(&mut tx, &hold[0]).await.unwrap();
@@ -422,21 +431,28 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
         packages: &packages,
     };
     let mut tx = store.write().await.unwrap();
+    let mut other = provisioning(3);
+    other.name_prefix = "WA1SRVDB";
     servers::insert(
         &mut tx,
-        &server(&a, &group.id, "WA1SRVWEB01"),
-        &provisioning(1),
+        &[
+            (&server(&a, &group.id, "WA1SRVWEB01"), &provisioning(1)),
+            (&server(&a, &group.id, "WA1SRVDB03"), &other),
+        ],
     )
     .await
     .unwrap();
     let first = networks::lowest_free(&mut tx, &net).await.unwrap().unwrap();
-    networks::assign(&mut tx, &net.id, first, "WA1SRVWEB01")
+    networks::assign(&mut tx, &[(&net.id, first, "WA1SRVWEB01")])
         .await
         .unwrap();
-    assert_eq!(
-        servers::used_seqs(&mut tx, "WA1SRVWEB").await.unwrap(),
-        vec![1]
-    );
+    let used = servers::used_seqs(&mut tx, &["WA1SRVWEB", "WA1SRVDB", "WA1SRVAPP"])
+        .await
+        .unwrap();
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert_eq!(used["WA1SRVWEB"], vec![1]);
+    assert_eq!(used["WA1SRVDB"], vec![3]);
+    assert_eq!(store::usage::servers(&mut tx, a.id).await.unwrap(), 2);
     assert_ne!(
         networks::lowest_free(&mut tx, &net).await.unwrap().unwrap(),
         first
@@ -450,8 +466,7 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
     let mut tx = store.write().await.unwrap();
     assert!(servers::insert(
         &mut tx,
-        &server(&a, &group.id, "WA1SRVWEB99"),
-        &provisioning(1)
+        &[(&server(&a, &group.id, "WA1SRVWEB99"), &provisioning(1))]
     )
     .await
     .is_err());
@@ -459,14 +474,15 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
     let mut tx = store.write().await.unwrap();
     servers::insert(
         &mut tx,
-        &server(&a, &group.id, "WA1SRVWEB02"),
-        &provisioning(2),
+        &[(&server(&a, &group.id, "WA1SRVWEB02"), &provisioning(2))],
     )
     .await
     .unwrap();
-    assert!(networks::assign(&mut tx, &net.id, first, "WA1SRVWEB02")
-        .await
-        .is_err());
+    assert!(
+        networks::assign(&mut tx, &[(&net.id, first, "WA1SRVWEB02")])
+            .await
+            .is_err()
+    );
     drop(tx);
 
     let stored = servers::get(store.reader(), a.id, "wa1srvweb01")
@@ -495,11 +511,16 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
         .await
         .unwrap()
         .is_none());
+    let mut members = groups::memberships(store.reader(), &[group.id.as_str()])
+        .await
+        .unwrap();
+    members.sort();
     assert_eq!(
-        groups::memberships(store.reader(), &[group.id.as_str()])
-            .await
-            .unwrap(),
-        vec![(group.id.clone(), "WA1SRVWEB01".into())]
+        members,
+        vec![
+            (group.id.clone(), "WA1SRVDB03".into()),
+            (group.id.clone(), "WA1SRVWEB01".into())
+        ]
     );
 
     let mut tx = store.write().await.unwrap();
@@ -517,6 +538,7 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
     );
     let mut tx = store.write().await.unwrap();
     servers::delete(&mut tx, "WA1SRVWEB01").await.unwrap();
+    servers::delete(&mut tx, "WA1SRVDB03").await.unwrap();
     tx.commit().await.unwrap();
     assert!(servers::get(store.reader(), a.id, "WA1SRVWEB01")
         .await
@@ -557,16 +579,30 @@ async fn jobs_are_claimed_once_in_order_and_taken_over_after_their_lease(store: 
     let first = jobs::insert(&mut tx, job(&a, Some("S1"), 0), NOW)
         .await
         .unwrap();
-    let second = jobs::insert(&mut tx, job(&a, Some("S1"), 0), NOW)
-        .await
-        .unwrap();
-    let other = jobs::insert(&mut tx, job(&a, Some("S2"), 0), NOW)
-        .await
-        .unwrap();
-    let later = jobs::insert(&mut tx, job(&a, None, NOW + 500), NOW)
-        .await
-        .unwrap();
+    // Several in one statement: each answered with its own id.
+    let queued = jobs::insert_all(
+        &mut tx,
+        vec![
+            job(&a, Some("S1"), 0),
+            job(&a, Some("S2"), 0),
+            job(&a, None, NOW + 500),
+        ],
+        NOW,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
+    let [second, other, later] = <[_; 3]>::try_from(queued).unwrap();
+    for queued in [&second, &other, &later] {
+        let stored = jobs::get(store.reader(), a.id, queued.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (&stored.operation_id, &stored.server_id, stored.run_after),
+            (&queued.operation_id, &queued.server_id, queued.run_after)
+        );
+    }
     assert_eq!(first.status, JobStatus::NotStarted);
     assert_eq!(first.payload, serde_json::json!({"n": 1}));
     assert!(first.status_id().starts_with("wa1-"));

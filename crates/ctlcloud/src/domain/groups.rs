@@ -52,12 +52,17 @@ pub async fn find_named(
     field: &str,
     id: &str,
 ) -> ApiResult<Group> {
-    groups::get(conn, account.id, id).await?.ok_or_else(|| {
-        ApiError::invalid(
-            field,
-            format!("There is no group {id} in account {}.", account.alias),
-        )
-    })
+    groups::get(conn, account.id, id)
+        .await?
+        .ok_or_else(|| no_such_group(account, field, id))
+}
+
+/// The 400 for a group id, given in `field`, that the account does not have.
+pub fn no_such_group(account: &Account, field: &str, id: &str) -> ApiError {
+    ApiError::invalid(
+        field,
+        format!("There is no group {id} in account {}.", account.alias),
+    )
 }
 
 /// Refuses changes to the root group and the system groups, which ctlcloud keeps as they are.

@@ -29,13 +29,11 @@ fn refuse(account: &Account, what: &str, cap: i64, option: &str) -> ApiError {
     ))
 }
 
-/// Refuses one more server when the account is at its cap.
-pub async fn check_servers(tx: &mut Tx, limits: &Limits, account: &Account) -> ApiResult<()> {
+/// The refusal of one more server to an account at its cap (counted by the create's own
+/// transaction, `super::server_creates`).
+pub fn servers_refused(account: &Account, limits: &Limits) -> ApiError {
     let cap = limits.servers_per_account;
-    if usage::servers(tx, account.id).await? >= cap {
-        return Err(refuse(account, "servers", cap, "--max-servers-per-account"));
-    }
-    Ok(())
+    refuse(account, "servers", cap, "--max-servers-per-account")
 }
 
 /// Refuses one more group when the account is at its cap.

@@ -20,6 +20,7 @@ pub mod power;
 pub mod public_ips;
 pub mod secondary_networks;
 pub mod server_changes;
+pub mod server_creates;
 pub mod server_source;
 pub mod servers;
 pub mod snapshots;

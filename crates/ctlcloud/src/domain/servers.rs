@@ -11,7 +11,7 @@ use crate::model::{self, Account, ChangeInfo, CustomFieldValue, Job, JobKind, Pr
 use crate::store::{self, accounts, jobs, networks, servers};
 
 use super::groups::{check_parent, find_named};
-use super::{custom_fields, group_defaults, server_source};
+use super::{custom_fields, group_defaults, server_creates, server_source};
 
 /// The largest disk, in GB.
 pub const MAX_DISK_GB: i64 = 1024;
@@ -149,35 +149,19 @@ pub async fn create(
     let disks = source.disks(app, &new.additional_disks)?;
 
     let name_prefix = format!("{dc}{}{}", account.alias, new.name);
-    let password = new.password.clone().unwrap_or_else(ids::new_password);
-    let mut tx = app.store.write().await?;
-    store::lock(&mut tx, store::Lock::Account(account.id)).await?;
-    // The group may have gone or been archived between the read above and this transaction.
-    check_parent(
-        "groupId",
-        &find_named(&mut tx, account, "groupId", &group.id).await?,
-    )?;
-    super::limits::check_servers(&mut tx, &app.limits, account).await?;
-    let seq =
-        lowest_free_seq(&servers::used_seqs(&mut tx, &name_prefix).await?).ok_or_else(|| {
-            ApiError::conflict(format!(
-                "All 99 names {name_prefix}01 to {name_prefix}99 are in use."
-            ))
-        })?;
-    let (network, address) =
-        pick_address(&mut tx, account, &dc, network_id.as_deref(), new.ip_address).await?;
     let server = Server {
-        id: format!("{name_prefix}{seq:02}"),
+        // Decided with the name's number and the address by `server_creates`.
+        id: String::new(),
         uuid: ids::new_id(),
         account_id: account.id,
-        dc: dc.clone(),
+        dc,
         group_id: group.id.clone(),
         description: new.description.clone().unwrap_or_else(|| new.name.clone()),
         template: template.name.clone(),
         cpu,
         memory_mb: memory_gb * 1024,
-        server_type: new.server_type.clone(),
-        storage_type: new.storage_type.clone(),
+        server_type: new.server_type,
+        storage_type: new.storage_type,
         managed_os: new.managed_os,
         managed_backup: new.managed_backup,
         status: "underConstruction".into(),
@@ -186,120 +170,83 @@ pub async fn create(
         disks,
         custom_fields,
         change: ChangeInfo::new(now, &who.username),
-        addresses: vec![address],
+        addresses: Vec::new(),
     };
-    let provisioning = servers::Provisioning {
-        name_prefix: &name_prefix,
-        seq,
-        password: &password,
-        primary_dns: primary_dns.as_deref(),
-        secondary_dns: secondary_dns.as_deref(),
-        packages: &new.packages,
-    };
-    servers::insert(&mut tx, &server, &provisioning).await?;
-    networks::assign(&mut tx, &network.id, address, &server.id).await?;
-    let job = jobs::insert(
-        &mut tx,
-        jobs::NewJob {
-            account_id: account.id,
-            dc: &dc,
-            kind: JobKind::CreateServer,
-            server_id: Some(&server.id),
-            payload: serde_json::Value::Null,
-            requested_by: &who.username,
-            run_after: 0,
-        },
+    let planned = server_creates::Planned {
+        server,
+        name_prefix,
+        seq: 0,
+        password: new.password.unwrap_or_else(ids::new_password),
+        primary_dns,
+        secondary_dns,
+        packages: new.packages,
+        network_id,
+        ip_address: new.ip_address,
+        ttl: new.ttl,
+        requested_by: who.username.clone(),
         now,
-    )
-    .await?;
-    if let Some(ttl) = new.ttl {
-        // Scheduled without a server of its own, so that it holds up no other work on the server
-        // until its time comes; it then queues the deletion behind whatever is queued by then.
-        jobs::insert(
-            &mut tx,
-            jobs::NewJob {
-                account_id: account.id,
-                dc: &dc,
-                kind: JobKind::ExpireServer,
-                server_id: None,
-                payload: serde_json::json!({ "serverId": server.id, "uuid": server.uuid }),
-                requested_by: &who.username,
-                run_after: ttl,
-            },
-            now,
-        )
+    };
+    let accepted = app
+        .creates
+        .accept(&app.store, app.limits, account, planned)
         .await?;
-    }
-    tx.commit().await?;
     app.wake_workers();
-    Ok((server, job))
+    Ok(accepted)
 }
 
-/// The network and address a new server gets: the requested ones if given and free, otherwise the
-/// lowest free address of the account's networks in the data center.
-async fn pick_address(
+/// The network and address a server gets when it asks for a network, an address or both: the
+/// address asked for if it is free, otherwise the network's lowest free one. The outer error is
+/// the store's, the inner one the request's.
+pub async fn pick_address(
     tx: &mut store::Tx,
     account: &Account,
     dc: &str,
     network_id: Option<&str>,
     ip_address: Option<u32>,
-) -> ApiResult<(model::Network, u32)> {
-    // Without a network or an address asked for, the kept counts name the oldest network with
-    // room at once, whatever number of networks the account has.
-    if network_id.is_none() && ip_address.is_none() {
-        if let Some(network) = networks::first_with_room(tx, account.id, dc).await? {
-            if let Some(address) = networks::lowest_free(tx, &network).await? {
-                return Ok((network, address));
-            }
-        }
-    }
+) -> store::StoreResult<ApiResult<(model::Network, u32)>> {
     let candidates = match network_id {
-        Some(id) => vec![networks::get(&mut *tx, account.id, dc, id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid(
+        Some(id) => match networks::get(&mut *tx, account.id, dc, id).await? {
+            Some(network) => vec![network],
+            None => {
+                return Ok(Err(ApiError::invalid(
                     "networkId",
                     format!(
                         "There is no network {id} of account {} in {dc}.",
                         account.alias
                     ),
-                )
-            })?],
+                )))
+            }
+        },
         None => networks::list(&mut *tx, account.id, dc).await?,
     };
     if let Some(address) = ip_address {
         let text = model::ipv4(address);
-        let network = candidates
-            .into_iter()
-            .find(|n| n.contains(address))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "ipAddress",
-                    format!("{text} is not on a network of the account in {dc}."),
-                )
-            })?;
+        let Some(network) = candidates.into_iter().find(|n| n.contains(address)) else {
+            return Ok(Err(ApiError::invalid(
+                "ipAddress",
+                format!("{text} is not on a network of the account in {dc}."),
+            )));
+        };
         if !network.assignable().contains(&address) {
-            return Err(ApiError::invalid(
+            return Ok(Err(ApiError::invalid(
                 "ipAddress",
                 format!("{text} is reserved on network {}.", network.cidr()),
-            ));
+            )));
         }
         if networks::is_assigned(tx, &network.id, address).await? {
-            return Err(ApiError::invalid(
+            return Ok(Err(ApiError::invalid(
                 "ipAddress",
                 format!("{text} is already in use."),
-            ));
+            )));
         }
-        return Ok((network, address));
+        return Ok(Ok((network, address)));
     }
     for network in candidates {
         if let Some(address) = networks::lowest_free(tx, &network).await? {
-            return Ok((network, address));
+            return Ok(Ok((network, address)));
         }
     }
-    Err(ApiError::conflict(format!(
-        "No free address is left on the account's networks in {dc}."
-    )))
+    Ok(Err(server_creates::no_free_address(dc)))
 }
 
 /// Queues the deletion of a server. Asking again while it is queued answers the same job.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::store::StoreError;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,

@@ -2,7 +2,7 @@
 
 use super::db::{self, Engine, Pool, Row, Tx};
 
-use super::StoreResult;
+use super::{StoreError, StoreResult};
 use crate::model::{Job, JobKind, JobStatus};
 
 const COLUMNS: &str =
@@ -42,56 +42,85 @@ pub struct NewJob<'a> {
 
 /// Queues a job, `notStarted`.
 pub async fn insert(conn: &mut Tx, job: NewJob<'_>, now: i64) -> StoreResult<Job> {
-    insert_as(conn, job, JobStatus::NotStarted, now).await
+    let mut queued = insert_as(conn, vec![job], JobStatus::NotStarted, now).await?;
+    Ok(queued.remove(0))
+}
+
+/// Queues jobs, `notStarted`, many in each statement; answers them in the order given.
+pub async fn insert_all(conn: &mut Tx, jobs: Vec<NewJob<'_>>, now: i64) -> StoreResult<Vec<Job>> {
+    insert_as(conn, jobs, JobStatus::NotStarted, now).await
 }
 
 /// Records work that was done in the accepting transaction itself as a job that has already
 /// succeeded, for clients that expect a status link for every change.
 pub async fn insert_done(conn: &mut Tx, job: NewJob<'_>, now: i64) -> StoreResult<Job> {
-    insert_as(conn, job, JobStatus::Succeeded, now).await
+    let mut done = insert_as(conn, vec![job], JobStatus::Succeeded, now).await?;
+    Ok(done.remove(0))
 }
+
+/// How many values each job row binds.
+const BOUND_PER_JOB: usize = 11;
 
 async fn insert_as(
     conn: &mut Tx,
-    job: NewJob<'_>,
+    jobs: Vec<NewJob<'_>>,
     status: JobStatus,
     now: i64,
-) -> StoreResult<Job> {
-    let operation_id = crate::ids::new_id();
-    let payload = job.payload.to_string();
-    // Only the id comes back: the rest is what was written.
-    let id: i64 = db::query_scalar(
-        "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, requested_by, \
-         run_after, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(&operation_id)
-    .bind(job.account_id)
-    .bind(job.dc)
-    .bind(job.kind.as_str())
-    .bind(job.server_id)
-    .bind(&payload)
-    .bind(status.as_str())
-    .bind(job.requested_by)
-    .bind(job.run_after)
-    .bind(now)
-    .bind(now)
-    .fetch_one(conn)
-    .await?;
-    Ok(Job {
-        id,
-        operation_id,
-        account_id: job.account_id,
-        dc: job.dc.to_owned(),
-        kind: job.kind.as_str().to_owned(),
-        server_id: job.server_id.map(str::to_owned),
-        payload: job.payload,
-        status,
-        error_message: None,
-        requested_by: job.requested_by.to_owned(),
-        created_at: now,
-        run_after: job.run_after,
-    })
+) -> StoreResult<Vec<Job>> {
+    let mut queued = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(500) {
+        let row = format!("({})", ["?"; BOUND_PER_JOB].join(", "));
+        let rows = vec![row.as_str(); chunk.len()].join(", ");
+        // Only the ids come back, by operation id (neither engine promises the rows' order): the
+        // rest is what was written.
+        let sql = format!(
+            "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, \
+             requested_by, run_after, created_at, updated_at) VALUES {rows} \
+             RETURNING id, operation_id"
+        );
+        let operation_ids: Vec<String> = chunk.iter().map(|_| crate::ids::new_id()).collect();
+        let mut query = db::query_as::<(i64, String)>(&sql);
+        for (job, operation_id) in chunk.iter().zip(&operation_ids) {
+            query = query
+                .bind(operation_id)
+                .bind(job.account_id)
+                .bind(job.dc)
+                .bind(job.kind.as_str())
+                .bind(job.server_id)
+                .bind(job.payload.to_string())
+                .bind(status.as_str())
+                .bind(job.requested_by)
+                .bind(job.run_after)
+                .bind(now)
+                .bind(now);
+        }
+        let ids: std::collections::HashMap<String, i64> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(id, op)| (op, id))
+            .collect();
+        for (job, operation_id) in chunk.iter().zip(operation_ids) {
+            let id = *ids
+                .get(&operation_id)
+                .ok_or_else(|| StoreError("a queued job's id did not come back".into()))?;
+            queued.push(Job {
+                id,
+                operation_id,
+                account_id: job.account_id,
+                dc: job.dc.to_owned(),
+                kind: job.kind.as_str().to_owned(),
+                server_id: job.server_id.map(str::to_owned),
+                payload: job.payload.clone(),
+                status,
+                error_message: None,
+                requested_by: job.requested_by.to_owned(),
+                created_at: now,
+                run_after: job.run_after,
+            });
+        }
+    }
+    Ok(queued)
 }
 
 /// A job of the account by its number.

@@ -155,23 +155,26 @@ pub async fn add_held(conn: &mut Tx, network_id: &str, n: i64) -> StoreResult<()
     Ok(())
 }
 
-static FIRST_WITH_ROOM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static NEXT_WITH_ROOM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? AND free > 0 \
+        "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? AND free > 0 AND base > ? \
          ORDER BY base LIMIT 1"
     )
 });
 
-/// The account's oldest network in a data center with an address left, from the kept counts and
-/// the index of networks with room: a new server's network is found without reading the full ones.
-pub async fn first_with_room(
+/// The account's oldest network in a data center with an address left, after the network at
+/// `after` if given, from the kept counts and the index of networks with room: a new server's
+/// network is found without reading the full ones.
+pub async fn next_with_room(
     conn: &mut Tx,
     account_id: i64,
     dc: &str,
+    after: Option<u32>,
 ) -> StoreResult<Option<Network>> {
-    let row = db::query(&FIRST_WITH_ROOM)
+    let row = db::query(&NEXT_WITH_ROOM)
         .bind(account_id)
         .bind(dc.to_uppercase())
+        .bind(after.map_or(-1, i64::from))
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
@@ -179,6 +182,15 @@ pub async fn first_with_room(
 
 /// The lowest assignable address of the network that nobody holds.
 pub async fn lowest_free(conn: &mut Tx, network: &Network) -> StoreResult<Option<u32>> {
+    Ok(free_addresses(conn, network, 1).await?.first().copied())
+}
+
+/// Up to `most` of the network's assignable addresses that nobody holds, lowest first.
+pub async fn free_addresses(
+    conn: &mut Tx,
+    network: &Network,
+    most: usize,
+) -> StoreResult<Vec<u32>> {
     let range = network.assignable();
     let (first, last) = (i64::from(*range.start()), i64::from(*range.end()));
     // Addresses are handed out lowest first, so the held ones are usually a run from the first:
@@ -194,7 +206,8 @@ pub async fn lowest_free(conn: &mut Tx, network: &Network) -> StoreResult<Option
     .unwrap_or((0, None));
     if highest.is_none_or(|h| h == first + held - 1) {
         let next = first + held;
-        return Ok((next <= last).then_some(next as u32));
+        let end = last.min(next + most as i64 - 1);
+        return Ok((next..=end).map(|a| a as u32).collect());
     }
     let taken: Vec<i64> =
         db::query_scalar("SELECT address FROM ip_addresses WHERE network_id = ? ORDER BY address")
@@ -202,28 +215,49 @@ pub async fn lowest_free(conn: &mut Tx, network: &Network) -> StoreResult<Option
             .fetch_all(conn)
             .await?;
     let mut taken = taken.into_iter().map(|a| a as u32).peekable();
+    let mut free = Vec::new();
     for candidate in range {
+        if free.len() == most {
+            break;
+        }
         while taken.next_if(|t| *t < candidate).is_some() {}
         if taken.peek() != Some(&candidate) {
-            return Ok(Some(candidate));
+            free.push(candidate);
         }
     }
-    Ok(None)
+    Ok(free)
 }
 
-pub async fn assign(
-    conn: &mut Tx,
-    network_id: &str,
-    address: u32,
-    server_id: &str,
-) -> StoreResult<()> {
-    db::query("INSERT INTO ip_addresses (network_id, address, server_id) VALUES (?, ?, ?)")
-        .bind(network_id)
-        .bind(i64::from(address))
-        .bind(server_id)
-        .execute(&mut *conn)
-        .await?;
-    add_held(conn, network_id, 1).await
+/// An address to hand out: (network id, address, server id).
+pub type Assignment<'a> = (&'a str, u32, &'a str);
+
+/// Hands out servers' primary addresses, many in each statement, and counts them on their
+/// networks.
+pub async fn assign(conn: &mut Tx, assignments: &[Assignment<'_>]) -> StoreResult<()> {
+    for chunk in assignments.chunks(1000) {
+        let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let sql =
+            format!("INSERT INTO ip_addresses (network_id, address, server_id) VALUES {rows}");
+        let mut query = db::query(&sql);
+        for (network_id, address, server_id) in chunk {
+            query = query
+                .bind(*network_id)
+                .bind(i64::from(*address))
+                .bind(*server_id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    let mut per_network: Vec<(&str, i64)> = Vec::new();
+    for (network_id, _, _) in assignments {
+        match per_network.iter_mut().find(|(id, _)| id == network_id) {
+            Some((_, n)) => *n += 1,
+            None => per_network.push((network_id, 1)),
+        }
+    }
+    for (network_id, n) in per_network {
+        add_held(conn, network_id, n).await?;
+    }
+    Ok(())
 }
 
 /// A server's address on one network.
@@ -361,8 +395,10 @@ mod tests {
     #[tokio::test]
     async fn the_network_with_room_is_read_from_its_index() {
         let scratch = Scratch::open().await;
-        let explain = format!("EXPLAIN QUERY PLAN {}", *FIRST_WITH_ROOM);
-        let plan = scratch.plan(db::query(&explain).bind(1).bind("WA1")).await;
+        let explain = format!("EXPLAIN QUERY PLAN {}", *NEXT_WITH_ROOM);
+        let plan = scratch
+            .plan(db::query(&explain).bind(1).bind("WA1").bind(-1))
+            .await;
         scratch.close().await;
         assert_eq!(plan.len(), 1, "{plan:?}");
         assert!(plan[0].contains("networks_with_room"), "{plan:?}");

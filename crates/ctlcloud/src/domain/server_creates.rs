@@ -1,0 +1,399 @@
+//! Accepting server creates: the one transaction that names a new server, gives it an address and
+//! queues its build, run for many creates of one account at once.
+//!
+//! An account's creates must be decided one after another: each takes the lowest free name and
+//! address, and the account's cap counts them all. On PostgreSQL that means a lock held for the
+//! whole transaction, commit included, so one account's creates would be capped by the commit's
+//! round trips. Instead, every create that arrives while the account's transaction runs waits for
+//! the next one, which decides them all together: one lock, one read of each count and set-wise
+//! inserts, then one commit. Each create is answered only after the transaction that holds it has
+//! committed, and each can still fail alone (a full network, a taken address, the cap).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::model::{self, Account, Job, JobKind, Server};
+use crate::store::{self, groups, jobs, networks, servers, usage, Store, StoreResult, Tx};
+
+use super::limits::{self, Limits};
+use super::servers::{lowest_free_seq, pick_address};
+
+/// The most creates decided in one transaction; more wait for the next.
+const MOST_AT_ONCE: usize = 256;
+
+/// A validated create, everything decided but its name and address.
+pub struct Planned {
+    /// The server as it will be stored; `id` and `addresses` are filled in here.
+    pub server: Server,
+    /// `DC + ALIAS + NAME`: the name is this and the lowest free two-digit number, `seq`.
+    pub name_prefix: String,
+    /// Filled in here.
+    pub seq: i64,
+    pub password: String,
+    pub primary_dns: Option<String>,
+    pub secondary_dns: Option<String>,
+    pub packages: serde_json::Value,
+    /// The network asked for; the oldest with room in the data center if `None`.
+    pub network_id: Option<String>,
+    /// The address asked for.
+    pub ip_address: Option<u32>,
+    /// When the server is to be deleted (epoch seconds).
+    pub ttl: Option<i64>,
+    pub requested_by: String,
+    pub now: i64,
+}
+
+type Answer = ApiResult<(Server, Job)>;
+
+struct Waiting {
+    planned: Planned,
+    answer: oneshot::Sender<Answer>,
+}
+
+/// The creates waiting, per account. An account's entry exists while a task is deciding its
+/// creates; that task takes whatever is waiting each time it starts a transaction.
+#[derive(Default)]
+pub struct Creates {
+    waiting: Mutex<HashMap<i64, Vec<Waiting>>>,
+}
+
+impl Creates {
+    /// Decides a create with the account's others and commits it; answers once it is durable.
+    pub async fn accept(
+        self: &Arc<Self>,
+        store: &Store,
+        limits: Limits,
+        account: &Account,
+        planned: Planned,
+    ) -> Answer {
+        let (answer, answered) = oneshot::channel();
+        let waiting = Waiting { planned, answer };
+        let first = {
+            let mut all = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            match all.get_mut(&account.id) {
+                Some(queue) => {
+                    queue.push(waiting);
+                    false
+                }
+                None => {
+                    all.insert(account.id, vec![waiting]);
+                    true
+                }
+            }
+        };
+        if first {
+            // A task of its own, so that a client that goes away takes no other create with it.
+            let decider = Decider {
+                creates: self.clone(),
+                store: store.clone(),
+                limits,
+                account: account.clone(),
+            };
+            tokio::spawn(decider.run());
+        }
+        answered.await.unwrap_or_else(|_| {
+            Err(ApiError::internal(
+                "the transaction deciding a create ended without an answer",
+            ))
+        })
+    }
+}
+
+/// The task deciding one account's creates until none are waiting.
+struct Decider {
+    creates: Arc<Creates>,
+    store: Store,
+    limits: Limits,
+    account: Account,
+}
+
+impl Decider {
+    async fn run(self) {
+        loop {
+            let batch = {
+                let mut all = self
+                    .creates
+                    .waiting
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let Some(queue) = all.get_mut(&self.account.id) else {
+                    return;
+                };
+                if queue.is_empty() {
+                    all.remove(&self.account.id);
+                    return;
+                }
+                let n = queue.len().min(MOST_AT_ONCE);
+                queue.drain(..n).collect::<Vec<_>>()
+            };
+            let (planned, answers): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|w| (w.planned, w.answer)).unzip();
+            let n = planned.len();
+            let decided = match self.commit(planned).await {
+                Ok(decided) => decided,
+                Err(e) => vec![Err(ApiError::from(e)); n],
+            };
+            for (answer, decided) in answers.into_iter().zip(decided) {
+                let _ = answer.send(decided);
+            }
+        }
+    }
+
+    async fn commit(&self, batch: Vec<Planned>) -> StoreResult<Vec<Answer>> {
+        let mut tx = self.store.write().await?;
+        store::lock(&mut tx, store::Lock::Account(self.account.id)).await?;
+        let decided = decide(&mut tx, &self.limits, &self.account, batch).await?;
+        tx.commit().await?;
+        Ok(decided)
+    }
+}
+
+/// Ongoing hand-out of the oldest free addresses of an account's networks in one data center.
+#[derive(Default)]
+struct Addresses {
+    network: Option<model::Network>,
+    free: std::collections::VecDeque<u32>,
+    exhausted: bool,
+}
+
+impl Addresses {
+    /// The next free address, reading at most `most` at a time from a network.
+    async fn next(
+        &mut self,
+        tx: &mut Tx,
+        account_id: i64,
+        dc: &str,
+        most: usize,
+    ) -> StoreResult<Option<(String, u32)>> {
+        loop {
+            if let (Some(network), Some(address)) = (&self.network, self.free.pop_front()) {
+                return Ok(Some((network.id.clone(), address)));
+            }
+            if self.exhausted {
+                return Ok(None);
+            }
+            let after = self.network.as_ref().map(|n| n.base);
+            match networks::next_with_room(tx, account_id, dc, after).await? {
+                Some(network) => {
+                    self.free = networks::free_addresses(tx, &network, most).await?.into();
+                    self.network = Some(network);
+                }
+                None => self.exhausted = true,
+            }
+        }
+    }
+}
+
+/// Decides the batch inside the account's locked transaction: an answer for each create, in order.
+/// Only a store failure fails the whole batch.
+async fn decide(
+    tx: &mut Tx,
+    limits: &Limits,
+    account: &Account,
+    mut batch: Vec<Planned>,
+) -> StoreResult<Vec<Answer>> {
+    // A group may have gone or been archived since its request read it.
+    let mut group_ok: HashMap<String, ApiResult<()>> = HashMap::new();
+    for p in &batch {
+        if !group_ok.contains_key(&p.server.group_id) {
+            let ok = match groups::get(&mut *tx, account.id, &p.server.group_id).await? {
+                Some(group) => super::groups::check_parent("groupId", &group),
+                None => Err(super::groups::no_such_group(
+                    account,
+                    "groupId",
+                    &p.server.group_id,
+                )),
+            };
+            group_ok.insert(p.server.group_id.clone(), ok);
+        }
+    }
+    let mut room = limits.servers_per_account - usage::servers(tx, account.id).await?;
+    let prefixes: Vec<&str> = {
+        let mut p: Vec<&str> = batch.iter().map(|p| p.name_prefix.as_str()).collect();
+        p.sort_unstable();
+        p.dedup();
+        p
+    };
+    let mut used = servers::used_seqs(tx, &prefixes).await?;
+
+    let n = batch.len();
+    let mut answers: Vec<Option<Answer>> = (0..n).map(|_| None).collect();
+    let mut addresses: HashMap<String, Addresses> = HashMap::new();
+    // Creates given an address here, as (index, network id). Those that asked for a network or an
+    // address are decided after these are written, against what is stored.
+    let mut decided: Vec<(usize, String)> = Vec::new();
+    let mut asked: Vec<usize> = Vec::new();
+    for (i, p) in batch.iter_mut().enumerate() {
+        if let Err(e) = &group_ok[&p.server.group_id] {
+            answers[i] = Some(Err(e.clone()));
+            continue;
+        }
+        if p.network_id.is_some() || p.ip_address.is_some() {
+            asked.push(i);
+            continue;
+        }
+        let seq = match take_seq(&mut used, p, room, account, limits) {
+            Ok(seq) => seq,
+            Err(e) => {
+                answers[i] = Some(Err(e));
+                continue;
+            }
+        };
+        let dc = p.server.dc.clone();
+        let next = addresses
+            .entry(dc.clone())
+            .or_default()
+            .next(tx, account.id, &dc, n - i)
+            .await?;
+        let Some((network_id, address)) = next else {
+            answers[i] = Some(Err(no_free_address(&dc)));
+            continue;
+        };
+        hold_seq(&mut used, p, seq);
+        room -= 1;
+        p.server.addresses = vec![address];
+        decided.push((i, network_id));
+    }
+    let written = write(tx, account, &batch, &decided).await?;
+    for ((i, _), job) in decided.iter().zip(written) {
+        answers[*i] = Some(Ok((batch[*i].server.clone(), job)));
+    }
+
+    for i in asked {
+        let p = &mut batch[i];
+        let seq = match take_seq(&mut used, p, room, account, limits) {
+            Ok(seq) => seq,
+            Err(e) => {
+                answers[i] = Some(Err(e));
+                continue;
+            }
+        };
+        let dc = p.server.dc.clone();
+        let picked = pick_address(tx, account, &dc, p.network_id.as_deref(), p.ip_address).await?;
+        let (network, address) = match picked {
+            Ok(picked) => picked,
+            Err(e) => {
+                answers[i] = Some(Err(e));
+                continue;
+            }
+        };
+        hold_seq(&mut used, p, seq);
+        room -= 1;
+        p.server.addresses = vec![address];
+        let mut job = write(tx, account, &batch, &[(i, network.id)]).await?;
+        answers[i] = Some(Ok((batch[i].server.clone(), job.remove(0))));
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.expect("every create of the batch is answered"))
+        .collect())
+}
+
+/// The lowest free number for the create's name, if the account has room for one more server.
+fn take_seq(
+    used: &mut HashMap<String, Vec<i64>>,
+    p: &Planned,
+    room: i64,
+    account: &Account,
+    limits: &Limits,
+) -> ApiResult<i64> {
+    if room <= 0 {
+        return Err(limits::servers_refused(account, limits));
+    }
+    lowest_free_seq(used.get(&p.name_prefix).map_or(&[], Vec::as_slice)).ok_or_else(|| {
+        ApiError::conflict(format!(
+            "All 99 names {0}01 to {0}99 are in use.",
+            p.name_prefix
+        ))
+    })
+}
+
+/// Names the create with `seq` and counts the number as used.
+fn hold_seq(used: &mut HashMap<String, Vec<i64>>, p: &mut Planned, seq: i64) {
+    let seqs = used.entry(p.name_prefix.clone()).or_default();
+    let at = seqs.partition_point(|s| *s < seq);
+    seqs.insert(at, seq);
+    p.seq = seq;
+    p.server.id = format!("{}{seq:02}", p.name_prefix);
+}
+
+/// Writes the servers at `which` (index into `batch`, network id of their address) with their
+/// addresses and jobs; answers their build jobs, in order.
+async fn write(
+    tx: &mut Tx,
+    account: &Account,
+    batch: &[Planned],
+    which: &[(usize, String)],
+) -> StoreResult<Vec<Job>> {
+    if which.is_empty() {
+        return Ok(Vec::new());
+    }
+    let provisioning: Vec<servers::Provisioning> = which
+        .iter()
+        .map(|(i, _)| {
+            let p = &batch[*i];
+            servers::Provisioning {
+                name_prefix: &p.name_prefix,
+                seq: p.seq,
+                password: &p.password,
+                primary_dns: p.primary_dns.as_deref(),
+                secondary_dns: p.secondary_dns.as_deref(),
+                packages: &p.packages,
+            }
+        })
+        .collect();
+    let rows: Vec<_> = which
+        .iter()
+        .zip(&provisioning)
+        .map(|((i, _), p)| (&batch[*i].server, p))
+        .collect();
+    servers::insert(tx, &rows).await?;
+    let assignments: Vec<networks::Assignment> = which
+        .iter()
+        .map(|(i, network_id)| {
+            let s = &batch[*i].server;
+            (network_id.as_str(), s.addresses[0], s.id.as_str())
+        })
+        .collect();
+    networks::assign(tx, &assignments).await?;
+    let builds = which.iter().map(|(i, _)| {
+        let p = &batch[*i];
+        jobs::NewJob {
+            account_id: account.id,
+            dc: &p.server.dc,
+            kind: JobKind::CreateServer,
+            server_id: Some(&p.server.id),
+            payload: serde_json::Value::Null,
+            requested_by: &p.requested_by,
+            run_after: 0,
+        }
+    });
+    // A time to live is a job scheduled without a server of its own, so that it holds up no
+    // other work on the server until its time comes; it then queues the deletion behind
+    // whatever is queued by then.
+    let expiries = which.iter().filter_map(|(i, _)| {
+        let p = &batch[*i];
+        Some(jobs::NewJob {
+            account_id: account.id,
+            dc: &p.server.dc,
+            kind: JobKind::ExpireServer,
+            server_id: None,
+            payload: serde_json::json!({ "serverId": p.server.id, "uuid": p.server.uuid }),
+            requested_by: &p.requested_by,
+            run_after: p.ttl?,
+        })
+    });
+    let now = batch[which[0].0].now;
+    let mut queued = jobs::insert_all(tx, builds.chain(expiries).collect(), now).await?;
+    queued.truncate(which.len());
+    Ok(queued)
+}
+
+pub fn no_free_address(dc: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "No free address is left on the account's networks in {dc}."
+    ))
+}
