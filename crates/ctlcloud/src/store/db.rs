@@ -37,6 +37,14 @@ impl Pool {
         }
     }
 
+    /// Starts a read transaction on one of the pool's connections (see `Store::read`).
+    pub async fn read(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Pool::Sqlite(p) => Tx::Sqlite(sqlite::ReadTx::begin(p.get()?)?),
+            Pool::Postgres(p) => Tx::PostgresRead(p.acquire().await?),
+        })
+    }
+
     pub async fn close(&self) {
         match self {
             Pool::Sqlite(p) => p.close(),
@@ -89,6 +97,15 @@ pub enum Exec<'a> {
 }
 
 impl Exec<'_> {
+    /// The pool this runs on, unless it runs in a transaction.
+    pub fn pool(&self) -> Option<Pool> {
+        match self {
+            Exec::SqlitePool(p) => Some(Pool::Sqlite(Arc::clone(p))),
+            Exec::PostgresPool(p) => Some(Pool::Postgres((*p).clone())),
+            Exec::Sqlite(_) | Exec::Postgres(_) => None,
+        }
+    }
+
     /// The same place, for one more query: a function given an `Exec` can run several.
     pub fn reborrow(&mut self) -> Exec<'_> {
         match self {

@@ -205,10 +205,7 @@ impl Store {
     /// statement reads the latest committed state, as it would in a transaction there. Dropping it
     /// ends it.
     pub async fn read(&self) -> StoreResult<Tx> {
-        Ok(match &self.reader {
-            Pool::Sqlite(p) => Tx::Sqlite(sqlite::ReadTx::begin(p.get()?)?),
-            Pool::Postgres(p) => Tx::PostgresRead(p.acquire().await?),
-        })
+        self.reader.read().await
     }
 
     /// The pool for reads.

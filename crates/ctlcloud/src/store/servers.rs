@@ -170,6 +170,12 @@ async fn one(
     column: &str,
     value: String,
 ) -> StoreResult<Option<Server>> {
+    // Given a pool, the row and its addresses are read in one read transaction: one consistent
+    // view, and on SQLite one catch-up with what other connections wrote instead of two.
+    if let Some(pool) = conn.pool() {
+        let mut tx = pool.read().await?;
+        return Box::pin(one(Exec::from(&mut tx), account_id, column, value)).await;
+    }
     let row = db::query(&format!(
         "SELECT {COLUMNS} FROM servers WHERE {column} = ? AND account_id = ?"
     ))
