@@ -110,8 +110,31 @@ struct Decider {
     account: Account,
 }
 
+/// Ends a decider's turn if it stops without ending it itself (a panic): the account's queue goes,
+/// its creates are answered with an error, and the next create starts a new decider instead of
+/// waiting for this one.
+struct Turn<'a> {
+    creates: &'a Creates,
+    account_id: i64,
+    ended: bool,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let mut all = self.creates.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            all.remove(&self.account_id);
+        }
+    }
+}
+
 impl Decider {
     async fn run(self) {
+        let mut turn = Turn {
+            creates: &self.creates,
+            account_id: self.account.id,
+            ended: false,
+        };
         loop {
             let batch = {
                 let mut all = self
@@ -124,6 +147,7 @@ impl Decider {
                 };
                 if queue.is_empty() {
                     all.remove(&self.account.id);
+                    turn.ended = true;
                     return;
                 }
                 let n = queue.len().min(MOST_AT_ONCE);
