@@ -122,7 +122,11 @@ struct Turn<'a> {
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
         if !self.ended {
-            let mut all = self.creates.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            let mut all = self
+                .creates
+                .waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             all.remove(&self.account_id);
         }
     }
@@ -259,12 +263,9 @@ async fn decide(
             asked.push(i);
             continue;
         }
-        let seq = match take_seq(&mut used, p, room, account, limits) {
-            Ok(seq) => seq,
-            Err(e) => {
-                answers[i] = Some(Err(e));
-                continue;
-            }
+        let Some(seq) = or_answer(&mut answers[i], take_seq(&used, p, room, account, limits))
+        else {
+            continue;
         };
         let dc = p.server.dc.clone();
         let next = addresses
@@ -276,9 +277,8 @@ async fn decide(
             answers[i] = Some(Err(no_free_address(&dc)));
             continue;
         };
-        hold_seq(&mut used, p, seq);
+        accept(&mut used, p, seq, address);
         room -= 1;
-        p.server.addresses = vec![address];
         decided.push((i, network_id));
     }
     let written = write(tx, account, &batch, &decided).await?;
@@ -288,25 +288,17 @@ async fn decide(
 
     for i in asked {
         let p = &mut batch[i];
-        let seq = match take_seq(&mut used, p, room, account, limits) {
-            Ok(seq) => seq,
-            Err(e) => {
-                answers[i] = Some(Err(e));
-                continue;
-            }
+        let Some(seq) = or_answer(&mut answers[i], take_seq(&used, p, room, account, limits))
+        else {
+            continue;
         };
         let dc = p.server.dc.clone();
         let picked = pick_address(tx, account, &dc, p.network_id.as_deref(), p.ip_address).await?;
-        let (network, address) = match picked {
-            Ok(picked) => picked,
-            Err(e) => {
-                answers[i] = Some(Err(e));
-                continue;
-            }
+        let Some((network, address)) = or_answer(&mut answers[i], picked) else {
+            continue;
         };
-        hold_seq(&mut used, p, seq);
+        accept(&mut used, p, seq, address);
         room -= 1;
-        p.server.addresses = vec![address];
         let mut job = write(tx, account, &batch, &[(i, network.id)]).await?;
         answers[i] = Some(Ok((batch[i].server.clone(), job.remove(0))));
     }
@@ -316,9 +308,14 @@ async fn decide(
         .collect())
 }
 
+/// The value, or `None` with the error put in the create's answer.
+fn or_answer<T>(answer: &mut Option<Answer>, result: ApiResult<T>) -> Option<T> {
+    result.map_err(|e| *answer = Some(Err(e))).ok()
+}
+
 /// The lowest free number for the create's name, if the account has room for one more server.
 fn take_seq(
-    used: &mut HashMap<String, Vec<i64>>,
+    used: &HashMap<String, Vec<i64>>,
     p: &Planned,
     room: i64,
     account: &Account,
@@ -335,8 +332,10 @@ fn take_seq(
     })
 }
 
-/// Names the create with `seq` and counts the number as used.
-fn hold_seq(used: &mut HashMap<String, Vec<i64>>, p: &mut Planned, seq: i64) {
+/// Accepts the create: names it with `seq`, which counts as used from now on, and gives it
+/// `address`.
+fn accept(used: &mut HashMap<String, Vec<i64>>, p: &mut Planned, seq: i64, address: u32) {
+    p.server.addresses = vec![address];
     let seqs = used.entry(p.name_prefix.clone()).or_default();
     let at = seqs.partition_point(|s| *s < seq);
     seqs.insert(at, seq);
