@@ -275,13 +275,8 @@ mod tests {
     use crate::model::JobKind;
     use crate::store::{networks, Scratch};
 
-    /// Two finished jobs recorded in one transaction: the one whose lease was taken over by
-    /// another worker changes nothing, and the other is kept.
-    #[tokio::test]
-    async fn a_job_recorded_with_others_is_rolled_back_alone() {
-        let scratch = Scratch::open().await;
-        let store = scratch.store.clone();
-        let app = App {
+    fn app(store: &crate::store::Store) -> App {
+        App {
             store: store.clone(),
             catalog: Catalog::built_in(),
             clock: Default::default(),
@@ -295,30 +290,92 @@ mod tests {
             creates: Default::default(),
             throttle: Default::default(),
             admin_token: None,
-        };
-        let now = app.clock.now();
-        let mut tx = store.write().await.unwrap();
+        }
+    }
+
+    async fn account(app: &App, tx: &mut Tx) -> crate::model::Account {
         let new = NewAccount {
             alias: "WRK",
             name: "WRK",
             parent: None,
             primary_dc: "WA1",
         };
-        let account = create_account(&mut tx, &app.catalog, new, now, "t")
+        create_account(tx, &app.catalog, new, app.clock.now(), "t")
+            .await
+            .unwrap()
+    }
+
+    fn claim_network(account: &crate::model::Account, network_id: &str) -> jobs::NewJob<'static> {
+        jobs::NewJob {
+            account_id: account.id,
+            dc: "WA1",
+            kind: JobKind::ClaimNetwork,
+            server_id: None,
+            payload: serde_json::json!({ "networkId": network_id }),
+            requested_by: "t",
+            run_after: 0,
+        }
+    }
+
+    /// A job recorded alone in its transaction, without a savepoint: if another worker took its
+    /// lease, nothing of it is kept; otherwise all of it is.
+    #[tokio::test]
+    async fn a_job_recorded_alone_is_kept_only_while_its_lease_is_held() {
+        let scratch = Scratch::open().await;
+        let store = scratch.store.clone();
+        let app = app(&store);
+        let now = app.clock.now();
+        let mut tx = store.write().await.unwrap();
+        let account = account(&app, &mut tx).await;
+        let (lost_net, kept_net) = (crate::ids::new_id(), crate::ids::new_id());
+        for net in [&lost_net, &kept_net] {
+            jobs::insert(&mut tx, claim_network(&account, net), now)
+                .await
+                .unwrap();
+        }
+        let claimed = jobs::claim(&mut tx, "me", now, now + 60, 10).await.unwrap();
+        db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")
+            .bind(claimed[0].id)
+            .execute(&mut tx)
             .await
             .unwrap();
+        tx.commit().await.unwrap();
+        for job in &claimed {
+            let finished = Finished {
+                job: job.clone(),
+                outcome: Ok(()),
+                recorded: None,
+            };
+            record(&app, "me", store.write().await, vec![finished]).await;
+        }
+
+        let mut tx = store.read().await.unwrap();
+        assert!(networks::by_id(&mut tx, &lost_net).await.unwrap().is_none());
+        assert!(networks::by_id(&mut tx, &kept_net).await.unwrap().is_some());
+        drop(tx);
+        let status = |id| jobs::get(store.reader(), account.id, id);
+        let lost = status(claimed[0].id).await.unwrap().unwrap();
+        let kept = status(claimed[1].id).await.unwrap().unwrap();
+        assert_eq!(lost.status, JobStatus::Executing);
+        assert_eq!(kept.status, JobStatus::Succeeded);
+        scratch.close().await;
+    }
+
+    /// Two finished jobs recorded in one transaction: the one whose lease was taken over by
+    /// another worker changes nothing, and the other is kept.
+    #[tokio::test]
+    async fn a_job_recorded_with_others_is_rolled_back_alone() {
+        let scratch = Scratch::open().await;
+        let store = scratch.store.clone();
+        let app = app(&store);
+        let now = app.clock.now();
+        let mut tx = store.write().await.unwrap();
+        let account = account(&app, &mut tx).await;
         let (kept_net, lost_net) = (crate::ids::new_id(), crate::ids::new_id());
         for net in [&kept_net, &lost_net] {
-            let job = jobs::NewJob {
-                account_id: account.id,
-                dc: "WA1",
-                kind: JobKind::ClaimNetwork,
-                server_id: None,
-                payload: serde_json::json!({ "networkId": net }),
-                requested_by: "t",
-                run_after: 0,
-            };
-            jobs::insert(&mut tx, job, now).await.unwrap();
+            jobs::insert(&mut tx, claim_network(&account, net), now)
+                .await
+                .unwrap();
         }
         let claimed = jobs::claim(&mut tx, "me", now, now + 60, 10).await.unwrap();
         db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")

@@ -1,8 +1,9 @@
 //! Servers: validating a create request, naming, addressing, and queueing the build and delete.
 //!
 //! A server's name is `DC + ALIAS + NAME + NN`, where NN is the lowest two-digit number that makes
-//! it unique. The name, the address and the job are decided and committed in one transaction, so
-//! concurrent creates never collide and a 202 means the work survives a crash.
+//! it unique. The name, the address and the job are decided and committed in one transaction
+//! (`server_creates`, which decides an account's concurrent creates together), so concurrent
+//! creates never collide and a 202 means the work survives a crash.
 
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};

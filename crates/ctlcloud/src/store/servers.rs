@@ -170,8 +170,9 @@ async fn one(
     column: &str,
     value: String,
 ) -> StoreResult<Option<Server>> {
-    // Given a pool, the row and its addresses are read in one read transaction: one consistent
-    // view, and on SQLite one catch-up with what other connections wrote instead of two.
+    // Given a pool, the row and its addresses are read on one connection, in one read transaction:
+    // on SQLite one consistent view, and one catch-up with what other connections wrote instead
+    // of two.
     if let Some(pool) = conn.pool() {
         let mut tx = pool.read().await?;
         return Box::pin(one(Exec::from(&mut tx), account_id, column, value)).await;
