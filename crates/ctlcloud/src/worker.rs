@@ -317,6 +317,44 @@ mod tests {
         }
     }
 
+    /// Two claim-network jobs claimed by "me", the lease of the one at `stolen` then taken by
+    /// another worker, in `tx`: the account, each job's network id and the claimed jobs.
+    async fn two_claimed(
+        app: &App,
+        tx: &mut Tx,
+        stolen: usize,
+    ) -> (crate::model::Account, Vec<String>, Vec<Job>) {
+        let now = app.clock.now();
+        let account = account(app, tx).await;
+        let nets = vec![crate::ids::new_id(), crate::ids::new_id()];
+        for net in &nets {
+            jobs::insert(tx, claim_network(&account, net), now)
+                .await
+                .unwrap();
+        }
+        let claimed = jobs::claim(tx, "me", now, now + 60, 10).await.unwrap();
+        db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")
+            .bind(claimed[stolen].id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        (account, nets, claimed)
+    }
+
+    /// Whether a claim-network job's network exists, and the job's status.
+    async fn outcome(
+        store: &crate::store::Store,
+        account: &crate::model::Account,
+        net: &str,
+        job: &Job,
+    ) -> (bool, JobStatus) {
+        let mut tx = store.read().await.unwrap();
+        let exists = networks::by_id(&mut tx, net).await.unwrap().is_some();
+        drop(tx);
+        let job = jobs::get(store.reader(), account.id, job.id).await.unwrap();
+        (exists, job.unwrap().status)
+    }
+
     /// A job recorded alone in its transaction, without a savepoint: if another worker took its
     /// lease, nothing of it is kept; otherwise all of it is.
     #[tokio::test]
@@ -324,21 +362,8 @@ mod tests {
         let scratch = Scratch::open().await;
         let store = scratch.store.clone();
         let app = app(&store);
-        let now = app.clock.now();
         let mut tx = store.write().await.unwrap();
-        let account = account(&app, &mut tx).await;
-        let (lost_net, kept_net) = (crate::ids::new_id(), crate::ids::new_id());
-        for net in [&lost_net, &kept_net] {
-            jobs::insert(&mut tx, claim_network(&account, net), now)
-                .await
-                .unwrap();
-        }
-        let claimed = jobs::claim(&mut tx, "me", now, now + 60, 10).await.unwrap();
-        db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")
-            .bind(claimed[0].id)
-            .execute(&mut tx)
-            .await
-            .unwrap();
+        let (account, nets, claimed) = two_claimed(&app, &mut tx, 0).await;
         tx.commit().await.unwrap();
         for job in &claimed {
             let finished = Finished {
@@ -348,16 +373,10 @@ mod tests {
             };
             record(&app, "me", store.write().await, vec![finished]).await;
         }
-
-        let mut tx = store.read().await.unwrap();
-        assert!(networks::by_id(&mut tx, &lost_net).await.unwrap().is_none());
-        assert!(networks::by_id(&mut tx, &kept_net).await.unwrap().is_some());
-        drop(tx);
-        let status = |id| jobs::get(store.reader(), account.id, id);
-        let lost = status(claimed[0].id).await.unwrap().unwrap();
-        let kept = status(claimed[1].id).await.unwrap().unwrap();
-        assert_eq!(lost.status, JobStatus::Executing);
-        assert_eq!(kept.status, JobStatus::Succeeded);
+        let lost = outcome(&store, &account, &nets[0], &claimed[0]).await;
+        let kept = outcome(&store, &account, &nets[1], &claimed[1]).await;
+        assert_eq!(lost, (false, JobStatus::Executing));
+        assert_eq!(kept, (true, JobStatus::Succeeded));
         scratch.close().await;
     }
 
@@ -368,21 +387,8 @@ mod tests {
         let scratch = Scratch::open().await;
         let store = scratch.store.clone();
         let app = app(&store);
-        let now = app.clock.now();
         let mut tx = store.write().await.unwrap();
-        let account = account(&app, &mut tx).await;
-        let (kept_net, lost_net) = (crate::ids::new_id(), crate::ids::new_id());
-        for net in [&kept_net, &lost_net] {
-            jobs::insert(&mut tx, claim_network(&account, net), now)
-                .await
-                .unwrap();
-        }
-        let claimed = jobs::claim(&mut tx, "me", now, now + 60, 10).await.unwrap();
-        db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")
-            .bind(claimed[1].id)
-            .execute(&mut tx)
-            .await
-            .unwrap();
+        let (account, nets, claimed) = two_claimed(&app, &mut tx, 1).await;
         let mut kept = Vec::new();
         for job in &claimed {
             kept.push(
@@ -393,23 +399,10 @@ mod tests {
         }
         tx.commit().await.unwrap();
         assert_eq!(kept, [true, false]);
-
-        let mut tx = store.read().await.unwrap();
-        assert!(networks::by_id(&mut tx, &kept_net).await.unwrap().is_some());
-        assert!(networks::by_id(&mut tx, &lost_net).await.unwrap().is_none());
-        drop(tx);
-        let status = |id| {
-            let store = store.clone();
-            async move {
-                jobs::get(store.reader(), account.id, id)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .status
-            }
-        };
-        assert_eq!(status(claimed[0].id).await, JobStatus::Succeeded);
-        assert_eq!(status(claimed[1].id).await, JobStatus::Executing);
+        let kept = outcome(&store, &account, &nets[0], &claimed[0]).await;
+        let lost = outcome(&store, &account, &nets[1], &claimed[1]).await;
+        assert_eq!(kept, (true, JobStatus::Succeeded));
+        assert_eq!(lost, (false, JobStatus::Executing));
         scratch.close().await;
     }
 }
