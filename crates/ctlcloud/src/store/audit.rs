@@ -134,7 +134,7 @@ async fn write_queued(store: Store) {
 /// Inserts records, up to 1,000 in each statement.
 async fn insert(tx: &mut Tx, entries: &[NewEntry]) -> StoreResult<()> {
     for chunk in entries.chunks(1000) {
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let rows = db::rows(7, chunk.len());
         let sql = format!(
             "INSERT INTO audit (at, actor, account_id, account_alias, operation, target, outcome) \
              VALUES {rows}"

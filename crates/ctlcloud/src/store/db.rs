@@ -431,6 +431,17 @@ impl Done {
     }
 }
 
+/// `n` placeholders, `?, ?, …`: an `IN` list of `n` values.
+pub fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Placeholders for `n` rows of `width` values each, `(?, ?), (?, ?), …`: a multi-row `VALUES`.
+pub fn rows(width: usize, n: usize) -> String {
+    let row = format!("({})", marks(width));
+    vec![row.as_str(); n].join(", ")
+}
+
 /// A statement and its bound values.
 pub struct Query<'q> {
     sql: &'q str,
@@ -680,6 +691,14 @@ impl<'q, T: FromRow> As<'q, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_for_lists_and_rows() {
+        assert_eq!(marks(1), "?");
+        assert_eq!(marks(3), "?, ?, ?");
+        assert_eq!(rows(2, 3), "(?, ?), (?, ?), (?, ?)");
+        assert_eq!(rows(1, 1), "(?)");
+    }
 
     #[test]
     fn placeholders_are_renumbered_for_postgres() {

@@ -29,8 +29,7 @@ pub async fn insert(conn: &mut Tx, groups: &[Group]) -> StoreResult<()> {
     if groups.is_empty() {
         return Ok(());
     }
-    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    let rows = vec![row; groups.len()].join(", ");
+    let rows = db::rows(13, groups.len());
     let sql = format!("INSERT INTO groups ({COLUMNS}) VALUES {rows}");
     let mut query = db::query(&sql);
     for g in groups {
@@ -100,7 +99,7 @@ pub async fn memberships(pool: &Pool, group_ids: &[&str]) -> StoreResult<Vec<(St
     const CHUNK: usize = 500;
     let mut pairs = Vec::new();
     for chunk in group_ids.chunks(CHUNK) {
-        let marks = vec!["?"; chunk.len()].join(", ");
+        let marks = db::marks(chunk.len());
         let sql = format!(
             "SELECT group_id, id FROM servers WHERE group_id IN ({marks}) ORDER BY group_id, id"
         );

@@ -69,8 +69,7 @@ async fn insert_as(
 ) -> StoreResult<Vec<Job>> {
     let mut queued = Vec::with_capacity(jobs.len());
     for chunk in jobs.chunks(500) {
-        let row = format!("({})", ["?"; BOUND_PER_JOB].join(", "));
-        let rows = vec![row.as_str(); chunk.len()].join(", ");
+        let rows = db::rows(BOUND_PER_JOB, chunk.len());
         // Only the ids come back, by operation id (neither engine promises the rows' order): the
         // rest is what was written.
         let sql = format!(

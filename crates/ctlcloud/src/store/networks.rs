@@ -39,7 +39,7 @@ pub async fn next_ranges(conn: &mut Tx, dcs: &[&str]) -> StoreResult<Option<Vec<
     let mut distinct = dcs.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
-    let marks = vec!["?"; distinct.len()].join(", ");
+    let marks = db::marks(distinct.len());
     let sql = format!("SELECT dc, MAX(vlan) FROM networks WHERE dc IN ({marks}) GROUP BY dc");
     let mut query = db::query_as::<(String, i64)>(&sql);
     for dc in &distinct {
@@ -64,7 +64,7 @@ pub async fn next_ranges(conn: &mut Tx, dcs: &[&str]) -> StoreResult<Option<Vec<
 /// values).
 pub async fn insert(conn: &mut Tx, networks: &[Network]) -> StoreResult<()> {
     for chunk in networks.chunks(1000) {
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let rows = db::rows(9, chunk.len());
         let sql = format!("INSERT INTO networks ({COLUMNS}, free) VALUES {rows}");
         let mut query = db::query(&sql);
         for n in chunk {
@@ -235,7 +235,7 @@ pub type Assignment<'a> = (&'a str, u32, &'a str);
 /// networks.
 pub async fn assign(conn: &mut Tx, assignments: &[Assignment<'_>]) -> StoreResult<()> {
     for chunk in assignments.chunks(1000) {
-        let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let rows = db::rows(3, chunk.len());
         let sql =
             format!("INSERT INTO ip_addresses (network_id, address, server_id) VALUES {rows}");
         let mut query = db::query(&sql);

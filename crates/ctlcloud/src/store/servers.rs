@@ -54,7 +54,7 @@ pub async fn used_seqs(
 ) -> StoreResult<HashMap<String, Vec<i64>>> {
     let mut used: HashMap<String, Vec<i64>> = HashMap::new();
     for chunk in name_prefixes.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
+        let marks = db::marks(chunk.len());
         let sql = format!(
             "SELECT name_prefix, seq FROM servers WHERE name_prefix IN ({marks}) \
              ORDER BY name_prefix, seq"
@@ -77,8 +77,7 @@ const BOUND_PER_SERVER: usize = 28;
 pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> StoreResult<()> {
     // Well under either engine's limit on bound values.
     for chunk in servers.chunks(256) {
-        let row = format!("({})", ["?"; BOUND_PER_SERVER].join(", "));
-        let rows = vec![row.as_str(); chunk.len()].join(", ");
+        let rows = db::rows(BOUND_PER_SERVER, chunk.len());
         let sql = format!(
             "INSERT INTO servers ({COLUMNS}, name_prefix, seq, password, primary_dns, \
              secondary_dns, packages) VALUES {rows}"
