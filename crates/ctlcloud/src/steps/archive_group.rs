@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::model::Job;
-use crate::store::{groups, servers, StoreResult, Tx};
+use crate::store::{self, groups, servers, StoreResult, Tx};
 
 fn group_id(job: &Job) -> &str {
     job.payload["groupId"].as_str().unwrap_or_default()
@@ -20,6 +20,8 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
 }
 
 pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
+    // Creates into the group wait, so that none lands in it unarchived.
+    store::lock(tx, store::Lock::Account(job.account_id)).await?;
     let Some(mut group) = groups::get(&mut *tx, job.account_id, group_id(job)).await? else {
         return Ok(());
     };

@@ -2,7 +2,7 @@
 
 use crate::app::App;
 use crate::model::Job;
-use crate::store::{groups, servers, StoreResult, Tx};
+use crate::store::{self, groups, servers, StoreResult, Tx};
 
 fn group_id(job: &Job) -> &str {
     job.payload["groupId"].as_str().unwrap_or_default()
@@ -22,6 +22,8 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
 }
 
 pub async fn apply(tx: &mut Tx, _app: &App, job: &Job) -> StoreResult<()> {
+    // Creates into the group wait, and then find it gone.
+    store::lock(tx, store::Lock::Account(job.account_id)).await?;
     // Whatever is below the group now goes with it, including a server accepted into it while
     // the driver was working: the group cannot be removed while anything is left in it.
     for id in groups::servers_in_subtree(&mut *tx, group_id(job)).await? {

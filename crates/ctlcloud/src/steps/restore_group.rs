@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::model::{Group, Job};
-use crate::store::{groups, servers, StoreResult, Tx};
+use crate::store::{self, groups, servers, StoreResult, Tx};
 
 /// The group and the target, if both still exist and the move is still possible.
 async fn check(
@@ -35,6 +35,8 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
 }
 
 pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
+    // The target may be being archived or deleted meanwhile: one of the two goes first.
+    store::lock(tx, store::Lock::Account(job.account_id)).await?;
     // Checked again in this transaction: the target may have gone since `perform` looked.
     let Ok((mut group, target)) = check(tx, job).await? else {
         return Ok(());
