@@ -119,7 +119,36 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     // milliseconds on purpose), so a first start is not the sum of both; on a later start the
     // hash is not needed and is dropped.
     let first_password = FirstPassword::start(&config.bootstrap);
-    let store = open_store(&config.data_dir, config.database_url.as_deref()).await?;
+    // Nodes on one PostgreSQL database wake each other's workers when they queue work. The
+    // listening connection is made while the store opens.
+    let node = crate::ids::new_id();
+    let queued = Arc::new(Notify::new());
+    let (stop_wakeups, wakeups_stopping) = watch::channel(false);
+    let listen = async {
+        match &config.database_url {
+            Some(url) if config.max_running_jobs > 0 => {
+                let listening = crate::wakeup::listen(
+                    url,
+                    node.clone(),
+                    queued.clone(),
+                    wakeups_stopping.clone(),
+                );
+                listening.await.map(Some)
+            }
+            _ => Ok(None),
+        }
+    };
+    let opened = open_store(&config.data_dir, config.database_url.as_deref());
+    let (store, listener) = tokio::join!(opened, listen);
+    let store = store?;
+    let mut wakeup_tasks: Vec<_> = listener?.into_iter().collect();
+    let mut announcer = Announcer::default();
+    if let store::Pool::Postgres(pool) = store.reader() {
+        let (a, task) =
+            crate::wakeup::announcer(pool.clone(), node.clone(), wakeups_stopping.clone());
+        announcer = a;
+        wakeup_tasks.push(task);
+    }
     let clock = Clock::with_offset(config.clock_offset_secs);
     if store.engine() == store::Engine::Sqlite {
         // The only node of this store: whatever was running when it last stopped runs again now.
@@ -135,39 +164,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
             );
         }
     }
-
-    // Nodes on one PostgreSQL database wake each other's workers when they queue work.
-    let node = crate::ids::new_id();
-    let queued = Arc::new(Notify::new());
-    let (stop_wakeups, wakeups_stopping) = watch::channel(false);
-    let mut wakeup_tasks = Vec::new();
-    let mut announcer = Announcer::default();
-    let mut listening = None;
-    if let (Some(url), store::Pool::Postgres(pool)) = (&config.database_url, store.reader()) {
-        let (a, task) =
-            crate::wakeup::announcer(pool.clone(), node.clone(), wakeups_stopping.clone());
-        announcer = a;
-        wakeup_tasks.push(task);
-        if config.max_running_jobs > 0 {
-            listening = Some(crate::wakeup::listen(
-                url,
-                node,
-                queued.clone(),
-                wakeups_stopping.clone(),
-            ));
-        }
-    }
-    // The listener connects while the first account is created.
-    let listen = async {
-        match listening {
-            Some(listening) => listening.await.map(Some),
-            None => Ok(None),
-        }
-    };
-    let booted = bootstrap(&store, &catalog, &clock, &config.bootstrap, first_password);
-    let (booted, listener) = tokio::join!(booted, listen);
-    booted?;
-    wakeup_tasks.extend(listener?);
+    bootstrap(&store, &catalog, &clock, &config.bootstrap, first_password).await?;
     let app = Arc::new(App {
         store: store.clone(),
         catalog,

@@ -172,7 +172,8 @@ impl Store {
         let (pool, migrated) = tokio::join!(pool, migrated);
         let pool = pool?;
         migrated?;
-        sqlx::Connection::close(first).await?;
+        // Its goodbye to the server need not be waited for.
+        tokio::spawn(sqlx::Connection::close(first));
         Ok(Store {
             writes: Writes::Postgres(pool.clone()),
             reader: Pool::Postgres(pool),
@@ -278,7 +279,8 @@ fn change_info(row: &db::Row) -> StoreResult<crate::model::ChangeInfo> {
 /// What a write transaction locks before it allocates from a shared range.
 #[derive(Clone, Copy, Debug)]
 pub enum Lock {
-    /// An account's server names and the addresses of its networks.
+    /// An account's server names and the addresses of its networks, and its groups while servers
+    /// are created into them or they are archived, restored or deleted.
     Account(i64),
     /// The address ranges every account's networks and public addresses are carved from.
     AddressSpace,
