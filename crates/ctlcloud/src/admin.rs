@@ -12,8 +12,6 @@ use serde_json::{json, Value};
 
 use crate::adminapi::{self, Caller, Request};
 use crate::app::App;
-use crate::clock::Clock;
-use crate::compute::{Compute, Sim};
 use crate::http::router::Method;
 
 /// One admin command.
@@ -278,18 +276,7 @@ async fn local(
 ) -> Result<(u16, Value), String> {
     let catalog = crate::serve::load_catalog(catalog.as_deref())?;
     let store = crate::serve::open_store(data_dir, database_url).await?;
-    let app = Arc::new(App {
-        store: store.clone(),
-        catalog,
-        clock: Clock::default(),
-        compute: Compute::Sim(Sim::default()),
-        queued: Default::default(),
-        announcer: Default::default(),
-        limits: Default::default(),
-        creates: Default::default(),
-        throttle: Default::default(),
-        admin_token: None,
-    });
+    let app = Arc::new(App::simulated(store.clone(), catalog));
     let answer = adminapi::handle(&app, &Caller::Operator("ctlcloud admin"), request).await;
     store.close().await;
     Ok(match answer {

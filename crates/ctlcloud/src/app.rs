@@ -34,6 +34,23 @@ pub struct App {
 }
 
 impl App {
+    /// An application on `store` with the simulated driver at zero delay, the default caps, no
+    /// other nodes and no admin token: what the local admin commands and the tests run.
+    pub fn simulated(store: Store, catalog: Catalog) -> App {
+        App {
+            store,
+            catalog,
+            clock: Clock::default(),
+            compute: Compute::Sim(Default::default()),
+            queued: Default::default(),
+            announcer: Default::default(),
+            limits: Default::default(),
+            creates: Default::default(),
+            throttle: Default::default(),
+            admin_token: None,
+        }
+    }
+
     /// Tells the workers, of this node and of the others, that new work is queued. Called after
     /// the job's transaction commits.
     pub fn wake_workers(&self) {

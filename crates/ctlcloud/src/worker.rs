@@ -270,27 +270,12 @@ async fn finish(
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::compute::{Compute, Sim};
     use crate::domain::accounts::{create_account, NewAccount};
     use crate::model::JobKind;
     use crate::store::{networks, Scratch};
 
     fn app(store: &crate::store::Store) -> App {
-        App {
-            store: store.clone(),
-            catalog: Catalog::built_in(),
-            clock: Default::default(),
-            compute: Compute::Sim(Sim {
-                delay: Duration::ZERO,
-                fail_marker: None,
-            }),
-            queued: Default::default(),
-            announcer: Default::default(),
-            limits: Default::default(),
-            creates: Default::default(),
-            throttle: Default::default(),
-            admin_token: None,
-        }
+        App::simulated(store.clone(), Catalog::built_in())
     }
 
     async fn account(app: &App, tx: &mut Tx) -> crate::model::Account {

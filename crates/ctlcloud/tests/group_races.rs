@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use common::TestDatabase;
 use ctlcloud::app::App;
 use ctlcloud::catalog::Catalog;
-use ctlcloud::compute::{Compute, Sim};
 use ctlcloud::domain::accounts::{create_account, NewAccount};
 use ctlcloud::domain::group_actions;
 use ctlcloud::domain::groups::{self, NewGroup};
@@ -23,21 +22,7 @@ use ctlcloud::model::{Account, Group, Job, Principal};
 use ctlcloud::store::{self, Location, Store};
 
 fn app(store: Store) -> Arc<App> {
-    Arc::new(App {
-        store,
-        catalog: Catalog::built_in(),
-        clock: Default::default(),
-        compute: Compute::Sim(Sim {
-            delay: Duration::ZERO,
-            fail_marker: None,
-        }),
-        queued: Default::default(),
-        announcer: Default::default(),
-        limits: Default::default(),
-        creates: Default::default(),
-        throttle: Default::default(),
-        admin_token: None,
-    })
+    Arc::new(App::simulated(store, Catalog::built_in()))
 }
 
 async fn caller(app: &App) -> Principal {
