@@ -452,6 +452,50 @@ async fn post_raw(s: &Session, path: &str, body: &str) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Work on a whole group waits for the account's work accepted before it: a group archived or
+/// deleted while a server in it is being built is archived or deleted once the build has ended,
+/// with that server.
+#[tokio::test]
+async fn work_on_a_group_waits_for_the_builds_in_it() {
+    let dir = TempDir::new();
+    // Each simulated build takes a while, so that the group's work is queued while it runs.
+    let options = Options {
+        delay_ms: 400,
+        ..Options::default()
+    };
+    let s = Session::start(&dir.0, options).await;
+    let default_group = s.group_id("Default Group").await;
+    for (name, archive) in [("shelf", true), ("bin", false)] {
+        let g = group(&s, name, &default_group).await;
+        let mut body = s.server_body(name).await;
+        body["groupId"] = json!(g);
+        let (status, created) = s.post("/v2/servers/DEMO", body).await;
+        assert_eq!(status, 202, "{created}");
+        let (status, queued) = if archive {
+            post_raw(&s, &format!("/v2/groups/DEMO/{g}/archive"), "").await
+        } else {
+            s.delete(&format!("/v2/groups/DEMO/{g}")).await
+        };
+        assert_eq!(status, 202, "{queued}");
+        assert_eq!(
+            s.wait(queued["href"].as_str().unwrap()).await["status"],
+            "succeeded"
+        );
+        let (_, build) = s.get(&status_href(&created)).await;
+        assert_eq!(
+            build["status"], "succeeded",
+            "{name}: the build ended first"
+        );
+        let (status, server) = s.get(created["links"][1]["href"].as_str().unwrap()).await;
+        if archive {
+            assert_eq!(server["status"], "archived", "{server}");
+            assert_eq!(server["details"]["powerState"], "stopped", "{server}");
+        } else {
+            assert_eq!(status, 404, "{server}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn archive_moves_a_group_to_the_archive_and_restore_brings_it_back() {
     let dir = TempDir::new();

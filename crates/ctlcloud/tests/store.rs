@@ -687,6 +687,62 @@ async fn jobs_are_claimed_once_in_order_and_taken_over_after_their_lease(store: 
     );
 }
 
+on_every_engine!(work_on_a_group_waits_for_older_jobs_and_holds_up_younger_ones);
+async fn work_on_a_group_waits_for_older_jobs_and_holds_up_younger_ones(store: &Store) {
+    let a = account(store, "GRP").await;
+    let b = account(store, "OTHER").await;
+    let on_group = |account: &Account| {
+        let mut j = job(account, None, 0);
+        j.kind = JobKind::ArchiveGroup;
+        j
+    };
+    let mut tx = store.write().await.unwrap();
+    let queued = jobs::insert_all(
+        &mut tx,
+        vec![
+            job(&a, None, NOW + 500), // scheduled: holds nothing up before its time
+            job(&a, Some("S1"), 0),
+            on_group(&a),
+            job(&a, Some("S2"), 0),
+            job(&b, Some("S3"), 0), // another account's work goes on
+        ],
+        NOW,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let [scheduled, build, archive, after, elsewhere] = <[_; 5]>::try_from(queued).unwrap();
+
+    let claim = |now: i64| async move {
+        let mut tx = store.write().await.unwrap();
+        let claimed = jobs::claim(&mut tx, "A", now, now + 60, 10).await.unwrap();
+        tx.commit().await.unwrap();
+        claimed.into_iter().map(|j| j.id).collect::<Vec<_>>()
+    };
+    let finish = |id: i64| async move {
+        let mut tx = store.write().await.unwrap();
+        assert!(
+            jobs::finish(&mut tx, id, "A", JobStatus::Succeeded, None, NOW)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+    };
+    assert_eq!(
+        claim(NOW).await,
+        vec![build.id, elsewhere.id],
+        "the group's job waits for the build, the younger job for the group's"
+    );
+    finish(build.id).await;
+    assert_eq!(claim(NOW).await, vec![archive.id]);
+    finish(archive.id).await;
+    assert_eq!(claim(NOW).await, vec![after.id]);
+    for id in [after.id, elsewhere.id] {
+        finish(id).await;
+    }
+    assert_eq!(claim(NOW + 500).await, vec![scheduled.id]);
+}
+
 on_every_engine!(concurrent_claimers_never_share_a_job);
 async fn concurrent_claimers_never_share_a_job(store: &Store) {
     let a = account(store, "CLM").await;

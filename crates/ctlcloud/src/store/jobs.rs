@@ -167,6 +167,9 @@ pub async fn open_for_server(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The kinds of job on a whole group, as an SQL list; `jobs_open_group` is indexed on the same.
+const GROUP_KINDS: &str = "('deleteGroup', 'archiveGroup', 'restoreGroup')";
+
 /// The statement that claims jobs: `?1` owner, `?2` lease end, `?3` now, `?4` how many.
 fn claim_sql(engine: Engine) -> String {
     // On PostgreSQL, nodes claiming at once skip each other's rows instead of waiting or
@@ -176,7 +179,8 @@ fn claim_sql(engine: Engine) -> String {
         Engine::Sqlite => "",
     };
     // The first condition repeats the one of the index of unfinished jobs (`jobs_open`), so that
-    // both engines read that index instead of every job ever queued.
+    // both engines read that index instead of every job ever queued; the one on older group jobs
+    // repeats `jobs_open_group`'s, so that it is a seek in that (nearly always empty) index.
     format!(
         "UPDATE jobs SET status = 'executing', lease_owner = ?1, lease_expires_at = ?2, \
              attempts = attempts + 1, updated_at = ?3 \
@@ -187,6 +191,11 @@ fn claim_sql(engine: Engine) -> String {
                     OR (j.status = 'executing' AND j.lease_expires_at < ?3)) \
                AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.server_id = j.server_id AND e.id < j.id \
                                AND e.status IN ('notStarted', 'executing')) \
+               AND NOT EXISTS (SELECT 1 FROM jobs g WHERE g.account_id = j.account_id AND g.id < j.id \
+                               AND g.status IN ('notStarted', 'executing') AND g.kind IN {GROUP_KINDS}) \
+               AND (j.kind NOT IN {GROUP_KINDS} \
+                    OR NOT EXISTS (SELECT 1 FROM jobs e WHERE e.account_id = j.account_id AND e.id < j.id \
+                                   AND e.status IN ('notStarted', 'executing') AND e.run_after <= ?3)) \
              ORDER BY j.id LIMIT ?4 {skip_locked}) \
          RETURNING {COLUMNS}"
     )
@@ -195,6 +204,9 @@ fn claim_sql(engine: Engine) -> String {
 /// Claims up to `limit` runnable jobs for `owner` until `lease_until`: jobs not started whose time
 /// has come, and jobs whose previous owner's lease ran out. A job waits while an older job on the
 /// same server is unfinished, so the work on one server happens in the order it was accepted.
+/// Work on a whole group (delete, archive, restore) waits for every older job of its account whose
+/// time has come, and every younger job of the account waits for it: a group is never archived
+/// under a server still being built, nor a server built into a group already archived.
 pub async fn claim(
     conn: &mut Tx,
     owner: &str,
@@ -327,6 +339,15 @@ mod tests {
             .collect();
         assert!(
             !reads_of_j.is_empty() && reads_of_j.iter().all(|d| d.contains("jobs_open")),
+            "{plan:?}"
+        );
+        // Older work on a group is looked up in its own index, not among all unfinished jobs.
+        let reads_of_g: Vec<&String> = plan
+            .iter()
+            .filter(|d| d.split(' ').nth(1) == Some("g"))
+            .collect();
+        assert!(
+            !reads_of_g.is_empty() && reads_of_g.iter().all(|d| d.contains("jobs_open_group")),
             "{plan:?}"
         );
     }

@@ -79,6 +79,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/0009_networks_with_room.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/0010_group_jobs_in_turn.sql"),
+    ),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
