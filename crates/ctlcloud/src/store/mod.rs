@@ -283,8 +283,9 @@ fn change_info(row: &db::Row) -> StoreResult<crate::model::ChangeInfo> {
 /// What a write transaction locks before it allocates from a shared range.
 #[derive(Clone, Copy, Debug)]
 pub enum Lock {
-    /// An account's server names and the addresses of its networks, and its groups while servers
-    /// are created into them or they are archived, restored or deleted.
+    /// An account's server names and the addresses of its networks (taken by creates and new
+    /// adapters, given back with a released network), and its groups while servers are created
+    /// into them or they are archived, restored or deleted.
     Account(i64),
     /// The address ranges every account's networks and public addresses are carved from.
     AddressSpace,

@@ -56,8 +56,8 @@ async fn pool(conn: &mut Tx, dc: &str) -> StoreResult<Option<(u32, u32)>> {
 }
 
 /// Allocates the lowest free address of the data center's pool to a server, pending until the job
-/// adding it succeeds. Runs inside the accepting write transaction, so two requests never get the
-/// same address; `None` when the pool is exhausted.
+/// adding it succeeds. Runs inside the accepting write transaction, under the lock on the address
+/// space, so two requests never get the same address; `None` when the pool is exhausted.
 pub async fn allocate(
     conn: &mut Tx,
     account_id: i64,
@@ -66,6 +66,7 @@ pub async fn allocate(
     settings: &PublicIpSettings,
     now: i64,
 ) -> StoreResult<Option<u32>> {
+    super::lock(conn, super::Lock::AddressSpace).await?;
     let Some((first, last)) = pool(conn, dc).await? else {
         return Ok(None);
     };
