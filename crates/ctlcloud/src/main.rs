@@ -372,9 +372,12 @@ fn init_logs() {
         .ok()
         .and_then(|l| l.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::INFO);
+    // Colours only on a terminal: a log written to a file or a collector stays plain text.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        .with_ansi(colours)
         .with_target(false)
         .init();
 }
