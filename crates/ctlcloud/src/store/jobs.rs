@@ -323,6 +323,24 @@ mod tests {
     use super::*;
     use crate::store::Scratch;
 
+    /// The claim's list of group jobs names every kind of job on a whole group, as the index it
+    /// is meant to seek in does.
+    #[test]
+    fn group_kinds_match_the_group_jobs_and_their_index() {
+        for kind in [
+            JobKind::DeleteGroup,
+            JobKind::ArchiveGroup,
+            JobKind::RestoreGroup,
+        ] {
+            assert!(GROUP_KINDS.contains(&format!("'{}'", kind.as_str())));
+        }
+        let index = super::super::MIGRATIONS
+            .iter()
+            .find(|(_, sql)| sql.contains("CREATE INDEX jobs_open_group"))
+            .unwrap();
+        assert!(index.1.contains(&format!("kind IN {GROUP_KINDS}")));
+    }
+
     /// Claiming reads the unfinished jobs only, however long the history of finished ones.
     #[tokio::test]
     async fn claiming_reads_the_index_of_unfinished_jobs() {
