@@ -24,7 +24,9 @@ use ctlcloud::domain::servers::{self, NewServer};
 use ctlcloud::model::{Account, Group, Job, Network, Principal, PublicIpSettings};
 use ctlcloud::store::{self, Location, Store, Tx};
 
-fn app(store: Store) -> Arc<App> {
+/// An application on a store in a database of its own.
+async fn app_on(db: &TestDatabase) -> Arc<App> {
+    let store = Store::open(Location::Postgres(&db.url)).await.unwrap();
     Arc::new(App::simulated(store, Catalog::built_in()))
 }
 
@@ -144,7 +146,7 @@ async fn servers_in(app: &App, group: &Group) -> usize {
 #[tokio::test]
 async fn a_create_into_a_group_being_archived_waits_and_is_refused() {
     let db = TestDatabase::create().await;
-    let app = app(Store::open(Location::Postgres(&db.url)).await.unwrap());
+    let app = app_on(&db).await;
     let who = caller(&app, "RACE").await;
     let group = group(&app, &who).await;
     let job = group_actions::archive(&app, &who, &who.account, &group.id)
@@ -162,7 +164,7 @@ async fn a_create_into_a_group_being_archived_waits_and_is_refused() {
 #[tokio::test]
 async fn a_create_into_a_group_being_deleted_waits_and_is_refused() {
     let db = TestDatabase::create().await;
-    let app = app(Store::open(Location::Postgres(&db.url)).await.unwrap());
+    let app = app_on(&db).await;
     let who = caller(&app, "RACE").await;
     let group = group(&app, &who).await;
     let job = group_actions::delete(&app, &who, &who.account, &group.id)
@@ -182,12 +184,12 @@ async fn a_create_into_a_group_being_deleted_waits_and_is_refused() {
     app.store.close().await;
 }
 
-/// Builds a server named WEB in a new group of the caller's, active and started; returns its id.
-async fn active_server(app: &App, who: &Principal) -> String {
+/// Builds a server named `name` in a new group of the caller's, active and started; returns its id.
+async fn active_server(app: &App, who: &Principal, name: &str) -> String {
     let group = group(app, who).await;
-    let (server, _) = servers::create(app, who, &who.account, server_into(&group))
-        .await
-        .unwrap();
+    let mut new = server_into(&group);
+    new.name = name.into();
+    let (server, _) = servers::create(app, who, &who.account, new).await.unwrap();
     let mut tx = app.store.write().await.unwrap();
     store::servers::set_state(&mut tx, &server.id, "active", "started")
         .await
@@ -228,12 +230,12 @@ async fn create_in_flight(app: &App, who: &Principal, network: &Network, server_
 #[tokio::test]
 async fn public_addresses_asked_together_are_never_the_same() {
     let db = TestDatabase::create().await;
-    let app = app(Store::open(Location::Postgres(&db.url)).await.unwrap());
+    let app = app_on(&db).await;
     let one = caller(&app, "ONE").await;
     let two = caller(&app, "TWO").await;
     let (first, second) = (
-        active_server(&app, &one).await,
-        active_server(&app, &two).await,
+        active_server(&app, &one, "WEB").await,
+        active_server(&app, &two, "WEB").await,
     );
     let settings = PublicIpSettings {
         internal: 0,
@@ -270,9 +272,9 @@ async fn public_addresses_asked_together_are_never_the_same() {
 #[tokio::test]
 async fn a_network_released_while_a_create_takes_an_address_on_it_is_kept() {
     let db = TestDatabase::create().await;
-    let app = app(Store::open(Location::Postgres(&db.url)).await.unwrap());
+    let app = app_on(&db).await;
     let who = caller(&app, "RACE").await;
-    let server = active_server(&app, &who).await;
+    let server = active_server(&app, &who, "WEB").await;
     let network = second_network(&app, &who).await;
 
     let held = create_in_flight(&app, &who, &network, &server).await;
@@ -298,24 +300,10 @@ async fn a_network_released_while_a_create_takes_an_address_on_it_is_kept() {
 #[tokio::test]
 async fn an_adapter_added_while_a_create_takes_an_address_gets_another() {
     let db = TestDatabase::create().await;
-    let app = app(Store::open(Location::Postgres(&db.url)).await.unwrap());
+    let app = app_on(&db).await;
     let who = caller(&app, "RACE").await;
-    let creating = active_server(&app, &who).await;
-    let adapting = {
-        // A second server, in the same account.
-        let group = group(&app, &who).await;
-        let mut new = server_into(&group);
-        new.name = "APP".into();
-        let (server, _) = servers::create(&app, &who, &who.account, new)
-            .await
-            .unwrap();
-        let mut tx = app.store.write().await.unwrap();
-        store::servers::set_state(&mut tx, &server.id, "active", "started")
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        server.id
-    };
+    let creating = active_server(&app, &who, "WEB").await;
+    let adapting = active_server(&app, &who, "APP").await;
     let network = second_network(&app, &who).await;
 
     let held = create_in_flight(&app, &who, &network, &creating).await;
