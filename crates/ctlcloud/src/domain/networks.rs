@@ -125,6 +125,29 @@ pub async fn release(app: &App, account: &Account, dc: &str, id: &str) -> ApiRes
     Ok(())
 }
 
+/// Refuses an address asked for on `network` that is reserved there or that someone holds. The
+/// outer error is the store's, the inner one the request's.
+pub async fn check_asked_address(
+    tx: &mut Tx,
+    network: &Network,
+    address: u32,
+) -> StoreResult<ApiResult<()>> {
+    let text = crate::model::ipv4(address);
+    if !network.assignable().contains(&address) {
+        return Ok(Err(ApiError::invalid(
+            "ipAddress",
+            format!("{text} is reserved on network {}.", network.cidr()),
+        )));
+    }
+    if networks::is_assigned(tx, &network.id, address).await? {
+        return Ok(Err(ApiError::invalid(
+            "ipAddress",
+            format!("{text} is already in use."),
+        )));
+    }
+    Ok(Ok(()))
+}
+
 /// Checks a log forwarding address: an IPv4 address or a host name.
 fn check_remote_address(address: &str) -> ApiResult<()> {
     let host_name = address.len() <= 253

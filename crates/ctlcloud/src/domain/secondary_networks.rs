@@ -83,18 +83,7 @@ pub async fn add(
                     format!("{text} is not on network {}.", network.cidr()),
                 ));
             }
-            if !network.assignable().contains(&a) {
-                return Err(ApiError::invalid(
-                    "ipAddress",
-                    format!("{text} is reserved on network {}.", network.cidr()),
-                ));
-            }
-            if networks::is_assigned(&mut tx, &network.id, a).await? {
-                return Err(ApiError::invalid(
-                    "ipAddress",
-                    format!("{text} is already in use."),
-                ));
-            }
+            super::networks::check_asked_address(&mut tx, &network, a).await??;
             a
         }
         None => networks::lowest_free(&mut tx, &network)

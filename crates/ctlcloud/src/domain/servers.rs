@@ -228,17 +228,8 @@ pub async fn pick_address(
                 format!("{text} is not on a network of the account in {dc}."),
             )));
         };
-        if !network.assignable().contains(&address) {
-            return Ok(Err(ApiError::invalid(
-                "ipAddress",
-                format!("{text} is reserved on network {}.", network.cidr()),
-            )));
-        }
-        if networks::is_assigned(tx, &network.id, address).await? {
-            return Ok(Err(ApiError::invalid(
-                "ipAddress",
-                format!("{text} is already in use."),
-            )));
+        if let Err(refused) = super::networks::check_asked_address(tx, &network, address).await? {
+            return Ok(Err(refused));
         }
         return Ok(Ok((network, address)));
     }
