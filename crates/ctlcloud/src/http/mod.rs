@@ -201,16 +201,38 @@ async fn execute(
     }
 }
 
+/// At most this much of a refused body is read and dropped before the refusal is sent.
+const MAX_DRAINED_BYTES: usize = 64 << 20;
+
 /// Reads a request body up to [`MAX_BODY_BYTES`]; a larger one is refused with 413.
+///
+/// The rest of a refused body is read and dropped (up to [`MAX_DRAINED_BYTES`]) before the answer
+/// goes out: a client still sending it when the connection closed would see the connection reset
+/// instead of the 413 and its message.
 async fn read_body(body: axum::body::Body) -> ApiResult<Bytes> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-            )
-        })
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut read = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map(|f| f.into_data()) else {
+            return Err(ApiError::bad_request("The request body could not be read."));
+        };
+        let Ok(data) = data else { continue };
+        seen = seen.saturating_add(data.len());
+        if seen <= MAX_BODY_BYTES {
+            read.extend_from_slice(&data);
+        } else if seen > MAX_DRAINED_BYTES {
+            break;
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+        ));
+    }
+    Ok(read.into())
 }
 
 /// A query parameter among parsed pairs; names match in any case.
