@@ -23,7 +23,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
 
 pub async fn apply(tx: &mut Tx, _app: &App, job: &Job) -> StoreResult<()> {
     // Claimed already: a retried job has nothing left to do.
-    if networks::by_id(tx, network_id(job)).await?.is_some() {
+    if networks::by_id(&mut *tx, network_id(job)).await?.is_some() {
         return Ok(());
     }
     let wanted = [(job.dc.as_str(), network_id(job).to_owned())];

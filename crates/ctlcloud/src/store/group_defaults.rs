@@ -25,14 +25,17 @@ pub async fn lineage(
     group_id: &str,
 ) -> StoreResult<Vec<GroupDefaults>> {
     // The tree is never deeper than 256; a longer chain could only be a cycle.
+    // The group is found by its key alone and its account checked last (see the store's module
+    // notes).
     let rows = db::query(
-        "WITH RECURSIVE chain (id, parent_id, depth) AS ( \
-             SELECT id, parent_id, 0 FROM groups WHERE id = ?1 AND account_id = ?2 \
+        "WITH RECURSIVE chain (id, parent_id, account_id, depth) AS ( \
+             SELECT id, parent_id, account_id, 0 FROM groups WHERE id = ?1 \
              UNION ALL \
-             SELECT g.id, g.parent_id, c.depth + 1 FROM groups g JOIN chain c ON g.id = c.parent_id \
-             WHERE g.account_id = ?2 AND c.depth < 255) \
+             SELECT g.id, g.parent_id, g.account_id, c.depth + 1 \
+             FROM groups g JOIN chain c ON g.id = c.parent_id WHERE c.depth < 255) \
          SELECT d.cpu, d.memory_gb, d.network_id, d.primary_dns, d.secondary_dns, d.template_name \
-         FROM chain c LEFT JOIN group_defaults d ON d.group_id = c.id ORDER BY c.depth",
+         FROM chain c LEFT JOIN group_defaults d ON d.group_id = c.id \
+         WHERE c.account_id = ?2 ORDER BY c.depth",
     )
     .bind(group_id.to_lowercase())
     .bind(account_id)

@@ -58,14 +58,13 @@ pub async fn get(
     account_id: i64,
     id: &str,
 ) -> StoreResult<Option<Group>> {
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM groups WHERE id = ? AND account_id = ?"
-    ))
-    .bind(id.to_lowercase())
-    .bind(account_id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    // By its key alone, then checked to be the account's (see the store's module notes).
+    let row = db::query(&format!("SELECT {COLUMNS} FROM groups WHERE id = ?"))
+        .bind(id.to_lowercase())
+        .fetch_optional(conn)
+        .await?;
+    let group = row.as_ref().map(from_row).transpose()?;
+    Ok(group.filter(|g| g.account_id == account_id))
 }
 
 /// The root group (`<DC> Hardware`) of the account in a data center.

@@ -8,6 +8,11 @@
 //! instead of failing on upgrade. Reads use a pool of their own and never wait for writers.
 //! PostgreSQL: one pool; write transactions that allocate names or addresses take a [`lock`]
 //! first, so nodes never hand out the same one.
+//!
+//! A row asked for by its key and its account is read by the key alone and then checked to be the
+//! account's. With the account in the `WHERE` clause too, PostgreSQL's generic plan for a table
+//! not yet analysed (a new database filling up) can walk all the account's rows through the
+//! account's index instead of seeking the key: every lookup then grows with the account.
 
 pub mod accounts;
 pub mod alert_policies;

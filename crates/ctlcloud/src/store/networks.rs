@@ -107,15 +107,9 @@ pub async fn get(
     dc: &str,
     id: &str,
 ) -> StoreResult<Option<Network>> {
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM networks WHERE id = ? AND account_id = ? AND dc = ?"
-    ))
-    .bind(id.to_lowercase())
-    .bind(account_id)
-    .bind(dc.to_uppercase())
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    // By its key alone, then checked to be the account's (see the store's module notes).
+    let network = by_id(conn, id).await?;
+    Ok(network.filter(|n| n.account_id == account_id && n.dc.eq_ignore_ascii_case(dc)))
 }
 
 /// The addresses assigned on a network, with the server each belongs to, in address order.
@@ -377,7 +371,7 @@ pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
 
 /// A network by id, whatever account or data center it belongs to (for queued work that
 /// already checked both).
-pub async fn by_id(conn: &mut Tx, id: &str) -> StoreResult<Option<Network>> {
+pub async fn by_id(conn: impl Into<Exec<'_>>, id: &str) -> StoreResult<Option<Network>> {
     let row = db::query(&format!("SELECT {COLUMNS} FROM networks WHERE id = ?"))
         .bind(id.to_lowercase())
         .fetch_optional(conn)

@@ -126,23 +126,6 @@ pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> 
     Ok(())
 }
 
-/// A server's addresses as shown: the primary network's first, then the secondary adapters' in
-/// address order; an adapter still being added is not shown.
-const ADDRESSES: &str = "SELECT address FROM ip_addresses WHERE server_id = ? AND pending = 0 \
-     ORDER BY role <> 'primary', address";
-
-async fn with_addresses(mut conn: Exec<'_>, server: Option<Server>) -> StoreResult<Option<Server>> {
-    let Some(mut server) = server else {
-        return Ok(None);
-    };
-    let addresses: Vec<i64> = db::query_scalar(ADDRESSES)
-        .bind(&server.id)
-        .fetch_all(conn.reborrow())
-        .await?;
-    server.addresses = addresses.into_iter().map(|a| a as u32).collect();
-    Ok(Some(server))
-}
-
 /// A server of the account by its name (any case), with its addresses. Read inside a write
 /// transaction, what is decided from it still holds when the transaction commits.
 pub async fn get(
@@ -162,28 +145,38 @@ pub async fn get_by_uuid(
     one(conn.into(), account_id, "uuid", uuid.to_lowercase()).await
 }
 
-/// The server of the account whose `column` (a unique one) holds `value`, with its addresses.
+/// The server of the account whose `column` (a unique one) holds `value`, with its addresses, in
+/// one statement: a row for each address (one with none when it has none). Its addresses as
+/// shown: the primary network's first, then the secondary adapters' in address order; an adapter
+/// still being added is not shown.
 async fn one(
-    mut conn: Exec<'_>,
+    conn: Exec<'_>,
     account_id: i64,
     column: &str,
     value: String,
 ) -> StoreResult<Option<Server>> {
-    // Given a pool, the row and its addresses are read on one connection, in one read transaction:
-    // on SQLite one consistent view, and one catch-up with what other connections wrote instead
-    // of two.
-    if let Some(pool) = conn.pool() {
-        let mut tx = pool.read().await?;
-        return Box::pin(one(Exec::from(&mut tx), account_id, column, value)).await;
-    }
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM servers WHERE {column} = ? AND account_id = ?"
+    // By its key alone, then checked to be the account's (see the store's module notes).
+    let rows = db::query(&format!(
+        "SELECT s.*, a.address FROM (SELECT {COLUMNS} FROM servers WHERE {column} = ?) s \
+         LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0 \
+         ORDER BY a.role <> 'primary', a.address"
     ))
     .bind(value)
-    .bind(account_id)
-    .fetch_optional(conn.reborrow())
+    .fetch_all(conn)
     .await?;
-    with_addresses(conn, row.as_ref().map(from_row).transpose()?).await
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut server = from_row(first)?;
+    if server.account_id != account_id {
+        return Ok(None);
+    }
+    for row in &rows {
+        if let Some(address) = row.try_get::<Option<i64>, _>("address")? {
+            server.addresses.push(address as u32);
+        }
+    }
+    Ok(Some(server))
 }
 
 /// Writes back what users change on a server: description, group, cpu, memory, disks, custom
@@ -284,14 +277,13 @@ pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
 /// A server of the account by its name (any case), read inside a write transaction so that a
 /// check and the change it allows are one atomic step. Its addresses are not loaded.
 pub async fn get_in_tx(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM servers WHERE id = ? AND account_id = ?"
-    ))
-    .bind(id.to_uppercase())
-    .bind(account_id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    // By its key alone, then checked to be the account's (see the store's module notes).
+    let row = db::query(&format!("SELECT {COLUMNS} FROM servers WHERE id = ?"))
+        .bind(id.to_uppercase())
+        .fetch_optional(conn)
+        .await?;
+    let server = row.as_ref().map(from_row).transpose()?;
+    Ok(server.filter(|s| s.account_id == account_id))
 }
 
 /// Records the outcome of a power, maintenance, archive or restore operation: the server's new
@@ -374,9 +366,15 @@ pub async fn revert_to(
 
 /// The name of the account's server with this uuid, if it still exists.
 pub async fn id_by_uuid(conn: &mut Tx, account_id: i64, uuid: &str) -> StoreResult<Option<String>> {
-    db::query_scalar("SELECT id FROM servers WHERE uuid = ? AND account_id = ?")
+    // By its key alone, then checked to be the account's (see the store's module notes).
+    let row = db::query("SELECT id, account_id FROM servers WHERE uuid = ?")
         .bind(uuid.to_lowercase())
-        .bind(account_id)
         .fetch_optional(conn)
-        .await
+        .await?;
+    match row {
+        Some(row) if row.try_get::<i64, _>("account_id")? == account_id => {
+            Ok(Some(row.try_get("id")?))
+        }
+        _ => Ok(None),
+    }
 }
