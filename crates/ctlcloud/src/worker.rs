@@ -5,16 +5,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
+use tokio::task::JoinSet;
 
 use crate::app::App;
-use crate::model::{Job, JobStatus};
+use crate::model::{Job, JobKind, JobStatus};
 use crate::steps;
-use crate::store::{db, jobs, Engine, StoreResult, Tx};
+use crate::store::{jobs, Engine, StoreResult, Tx};
 
 /// At most this many finished jobs are recorded in one write transaction.
 const MOST_FINISHED_AT_ONCE: usize = 256;
+
+/// Transactions recording finished jobs together at once on PostgreSQL: each waits for
+/// PostgreSQL a round trip per statement, so one alone would fall behind the workers.
+const BATCHES_AT_ONCE_ON_POSTGRES: usize = 4;
 
 /// How one node runs jobs.
 #[derive(Debug, Clone, Copy)]
@@ -77,9 +81,7 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         running.abort_all();
     }
     drop(recorder);
-    if let Some(batches) = batches {
-        let _ = batches.await;
-    }
+    batches.join_all().await;
 }
 
 async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreResult<Vec<Job>> {
@@ -90,30 +92,54 @@ async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreRe
     Ok(claimed)
 }
 
-/// Where the outcomes of jobs go once their steps have run.
+/// Where the outcomes of jobs go once their steps have run: to the recording tasks, each of which
+/// records in one transaction all the jobs that finished while it waited for that transaction, or,
+/// for a job that must not share one, to a transaction of the job's own.
 ///
-/// On SQLite, to one task that records all the jobs that finished while the write connection was
-/// busy in one transaction, each in a savepoint of its own so that one that fails is rolled back
-/// alone: one write connection serves the whole node, and this spares it a transaction per job.
-/// On PostgreSQL, each job records its own outcome in a transaction of its own, at the same time as
-/// the others: other nodes write at the same time, and one transaction touching the rows of many
-/// accounts could deadlock with theirs.
+/// On SQLite every job shares, with one recording task: one write connection serves the whole
+/// node, and this spares it a transaction per job. On PostgreSQL only builds of new servers share:
+/// each changes nothing but its own job and its own server, which no other job touches before the
+/// build is recorded. Any other job could take the locks or rows of its account, and a transaction
+/// doing that for many accounts could deadlock with those of other nodes; those jobs record their
+/// own outcomes, side by side.
 #[derive(Clone)]
-enum Recorder {
-    Batched(mpsc::UnboundedSender<Finished>),
-    Alone(String),
+struct Recorder {
+    batches: mpsc::UnboundedSender<Finished>,
+    engine: Engine,
+    owner: String,
 }
 
 impl Recorder {
-    /// The recorder for this node's worker `owner`, and the task that records batches if any.
-    fn start(app: &Arc<App>, owner: &str) -> (Recorder, Option<JoinHandle<()>>) {
-        match app.store.engine() {
-            Engine::Sqlite => {
-                let (sender, receiver) = mpsc::unbounded_channel();
-                let task = tokio::spawn(record_batches(app.clone(), owner.to_owned(), receiver));
-                (Recorder::Batched(sender), Some(task))
-            }
-            Engine::Postgres => (Recorder::Alone(owner.to_owned()), None),
+    /// The recorder for this node's worker `owner`, and the tasks that record batches.
+    fn start(app: &Arc<App>, owner: &str) -> (Recorder, JoinSet<()>) {
+        let (batches, receiver) = mpsc::unbounded_channel();
+        let engine = app.store.engine();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut tasks = JoinSet::new();
+        let batchers = match engine {
+            Engine::Sqlite => 1,
+            Engine::Postgres => BATCHES_AT_ONCE_ON_POSTGRES,
+        };
+        for _ in 0..batchers {
+            tasks.spawn(record_batches(
+                app.clone(),
+                owner.to_owned(),
+                receiver.clone(),
+            ));
+        }
+        let recorder = Recorder {
+            batches,
+            engine,
+            owner: owner.to_owned(),
+        };
+        (recorder, tasks)
+    }
+
+    /// Whether the job's outcome may be recorded in a transaction shared with other jobs'.
+    fn shares(&self, job: &Job) -> bool {
+        match self.engine {
+            Engine::Sqlite => true,
+            Engine::Postgres => JobKind::parse(&job.kind) == Some(JobKind::CreateServer),
         }
     }
 }
@@ -136,27 +162,24 @@ async fn execute(app: &App, job: Job, recorder: &Recorder) {
             return;
         }
     };
-    match recorder {
-        Recorder::Batched(sender) => {
-            let (recorded, wait) = oneshot::channel();
-            let finished = Finished {
-                job,
-                outcome,
-                recorded: Some(recorded),
-            };
-            if sender.send(finished).is_ok() {
-                let _ = wait.await;
-            }
+    if recorder.shares(&job) {
+        let (recorded, wait) = oneshot::channel();
+        let finished = Finished {
+            job,
+            outcome,
+            recorded: Some(recorded),
+        };
+        if recorder.batches.send(finished).is_ok() {
+            let _ = wait.await;
         }
-        Recorder::Alone(owner) => {
-            let tx = app.store.write().await;
-            let finished = Finished {
-                job,
-                outcome,
-                recorded: None,
-            };
-            record(app, owner, tx, vec![finished]).await;
-        }
+    } else {
+        let tx = app.store.write().await;
+        let finished = Finished {
+            job,
+            outcome,
+            recorded: None,
+        };
+        record(app, &recorder.owner, tx, vec![finished]).await;
     }
 }
 
@@ -164,106 +187,112 @@ async fn execute(app: &App, job: Job, recorder: &Recorder) {
 async fn record_batches(
     app: Arc<App>,
     owner: String,
-    mut to_record: mpsc::UnboundedReceiver<Finished>,
+    to_record: Arc<Mutex<mpsc::UnboundedReceiver<Finished>>>,
 ) {
-    while let Some(first) = to_record.recv().await {
+    loop {
+        let Some(first) = to_record.lock().await.recv().await else {
+            return;
+        };
         let tx = app.store.write().await;
-        // Those that finished while this waited for the connection go in the same transaction.
+        // Those that finished while this waited for the transaction go in it too, unless another
+        // of these tasks is already waiting for them.
         let mut batch = vec![first];
-        while batch.len() < MOST_FINISHED_AT_ONCE {
-            match to_record.try_recv() {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
+        if let Ok(mut more) = to_record.try_lock() {
+            while batch.len() < MOST_FINISHED_AT_ONCE {
+                match more.try_recv() {
+                    Ok(finished) => batch.push(finished),
+                    Err(_) => break,
+                }
             }
         }
         record(&app, &owner, tx, batch).await;
     }
 }
 
-/// Records finished jobs, each with its effect, in one transaction, and tells each job's task.
+/// Records finished jobs, each with its effect, in the transaction `tx`, and tells each job's
+/// task. If that fails, each job is recorded again in a transaction of its own, so that what went
+/// wrong with one job costs the others nothing.
 async fn record(app: &App, owner: &str, tx: StoreResult<Tx>, batch: Vec<Finished>) {
-    let recorded = async {
-        let mut tx = tx?;
-        // A job recorded alone needs no savepoint: the transaction is its own.
-        let alone = batch.len() == 1;
-        let mut kept = Vec::with_capacity(batch.len());
-        for f in &batch {
-            kept.push(finish(&mut tx, app, owner, &f.job, &f.outcome, alone).await?);
-        }
-        if kept.contains(&true) {
-            tx.commit().await?;
-        }
-        StoreResult::Ok(kept)
-    };
-    match recorded.await {
-        Ok(kept) => {
-            for (f, _) in batch.iter().zip(kept).filter(|(_, kept)| *kept) {
-                let status = if f.outcome.is_ok() {
-                    "succeeded"
-                } else {
-                    "failed"
-                };
-                tracing::info!(job = f.job.id, kind = f.job.kind, status, "job finished");
+    let kept = match record_in(app, owner, tx, &batch).await {
+        Ok(kept) => kept,
+        Err(e) if batch.len() > 1 => {
+            tracing::warn!(jobs = batch.len(), error = %e, "recording finished jobs together failed; recording each alone");
+            let mut kept = Vec::with_capacity(batch.len());
+            for f in &batch {
+                let tx = app.store.write().await;
+                kept.push(match record_in(app, owner, tx, std::slice::from_ref(f)).await {
+                    Ok(one) => one[0],
+                    Err(e) => {
+                        // The lease stays; the job runs again when it expires.
+                        tracing::error!(job = f.job.id, error = %e, "recording a finished job failed");
+                        false
+                    }
+                });
             }
+            kept
         }
-        // The leases stay; the jobs run again when they expire.
         Err(e) => {
-            tracing::error!(jobs = batch.len(), error = %e, "recording finished jobs failed")
+            tracing::error!(job = batch[0].job.id, error = %e, "recording a finished job failed");
+            vec![false]
         }
+    };
+    for (f, _) in batch.iter().zip(kept).filter(|(_, kept)| *kept) {
+        let status = if f.outcome.is_ok() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        tracing::info!(job = f.job.id, kind = f.job.kind, status, "job finished");
     }
     for waiting in batch.into_iter().filter_map(|f| f.recorded) {
         let _ = waiting.send(());
     }
 }
 
-/// Records one job's outcome and its effect, if this worker still holds the job: `true` if it did.
-/// Whatever goes wrong with this job is rolled back to its savepoint and logged, or, for a job
-/// `alone` in its transaction, left for the caller to roll back by not committing; an error is
-/// returned only when the transaction itself can go no further.
+/// Records finished jobs in `tx` and commits it: for each, whether it was kept (its worker still
+/// held it).
+async fn record_in(
+    app: &App,
+    owner: &str,
+    tx: StoreResult<Tx>,
+    batch: &[Finished],
+) -> StoreResult<Vec<bool>> {
+    let mut tx = tx?;
+    let mut kept = Vec::with_capacity(batch.len());
+    for f in batch {
+        kept.push(finish(&mut tx, app, owner, &f.job, &f.outcome).await?);
+    }
+    if kept.contains(&true) {
+        tx.commit().await?;
+    }
+    Ok(kept)
+}
+
+/// Ends a job with its outcome and then writes the outcome's effect, if this worker still holds
+/// the job: `true` if it did. When it does not (the job was taken over by another worker), nothing
+/// is written, so the transaction can go on with other jobs.
 async fn finish(
     tx: &mut Tx,
     app: &App,
     owner: &str,
     job: &Job,
     outcome: &Result<(), String>,
-    alone: bool,
 ) -> StoreResult<bool> {
-    if !alone {
-        db::query("SAVEPOINT job").execute(&mut *tx).await?;
-    }
-    let recorded = async {
-        steps::apply(tx, app, job, outcome).await?;
-        let status = if outcome.is_ok() {
-            JobStatus::Succeeded
-        } else {
-            JobStatus::Failed
-        };
-        let error = outcome.as_ref().err().map(String::as_str);
-        jobs::finish(tx, job.id, owner, status, error, app.clock.now()).await
-    }
-    .await;
-    let kept = match recorded {
-        Ok(true) => true,
-        Ok(false) => {
-            tracing::warn!(
-                job = job.id,
-                "job was taken over by another worker; its outcome here is dropped"
-            );
-            false
-        }
-        Err(e) => {
-            // The lease stays; the job runs again when it expires.
-            tracing::error!(job = job.id, error = %e, "job step failed");
-            false
-        }
+    let status = if outcome.is_ok() {
+        JobStatus::Succeeded
+    } else {
+        JobStatus::Failed
     };
-    if !alone {
-        if !kept {
-            db::query("ROLLBACK TO job").execute(&mut *tx).await?;
-        }
-        db::query("RELEASE job").execute(&mut *tx).await?;
+    let error = outcome.as_ref().err().map(String::as_str);
+    if !jobs::finish(tx, job.id, owner, status, error, app.clock.now()).await? {
+        tracing::warn!(
+            job = job.id,
+            "job was taken over by another worker; its outcome here is dropped"
+        );
+        return Ok(false);
     }
-    Ok(kept)
+    steps::apply(tx, app, job, outcome).await?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -272,7 +301,7 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::domain::accounts::{create_account, NewAccount};
     use crate::model::JobKind;
-    use crate::store::{networks, Scratch};
+    use crate::store::{db, networks, Scratch};
 
     fn app(store: &crate::store::Store) -> App {
         App::simulated(store.clone(), Catalog::built_in())
@@ -368,7 +397,7 @@ mod tests {
     /// Two finished jobs recorded in one transaction: the one whose lease was taken over by
     /// another worker changes nothing, and the other is kept.
     #[tokio::test]
-    async fn a_job_recorded_with_others_is_rolled_back_alone() {
+    async fn a_job_taken_over_changes_nothing_in_a_shared_transaction() {
         let scratch = Scratch::open().await;
         let store = scratch.store.clone();
         let app = app(&store);
@@ -376,11 +405,7 @@ mod tests {
         let (account, nets, claimed) = two_claimed(&app, &mut tx, 1).await;
         let mut kept = Vec::new();
         for job in &claimed {
-            kept.push(
-                finish(&mut tx, &app, "me", job, &Ok(()), false)
-                    .await
-                    .unwrap(),
-            );
+            kept.push(finish(&mut tx, &app, "me", job, &Ok(())).await.unwrap());
         }
         tx.commit().await.unwrap();
         assert_eq!(kept, [true, false]);
@@ -388,6 +413,45 @@ mod tests {
         let lost = outcome(&store, &account, &nets[1], &claimed[1]).await;
         assert_eq!(kept, (true, JobStatus::Succeeded));
         assert_eq!(lost, (false, JobStatus::Executing));
+        scratch.close().await;
+    }
+    /// Two finished jobs recorded together, the second's effect refused by the store: the shared
+    /// transaction is rolled back, and each job is recorded again on its own, so the first is
+    /// kept and the second stays with its worker, to run again.
+    #[tokio::test]
+    async fn a_job_whose_effect_fails_costs_the_others_in_its_batch_nothing() {
+        let scratch = Scratch::open().await;
+        let store = scratch.store.clone();
+        let app = app(&store);
+        let mut tx = store.write().await.unwrap();
+        let (account, nets, claimed) = two_claimed(&app, &mut tx, 0).await;
+        // Both held by "me" after all.
+        db::query("UPDATE jobs SET lease_owner = 'me'")
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        db::query(&format!(
+            "CREATE TRIGGER refuse BEFORE INSERT ON networks WHEN NEW.id = '{}' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            nets[1]
+        ))
+        .execute(&mut tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let batch = claimed
+            .iter()
+            .map(|job| Finished {
+                job: job.clone(),
+                outcome: Ok(()),
+                recorded: None,
+            })
+            .collect();
+        record(&app, "me", store.write().await, batch).await;
+        let kept = outcome(&store, &account, &nets[0], &claimed[0]).await;
+        let failed = outcome(&store, &account, &nets[1], &claimed[1]).await;
+        assert_eq!(kept, (true, JobStatus::Succeeded));
+        assert_eq!(failed, (false, JobStatus::Executing));
         scratch.close().await;
     }
 }

@@ -227,7 +227,7 @@ pub async fn claim(
 }
 
 /// Ends a job, if `owner` still holds it. `false` when the lease was lost to another worker, in
-/// which case the caller must roll back whatever it did in the same transaction.
+/// which case the job's effect must not be written (the worker ends the job before writing it).
 pub async fn finish(
     conn: &mut Tx,
     id: i64,
