@@ -2,6 +2,7 @@
 //! outcome together with its effect atomically. A job whose worker died is claimed again when its
 //! lease runs out; every step can run twice without harm.
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -250,7 +251,8 @@ async fn record(app: &App, owner: &str, tx: StoreResult<Tx>, batch: Vec<Finished
 }
 
 /// Records finished jobs in `tx` and commits it: for each, whether it was kept (its worker still
-/// held it).
+/// held it). Each job is ended before its effect is written, and the effect of a job that was
+/// taken over by another worker is not written at all, so the transaction goes on with the others.
 async fn record_in(
     app: &App,
     owner: &str,
@@ -258,41 +260,39 @@ async fn record_in(
     batch: &[Finished],
 ) -> StoreResult<Vec<bool>> {
     let mut tx = tx?;
-    let mut kept = Vec::with_capacity(batch.len());
+    let now = app.clock.now();
+    // Jobs with the same outcome (success, or failure with the same message) end together.
+    let mut by_outcome: BTreeMap<Option<&str>, Vec<i64>> = BTreeMap::new();
     for f in batch {
-        kept.push(finish(&mut tx, app, owner, &f.job, &f.outcome).await?);
+        let error = f.outcome.as_ref().err().map(String::as_str);
+        by_outcome.entry(error).or_default().push(f.job.id);
     }
-    if kept.contains(&true) {
+    let mut ended = HashSet::with_capacity(batch.len());
+    for (error, ids) in by_outcome {
+        let status = match error {
+            None => JobStatus::Succeeded,
+            Some(_) => JobStatus::Failed,
+        };
+        ended.extend(jobs::finish_all(&mut tx, &ids, owner, status, error, now).await?);
+    }
+    let kept: Vec<bool> = batch.iter().map(|f| ended.contains(&f.job.id)).collect();
+    for (f, _) in batch.iter().zip(&kept).filter(|(_, kept)| !**kept) {
+        tracing::warn!(
+            job = f.job.id,
+            "job was taken over by another worker; its outcome here is dropped"
+        );
+    }
+    let effects: Vec<(&Job, &Result<(), String>)> = batch
+        .iter()
+        .zip(&kept)
+        .filter(|(_, kept)| **kept)
+        .map(|(f, _)| (&f.job, &f.outcome))
+        .collect();
+    steps::apply_all(&mut tx, app, &effects).await?;
+    if !effects.is_empty() {
         tx.commit().await?;
     }
     Ok(kept)
-}
-
-/// Ends a job with its outcome and then writes the outcome's effect, if this worker still holds
-/// the job: `true` if it did. When it does not (the job was taken over by another worker), nothing
-/// is written, so the transaction can go on with other jobs.
-async fn finish(
-    tx: &mut Tx,
-    app: &App,
-    owner: &str,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<bool> {
-    let status = if outcome.is_ok() {
-        JobStatus::Succeeded
-    } else {
-        JobStatus::Failed
-    };
-    let error = outcome.as_ref().err().map(String::as_str);
-    if !jobs::finish(tx, job.id, owner, status, error, app.clock.now()).await? {
-        tracing::warn!(
-            job = job.id,
-            "job was taken over by another worker; its outcome here is dropped"
-        );
-        return Ok(false);
-    }
-    steps::apply(tx, app, job, outcome).await?;
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -403,12 +403,17 @@ mod tests {
         let app = app(&store);
         let mut tx = store.write().await.unwrap();
         let (account, nets, claimed) = two_claimed(&app, &mut tx, 1).await;
-        let mut kept = Vec::new();
-        for job in &claimed {
-            kept.push(finish(&mut tx, &app, "me", job, &Ok(())).await.unwrap());
-        }
         tx.commit().await.unwrap();
-        assert_eq!(kept, [true, false]);
+        let batch: Vec<Finished> = claimed
+            .iter()
+            .map(|job| Finished {
+                job: job.clone(),
+                outcome: Ok(()),
+                recorded: None,
+            })
+            .collect();
+        let kept = record_in(&app, "me", store.write().await, &batch).await;
+        assert_eq!(kept.unwrap(), [true, false]);
         let kept = outcome(&store, &account, &nets[0], &claimed[0]).await;
         let lost = outcome(&store, &account, &nets[1], &claimed[1]).await;
         assert_eq!(kept, (true, JobStatus::Succeeded));

@@ -191,7 +191,7 @@ async fn active_server(app: &App, who: &Principal, name: &str) -> String {
     new.name = name.into();
     let (server, _) = servers::create(app, who, &who.account, new).await.unwrap();
     let mut tx = app.store.write().await.unwrap();
-    store::servers::set_state(&mut tx, &server.id, "active", "started")
+    store::servers::set_state(&mut tx, &[server.id.as_str()], "active", "started")
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -524,7 +524,7 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
     );
 
     let mut tx = store.write().await.unwrap();
-    servers::set_state(&mut tx, "WA1SRVWEB01", "active", "started")
+    servers::set_state(&mut tx, &["WA1SRVWEB01"], "active", "started")
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -779,6 +779,46 @@ async fn concurrent_claimers_never_share_a_job(store: &Store) {
         }
     }
     assert_eq!(seen.len(), 200);
+}
+
+on_every_engine!(jobs_end_together_only_where_their_worker_still_holds_them);
+async fn jobs_end_together_only_where_their_worker_still_holds_them(store: &Store) {
+    let a = account(store, "END").await;
+    let servers: Vec<String> = (0..5).map(|i| format!("S{i}")).collect();
+    let mut tx = store.write().await.unwrap();
+    let queued = jobs::insert_all(
+        &mut tx,
+        servers.iter().map(|s| job(&a, Some(s), 0)).collect(),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let claimed = jobs::claim(&mut tx, "A", NOW, NOW + 60, 10).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+    tx.commit().await.unwrap();
+    let ids: Vec<i64> = queued.iter().map(|j| j.id).collect();
+    // The lease of the second was taken over by another worker.
+    let mut tx = store.write().await.unwrap();
+    let taken = jobs::claim(&mut tx, "B", NOW + 61, NOW + 120, 1)
+        .await
+        .unwrap();
+    assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[0]]);
+    // Five ids, padded to eight in the statement; the one taken over is left alone.
+    let mut ended = jobs::finish_all(&mut tx, &ids, "A", JobStatus::Failed, Some("no"), NOW)
+        .await
+        .unwrap();
+    ended.sort();
+    assert_eq!(ended, ids[1..]);
+    tx.commit().await.unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let stored = jobs::get(store.reader(), a.id, *id).await.unwrap().unwrap();
+        let expected = if i == 0 {
+            (JobStatus::Executing, None)
+        } else {
+            (JobStatus::Failed, Some("no"))
+        };
+        assert_eq!((stored.status, stored.error_message.as_deref()), expected);
+    }
 }
 
 on_every_engine!(audit_records_written_together_are_all_kept_in_order);

@@ -12,17 +12,17 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     }
 }
 
-pub async fn apply(
-    tx: &mut Tx,
-    _app: &App,
-    job: &Job,
-    outcome: &Result<(), String>,
-) -> StoreResult<()> {
-    let server_id = job.server_id.as_deref().unwrap_or_default();
-    let (status, power_state) = if outcome.is_ok() {
-        ("active", "started")
-    } else {
-        ("failed", "stopped")
+/// The outcomes of builds: each server becomes active and started, or failed and stopped, with
+/// one statement for each outcome.
+pub async fn apply_all(tx: &mut Tx, builds: &[(&Job, &Result<(), String>)]) -> StoreResult<()> {
+    let servers_where = |ok: bool| -> Vec<&str> {
+        builds
+            .iter()
+            .filter(|(_, outcome)| outcome.is_ok() == ok)
+            .map(|(job, _)| job.server_id.as_deref().unwrap_or_default())
+            .collect()
     };
-    servers::set_state(tx, server_id, status, power_state).await
+    let (built, failed) = (servers_where(true), servers_where(false));
+    servers::set_state(tx, &built, "active", "started").await?;
+    servers::set_state(tx, &failed, "failed", "stopped").await
 }

@@ -58,6 +58,26 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     }
 }
 
+/// Records the outcomes of finished jobs in the store, inside the transaction that ends them: the
+/// builds of new servers together, a statement for each outcome, and every other job on its own
+/// ([`apply`]). Their order does not matter: the jobs of one transaction never touch the same
+/// server (a server's jobs run one at a time) nor, with work on a whole group, the same account
+/// (a group's job runs alone in its account).
+pub async fn apply_all(
+    tx: &mut Tx,
+    app: &App,
+    finished: &[(&Job, &Result<(), String>)],
+) -> StoreResult<()> {
+    let (builds, others): (Vec<_>, Vec<_>) = finished
+        .iter()
+        .partition(|(job, _)| JobKind::parse(&job.kind) == Some(JobKind::CreateServer));
+    create_server::apply_all(tx, &builds).await?;
+    for (job, outcome) in others {
+        apply(tx, app, job, outcome).await?;
+    }
+    Ok(())
+}
+
 /// Records a job's outcome in the store, inside the transaction that ends the job. Most kinds
 /// change the store only when their work succeeded; the others record a failure too.
 pub async fn apply(
@@ -67,7 +87,7 @@ pub async fn apply(
     outcome: &Result<(), String>,
 ) -> StoreResult<()> {
     match JobKind::parse(&job.kind) {
-        Some(JobKind::CreateServer) => create_server::apply(tx, app, job, outcome).await,
+        Some(JobKind::CreateServer) => create_server::apply_all(tx, &[(job, outcome)]).await,
         Some(JobKind::DeleteServer) => delete_server::apply(tx, app, job, outcome).await,
         Some(JobKind::PowerOperation) => power_operation::apply(tx, app, job, outcome).await,
         Some(JobKind::ArchiveServer) => {

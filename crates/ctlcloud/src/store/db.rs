@@ -436,6 +436,14 @@ pub fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// Placeholders for an `IN (…)` list of `n` values, and how many there are: `n` rounded up to a
+/// power of two, the caller binding its last value again to fill the rest. PostgreSQL prepares each
+/// distinct statement once per connection, so lists of any length share a handful of statements.
+pub fn in_list(n: usize) -> (String, usize) {
+    let padded = n.max(1).next_power_of_two();
+    (marks(padded), padded)
+}
+
 /// Placeholders for `n` rows of `width` values each, `(?, ?), (?, ?), …`: a multi-row `VALUES`.
 pub fn rows(width: usize, n: usize) -> String {
     let row = format!("({})", marks(width));

@@ -236,18 +236,38 @@ pub async fn finish(
     error_message: Option<&str>,
     now: i64,
 ) -> StoreResult<bool> {
-    let done = db::query(
-        "UPDATE jobs SET status = ?, error_message = ?, lease_owner = NULL, lease_expires_at = NULL, \
-         updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'executing'",
-    )
-    .bind(status.as_str())
-    .bind(error_message)
-    .bind(now)
-    .bind(id)
-    .bind(owner)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let ended = finish_all(conn, &[id], owner, status, error_message, now).await?;
+    Ok(!ended.is_empty())
+}
+
+/// Ends jobs with one outcome, those `owner` still holds: the ids of the jobs it ended (see
+/// [`finish`]).
+pub async fn finish_all(
+    conn: &mut Tx,
+    ids: &[i64],
+    owner: &str,
+    status: JobStatus,
+    error_message: Option<&str>,
+    now: i64,
+) -> StoreResult<Vec<i64>> {
+    let mut ended = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(256) {
+        let (marks, n) = db::in_list(chunk.len());
+        let sql = format!(
+            "UPDATE jobs SET status = ?, error_message = ?, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = ? \
+             WHERE id IN ({marks}) AND lease_owner = ? AND status = 'executing' RETURNING id"
+        );
+        let mut query = db::query_scalar::<i64>(&sql)
+            .bind(status.as_str())
+            .bind(error_message)
+            .bind(now);
+        for i in 0..n {
+            query = query.bind(chunk[i.min(chunk.len() - 1)]);
+        }
+        ended.extend(query.bind(owner).fetch_all(&mut *conn).await?);
+    }
+    Ok(ended)
 }
 
 /// Replaces a job's payload, e.g. to drop secrets it no longer needs once it has ended.

@@ -237,19 +237,22 @@ pub async fn password(conn: impl Into<Exec<'_>>, server_id: &str) -> StoreResult
         .await
 }
 
-/// Moves a server to a new status and power state.
+/// Moves servers to a new status and power state.
 pub async fn set_state(
     conn: &mut Tx,
-    id: &str,
+    ids: &[&str],
     status: &str,
     power_state: &str,
 ) -> StoreResult<()> {
-    db::query("UPDATE servers SET status = ?, power_state = ? WHERE id = ?")
-        .bind(status)
-        .bind(power_state)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    for chunk in ids.chunks(256) {
+        let (marks, n) = db::in_list(chunk.len());
+        let sql = format!("UPDATE servers SET status = ?, power_state = ? WHERE id IN ({marks})");
+        let mut query = db::query(&sql).bind(status).bind(power_state);
+        for i in 0..n {
+            query = query.bind(chunk[i.min(chunk.len() - 1)]);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
