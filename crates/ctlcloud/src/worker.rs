@@ -331,12 +331,12 @@ mod tests {
         }
     }
 
-    /// Two claim-network jobs claimed by "me", the lease of the one at `stolen` then taken by
-    /// another worker, in `tx`: the account, each job's network id and the claimed jobs.
+    /// Two claim-network jobs claimed by "me", the lease of the one at `stolen` (if any) then
+    /// taken by another worker, in `tx`: the account, each job's network id and the claimed jobs.
     async fn two_claimed(
         app: &App,
         tx: &mut Tx,
-        stolen: usize,
+        stolen: Option<usize>,
     ) -> (crate::model::Account, Vec<String>, Vec<Job>) {
         let now = app.clock.now();
         let account = account(app, tx).await;
@@ -347,12 +347,25 @@ mod tests {
                 .unwrap();
         }
         let claimed = jobs::claim(tx, "me", now, now + 60, 10).await.unwrap();
-        db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")
-            .bind(claimed[stolen].id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        if let Some(stolen) = stolen {
+            db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")
+                .bind(claimed[stolen].id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
         (account, nets, claimed)
+    }
+
+    /// The jobs, finished with success, on their way to be recorded.
+    fn succeeded(jobs: &[Job]) -> Vec<Finished> {
+        jobs.iter()
+            .map(|job| Finished {
+                job: job.clone(),
+                outcome: Ok(()),
+                recorded: None,
+            })
+            .collect()
     }
 
     /// Whether a claim-network job's network exists, and the job's status.
@@ -369,22 +382,17 @@ mod tests {
         (exists, job.unwrap().status)
     }
 
-    /// A job recorded alone in its transaction, without a savepoint: if another worker took its
-    /// lease, nothing of it is kept; otherwise all of it is.
+    /// A job recorded alone in its transaction: if another worker took its lease, nothing of it is
+    /// kept; otherwise all of it is.
     #[tokio::test]
     async fn a_job_recorded_alone_is_kept_only_while_its_lease_is_held() {
         let scratch = Scratch::open().await;
         let store = scratch.store.clone();
         let app = app(&store);
         let mut tx = store.write().await.unwrap();
-        let (account, nets, claimed) = two_claimed(&app, &mut tx, 0).await;
+        let (account, nets, claimed) = two_claimed(&app, &mut tx, Some(0)).await;
         tx.commit().await.unwrap();
-        for job in &claimed {
-            let finished = Finished {
-                job: job.clone(),
-                outcome: Ok(()),
-                recorded: None,
-            };
+        for finished in succeeded(&claimed) {
             record(&app, "me", store.write().await, vec![finished]).await;
         }
         let lost = outcome(&store, &account, &nets[0], &claimed[0]).await;
@@ -402,17 +410,9 @@ mod tests {
         let store = scratch.store.clone();
         let app = app(&store);
         let mut tx = store.write().await.unwrap();
-        let (account, nets, claimed) = two_claimed(&app, &mut tx, 1).await;
+        let (account, nets, claimed) = two_claimed(&app, &mut tx, Some(1)).await;
         tx.commit().await.unwrap();
-        let batch: Vec<Finished> = claimed
-            .iter()
-            .map(|job| Finished {
-                job: job.clone(),
-                outcome: Ok(()),
-                recorded: None,
-            })
-            .collect();
-        let kept = record_in(&app, "me", store.write().await, &batch).await;
+        let kept = record_in(&app, "me", store.write().await, &succeeded(&claimed)).await;
         assert_eq!(kept.unwrap(), [true, false]);
         let kept = outcome(&store, &account, &nets[0], &claimed[0]).await;
         let lost = outcome(&store, &account, &nets[1], &claimed[1]).await;
@@ -420,6 +420,7 @@ mod tests {
         assert_eq!(lost, (false, JobStatus::Executing));
         scratch.close().await;
     }
+
     /// Two finished jobs recorded together, the second's effect refused by the store: the shared
     /// transaction is rolled back, and each job is recorded again on its own, so the first is
     /// kept and the second stays with its worker, to run again.
@@ -429,12 +430,7 @@ mod tests {
         let store = scratch.store.clone();
         let app = app(&store);
         let mut tx = store.write().await.unwrap();
-        let (account, nets, claimed) = two_claimed(&app, &mut tx, 0).await;
-        // Both held by "me" after all.
-        db::query("UPDATE jobs SET lease_owner = 'me'")
-            .execute(&mut tx)
-            .await
-            .unwrap();
+        let (account, nets, claimed) = two_claimed(&app, &mut tx, None).await;
         db::query(&format!(
             "CREATE TRIGGER refuse BEFORE INSERT ON networks WHEN NEW.id = '{}' \
              BEGIN SELECT RAISE(ABORT, 'refused'); END",
@@ -444,15 +440,7 @@ mod tests {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        let batch = claimed
-            .iter()
-            .map(|job| Finished {
-                job: job.clone(),
-                outcome: Ok(()),
-                recorded: None,
-            })
-            .collect();
-        record(&app, "me", store.write().await, batch).await;
+        record(&app, "me", store.write().await, succeeded(&claimed)).await;
         let kept = outcome(&store, &account, &nets[0], &claimed[0]).await;
         let failed = outcome(&store, &account, &nets[1], &claimed[1]).await;
         assert_eq!(kept, (true, JobStatus::Succeeded));

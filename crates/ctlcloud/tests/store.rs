@@ -197,19 +197,23 @@ async fn group_defaults_are_read_along_the_lineage(store: &Store) {
         .unwrap();
     tx.commit().await.unwrap();
 
-    // The group first, then its parent; in any case of the id.
-    let lineage = group_defaults::lineage(store.reader(), one.id, &default.id.to_uppercase())
+    // The group first, then its parent, each with its own defaults; in any case of the id.
+    let lineage = groups::lineage(store.reader(), one.id, &default.id.to_uppercase())
         .await
         .unwrap();
-    assert_eq!(lineage, vec![own, root_defaults.clone()]);
+    let ids: Vec<&str> = lineage.iter().map(|(g, _)| g.id.as_str()).collect();
+    assert_eq!(ids, [default.id.as_str(), root.id.as_str()]);
+    let defaults: Vec<GroupDefaults> = lineage.into_iter().map(|(_, d)| d).collect();
+    assert_eq!(defaults, vec![own, root_defaults.clone()]);
     // A group that sets nothing still has its place in the lineage.
     let archive = tree.iter().find(|g| g.name == "Archive").unwrap();
-    let lineage = group_defaults::lineage(store.reader(), one.id, &archive.id)
+    let lineage = groups::lineage(store.reader(), one.id, &archive.id)
         .await
         .unwrap();
-    assert_eq!(lineage, vec![GroupDefaults::default(), root_defaults]);
+    let defaults: Vec<GroupDefaults> = lineage.into_iter().map(|(_, d)| d).collect();
+    assert_eq!(defaults, vec![GroupDefaults::default(), root_defaults]);
     // Another account's group has no lineage here.
-    assert!(group_defaults::lineage(store.reader(), two.id, &default.id)
+    assert!(groups::lineage(store.reader(), two.id, &default.id)
         .await
         .unwrap()
         .is_empty());

@@ -5,7 +5,7 @@ use crate::store::Tx;
 
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
-use crate::model::{parse_ipv4, Account, GroupDefaults, Principal};
+use crate::model::{parse_ipv4, Account, Group, GroupDefaults, Principal};
 use crate::store::{self, group_defaults, groups, networks};
 
 use super::groups::find;
@@ -30,12 +30,12 @@ pub struct Effective {
 }
 
 /// The first value along the lineage (the group itself first).
-fn pick<T: Clone>(
-    lineage: &[GroupDefaults],
+fn pick<'a, T: Clone + 'a>(
+    lineage: impl IntoIterator<Item = &'a GroupDefaults>,
     field: impl Fn(&GroupDefaults) -> &Option<T>,
 ) -> Inherited<T> {
     lineage
-        .iter()
+        .into_iter()
         .enumerate()
         .find_map(|(depth, d)| {
             field(d).clone().map(|value| Inherited {
@@ -49,21 +49,28 @@ fn pick<T: Clone>(
         })
 }
 
+/// Resolves the defaults of a group through its ancestors, given its lineage
+/// (`store::groups::lineage`).
+pub fn resolve(lineage: &[(Group, GroupDefaults)]) -> Effective {
+    let defaults = || lineage.iter().map(|(_, d)| d);
+    Effective {
+        cpu: pick(defaults(), |d| &d.cpu),
+        memory_gb: pick(defaults(), |d| &d.memory_gb),
+        network_id: pick(defaults(), |d| &d.network_id),
+        primary_dns: pick(defaults(), |d| &d.primary_dns),
+        secondary_dns: pick(defaults(), |d| &d.secondary_dns),
+        template_name: pick(defaults(), |d| &d.template_name),
+    }
+}
+
 /// Resolves the defaults of a group of the account through its ancestors.
 pub async fn effective(
     conn: &mut Tx,
     account_id: i64,
     group_id: &str,
 ) -> store::StoreResult<Effective> {
-    let lineage = group_defaults::lineage(conn, account_id, group_id).await?;
-    Ok(Effective {
-        cpu: pick(&lineage, |d| &d.cpu),
-        memory_gb: pick(&lineage, |d| &d.memory_gb),
-        network_id: pick(&lineage, |d| &d.network_id),
-        primary_dns: pick(&lineage, |d| &d.primary_dns),
-        secondary_dns: pick(&lineage, |d| &d.secondary_dns),
-        template_name: pick(&lineage, |d| &d.template_name),
-    })
+    let lineage = groups::lineage(conn, account_id, group_id).await?;
+    Ok(resolve(&lineage))
 }
 
 /// The defaults of the group named in a path.

@@ -112,7 +112,7 @@ pub async fn check_move(
         ));
     }
     let lineage = groups::lineage(conn, group.account_id, &parent.id).await?;
-    if lineage.iter().any(|g| g.id == group.id) {
+    if lineage.iter().any(|(g, _)| g.id == group.id) {
         return Err(ApiError::invalid(
             field,
             format!(

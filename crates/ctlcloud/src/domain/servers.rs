@@ -11,7 +11,7 @@ use crate::ids;
 use crate::model::{self, Account, ChangeInfo, CustomFieldValue, Job, JobKind, Principal, Server};
 use crate::store::{self, accounts, jobs, networks, servers};
 
-use super::groups::{check_parent, find_named};
+use super::groups::{check_parent, no_such_group};
 use super::{custom_fields, group_defaults, server_creates, server_source};
 
 /// The largest disk, in GB.
@@ -99,7 +99,12 @@ pub async fn create(
     new: NewServer,
 ) -> ApiResult<(Server, Job)> {
     let mut conn = app.store.read().await?;
-    let group = find_named(&mut conn, account, "groupId", &new.group_id).await?;
+    // The group and its defaults, with those it inherits, in one read.
+    let lineage = store::groups::lineage(&mut conn, account.id, &new.group_id).await?;
+    let group = match lineage.first() {
+        Some((group, _)) => group.clone(),
+        None => return Err(no_such_group(account, "groupId", &new.group_id)),
+    };
     check_parent("groupId", &group)?;
     let dc = group.dc.clone();
     let now = app.clock.now();
@@ -111,7 +116,7 @@ pub async fn create(
             ));
         }
     }
-    let defaults = group_defaults::effective(&mut conn, account.id, &group.id).await?;
+    let defaults = group_defaults::resolve(&lineage);
     let defs = accounts::custom_fields(&mut conn, account.id).await?;
     drop(conn);
     let source_name = new

@@ -17,34 +17,7 @@ pub async fn get(conn: impl Into<Exec<'_>>, group_id: &str) -> StoreResult<Group
         .map_or_else(|| Ok(GroupDefaults::default()), from_row)
 }
 
-/// The own defaults of a group of the account and of each of its ancestors, the group first, in one
-/// statement. Empty when the account has no such group.
-pub async fn lineage(
-    conn: impl Into<Exec<'_>>,
-    account_id: i64,
-    group_id: &str,
-) -> StoreResult<Vec<GroupDefaults>> {
-    // The tree is never deeper than 256; a longer chain could only be a cycle.
-    // The group is found by its key alone and its account checked last (see the store's module
-    // notes).
-    let rows = db::query(
-        "WITH RECURSIVE chain (id, parent_id, account_id, depth) AS ( \
-             SELECT id, parent_id, account_id, 0 FROM groups WHERE id = ?1 \
-             UNION ALL \
-             SELECT g.id, g.parent_id, g.account_id, c.depth + 1 \
-             FROM groups g JOIN chain c ON g.id = c.parent_id WHERE c.depth < 255) \
-         SELECT d.cpu, d.memory_gb, d.network_id, d.primary_dns, d.secondary_dns, d.template_name \
-         FROM chain c LEFT JOIN group_defaults d ON d.group_id = c.id \
-         WHERE c.account_id = ?2 ORDER BY c.depth",
-    )
-    .bind(group_id.to_lowercase())
-    .bind(account_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
-}
-
-fn from_row(row: &db::Row) -> StoreResult<GroupDefaults> {
+pub(super) fn from_row(row: &db::Row) -> StoreResult<GroupDefaults> {
     Ok(GroupDefaults {
         cpu: row.try_get("cpu")?,
         memory_gb: row.try_get("memory_gb")?,

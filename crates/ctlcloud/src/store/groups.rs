@@ -3,13 +3,13 @@
 use super::db::{self, Exec, Pool, Row, Tx};
 
 use super::StoreResult;
-use crate::model::Group;
+use crate::model::{Group, GroupDefaults};
 
 const COLUMNS: &str =
     "id, account_id, dc, parent_id, name, description, type, status, custom_fields, \
      created_at, created_by, modified_at, modified_by";
 
-fn from_row(row: &Row) -> StoreResult<Group> {
+pub(super) fn from_row(row: &Row) -> StoreResult<Group> {
     Ok(Group {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -199,19 +199,34 @@ pub async fn set_subtree_status(
     Ok(())
 }
 
-/// A group and its ancestors up to the root, nearest first.
-pub async fn lineage(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<Vec<Group>> {
-    let mut chain: Vec<Group> = Vec::new();
-    let mut next = Some(id.to_lowercase());
-    // The tree is never deeper than this; a longer chain could only be a cycle.
-    while let Some(id) = next.take().filter(|_| chain.len() < 256) {
-        let Some(group) = get(&mut *conn, account_id, &id).await? else {
-            break;
-        };
-        next = group.parent_id.clone();
-        chain.push(group);
-    }
-    Ok(chain)
+/// A group of the account and each of its ancestors, the group first, each with its own defaults,
+/// in one statement. Empty when the account has no such group.
+pub async fn lineage(
+    conn: impl Into<Exec<'_>>,
+    account_id: i64,
+    group_id: &str,
+) -> StoreResult<Vec<(Group, GroupDefaults)>> {
+    // The tree is never deeper than 256; a longer chain could only be a cycle.
+    // The group is found by its key alone and its account checked last (see the store's module
+    // notes).
+    let rows = db::query(
+        "WITH RECURSIVE chain AS ( \
+             SELECT g.*, 0 AS depth FROM groups g WHERE g.id = ?1 \
+             UNION ALL \
+             SELECT g.*, c.depth + 1 FROM groups g JOIN chain c ON g.id = c.parent_id \
+             WHERE c.depth < 255) \
+         SELECT c.*, d.cpu, d.memory_gb, d.network_id, d.primary_dns, d.secondary_dns, \
+                d.template_name \
+         FROM chain c LEFT JOIN group_defaults d ON d.group_id = c.id \
+         WHERE c.account_id = ?2 ORDER BY c.depth",
+    )
+    .bind(group_id.to_lowercase())
+    .bind(account_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((from_row(row)?, super::group_defaults::from_row(row)?)))
+        .collect()
 }
 
 /// The system group of a kind (`archive`, `templates`) of the account in a data center.
