@@ -87,7 +87,8 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
 
 async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreResult<Vec<Job>> {
     let now = app.clock.now();
-    let mut tx = app.store.write().await?;
+    // The claim is one statement.
+    let mut tx = app.store.write_one().await?;
     let claimed = jobs::claim(&mut tx, owner, now, now + lease_secs, limit as i64).await?;
     tx.commit().await?;
     Ok(claimed)

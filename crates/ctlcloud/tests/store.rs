@@ -764,7 +764,8 @@ async fn concurrent_claimers_never_share_a_job(store: &Store) {
         claimers.spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let mut tx = store.write().await.unwrap();
+                // As the worker claims: one statement, on PostgreSQL a transaction of its own.
+                let mut tx = store.write_one().await.unwrap();
                 let claimed = jobs::claim(&mut tx, &format!("node-{owner}"), NOW, NOW + 60, 7)
                     .await
                     .unwrap();

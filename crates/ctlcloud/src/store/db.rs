@@ -41,7 +41,7 @@ impl Pool {
     pub async fn read(&self) -> StoreResult<Tx> {
         Ok(match self {
             Pool::Sqlite(p) => Tx::Sqlite(sqlite::ReadTx::begin(p.get()?)?),
-            Pool::Postgres(p) => Tx::PostgresRead(p.acquire().await?),
+            Pool::Postgres(p) => Tx::PostgresAutocommit(p.acquire().await?),
         })
     }
 
@@ -61,17 +61,18 @@ pub enum Tx {
     /// A write transaction on SQLite: a member of a group-committed batch.
     SqliteBatch(super::writer::Tx),
     Postgres(sqlx::Transaction<'static, Postgres>),
-    /// Reads on PostgreSQL: one pooled connection and no transaction. At PostgreSQL's isolation
-    /// level every statement reads its own snapshot, in a transaction or not, so `BEGIN` and
-    /// `ROLLBACK` would add two round trips and nothing else.
-    PostgresRead(sqlx::pool::PoolConnection<Postgres>),
+    /// One pooled PostgreSQL connection and no transaction: each statement is one of its own.
+    /// For reads (at PostgreSQL's isolation level every statement reads its own snapshot, in a
+    /// transaction or not, so `BEGIN` and `ROLLBACK` would add two round trips and nothing else),
+    /// and for a write of a single statement (`Store::write_one`).
+    PostgresAutocommit(sqlx::pool::PoolConnection<Postgres>),
 }
 
 impl Tx {
     pub fn engine(&self) -> Engine {
         match self {
             Tx::Sqlite(_) | Tx::SqliteBatch(_) => Engine::Sqlite,
-            Tx::Postgres(_) | Tx::PostgresRead(_) => Engine::Postgres,
+            Tx::Postgres(_) | Tx::PostgresAutocommit(_) => Engine::Postgres,
         }
     }
 
@@ -80,7 +81,7 @@ impl Tx {
             Tx::Sqlite(t) => t.commit()?,
             Tx::SqliteBatch(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
-            Tx::PostgresRead(_) => {}
+            Tx::PostgresAutocommit(_) => {}
         }
         Ok(())
     }
@@ -132,7 +133,7 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
             Tx::Sqlite(t) => Exec::Sqlite(t.conn_mut()),
             Tx::SqliteBatch(t) => Exec::Sqlite(t),
             Tx::Postgres(t) => Exec::Postgres(t),
-            Tx::PostgresRead(c) => Exec::Postgres(c),
+            Tx::PostgresAutocommit(c) => Exec::Postgres(c),
         }
     }
 }

@@ -202,6 +202,17 @@ impl Store {
         })
     }
 
+    /// Starts a write transaction for exactly one statement. On PostgreSQL the statement is a
+    /// transaction of its own, which spares the round trips of `BEGIN` and `COMMIT`; on SQLite it
+    /// is a write transaction like the others. Two statements in it would not be one atomic change
+    /// on PostgreSQL: those take [`Store::write`].
+    pub async fn write_one(&self) -> StoreResult<Tx> {
+        Ok(match &self.writes {
+            Writes::Sqlite(w) => Tx::SqliteBatch(w.begin().await?),
+            Writes::Postgres(p) => Tx::PostgresAutocommit(p.acquire().await?),
+        })
+    }
+
     /// Batches of writes committed since the store opened (SQLite; 0 on PostgreSQL).
     pub fn commits(&self) -> u64 {
         match &self.writes {
