@@ -102,7 +102,7 @@ pub async fn queue(
     let mut tx = app.store.write().await?;
     let mut entries = Vec::with_capacity(requests.len());
     for (id, op) in requests {
-        let Some(server) = servers::get_in_tx(&mut tx, account.id, &id).await? else {
+        let Some(server) = servers::get(&mut tx, account.id, &id).await? else {
             entries.push(Entry {
                 server: id.to_lowercase(),
                 outcome: Outcome::Refused(NOT_QUEUED.into()),
@@ -150,7 +150,7 @@ pub async fn restore(
 ) -> ApiResult<Job> {
     let now = app.clock.now();
     let mut tx = app.store.write().await?;
-    let server = servers::get_in_tx(&mut tx, account.id, server_id)
+    let server = servers::get(&mut tx, account.id, server_id)
         .await?
         .ok_or_else(|| super::servers::not_found(server_id))?;
     let group = groups::get(&mut tx, account.id, target_group_id)

@@ -84,7 +84,7 @@ pub async fn create(
     let mut tx = app.store.write().await?;
     let mut entries = Vec::with_capacity(server_ids.len());
     for id in server_ids {
-        let Some(server) = servers::get_in_tx(&mut tx, account.id, &id).await? else {
+        let Some(server) = servers::get(&mut tx, account.id, &id).await? else {
             entries.push(Entry {
                 server: id.to_lowercase(),
                 outcome: Outcome::Refused(NOT_QUEUED.into()),
@@ -126,7 +126,7 @@ async fn find(
     server_id: &str,
     snapshot_id: &str,
 ) -> ApiResult<(Server, Snapshot)> {
-    let server = servers::get_in_tx(tx, account.id, server_id)
+    let server = servers::get(&mut *tx, account.id, server_id)
         .await?
         .ok_or_else(|| super::servers::not_found(server_id))?;
     let not_found = || {

@@ -33,7 +33,7 @@ pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
 
 pub async fn apply(tx: &mut Tx, app: &App, job: &Job) -> StoreResult<()> {
     let id = job.server_id.as_deref().unwrap_or_default();
-    let Some(server) = servers::get_in_tx(tx, job.account_id, id).await? else {
+    let Some(server) = servers::get(&mut *tx, job.account_id, id).await? else {
         return Ok(());
     };
     if snapshots::live(&mut *tx, &server.id).await?.is_some() {

@@ -51,7 +51,7 @@ pub(super) async fn record(
     group_id: Option<&str>,
 ) -> StoreResult<()> {
     let id = job.server_id.as_deref().unwrap_or_default();
-    let Some(server) = servers::get_in_tx(tx, job.account_id, id).await? else {
+    let Some(server) = servers::get(&mut *tx, job.account_id, id).await? else {
         return Ok(());
     };
     match power::transition(&server, op) {

@@ -277,18 +277,6 @@ pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// A server of the account by its name (any case), read inside a write transaction so that a
-/// check and the change it allows are one atomic step. Its addresses are not loaded.
-pub async fn get_in_tx(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<Option<Server>> {
-    // By its key alone, then checked to be the account's (see the store's module notes).
-    let row = db::query(&format!("SELECT {COLUMNS} FROM servers WHERE id = ?"))
-        .bind(id.to_uppercase())
-        .fetch_optional(conn)
-        .await?;
-    let server = row.as_ref().map(from_row).transpose()?;
-    Ok(server.filter(|s| s.account_id == account_id))
-}
-
 /// Records the outcome of a power, maintenance, archive or restore operation: the server's new
 /// status, power state and maintenance mode, its group if that changes, and who changed it.
 #[allow(clippy::too_many_arguments)]
