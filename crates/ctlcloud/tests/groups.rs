@@ -348,17 +348,24 @@ async fn patch_refusals_change_nothing() {
         .contains("There is no group"));
 }
 
-#[tokio::test]
-async fn delete_removes_the_subtree_and_its_servers() {
-    let dir = TempDir::new();
-    // Each simulated step takes a while, so that the delete is still in flight when it is sent
-    // again: destroying the two servers below the group takes at least twice this.
+/// A session whose simulated steps take 400 ms each, so that work is still running when a test
+/// acts on it, and the id of its Default Group.
+async fn slow_session(dir: &TempDir) -> (Session, String) {
     let options = Options {
         delay_ms: 400,
         ..Options::default()
     };
     let s = Session::start(&dir.0, options).await;
     let default_group = s.group_id("Default Group").await;
+    (s, default_group)
+}
+
+#[tokio::test]
+async fn delete_removes_the_subtree_and_its_servers() {
+    let dir = TempDir::new();
+    // The delete is still in flight when it is sent again: destroying the two servers below the
+    // group takes at least two slow steps.
+    let (s, default_group) = slow_session(&dir).await;
     let parent = group(&s, "doomed", &default_group).await;
     let child = group(&s, "doomed-kid", &parent).await;
     let a = server(&s, "a", &parent).await;
@@ -458,13 +465,8 @@ async fn post_raw(s: &Session, path: &str, body: &str) -> (u16, Value) {
 #[tokio::test]
 async fn work_on_a_group_waits_for_the_builds_in_it() {
     let dir = TempDir::new();
-    // Each simulated build takes a while, so that the group's work is queued while it runs.
-    let options = Options {
-        delay_ms: 400,
-        ..Options::default()
-    };
-    let s = Session::start(&dir.0, options).await;
-    let default_group = s.group_id("Default Group").await;
+    // The group's work is queued while the build, a slow step, runs.
+    let (s, default_group) = slow_session(&dir).await;
     for (name, archive) in [("shelf", true), ("bin", false)] {
         let g = group(&s, name, &default_group).await;
         let mut body = s.server_body(name).await;

@@ -370,23 +370,17 @@ mod tests {
             .plan(db::query(&explain).bind("owner").bind(2).bind(1).bind(10))
             .await;
         scratch.close().await;
+        // Whether the table under `alias` is read, and only through `index`.
+        let read_through = |alias: &str, index: &str| {
+            let reads: Vec<&String> = plan
+                .iter()
+                .filter(|d| d.split(' ').nth(1) == Some(alias))
+                .collect();
+            !reads.is_empty() && reads.iter().all(|d| d.contains(index))
+        };
         // How the candidates `j` are read: `SCAN j` alone would be every job.
-        let reads_of_j: Vec<&String> = plan
-            .iter()
-            .filter(|d| d.split(' ').nth(1) == Some("j"))
-            .collect();
-        assert!(
-            !reads_of_j.is_empty() && reads_of_j.iter().all(|d| d.contains("jobs_open")),
-            "{plan:?}"
-        );
+        assert!(read_through("j", "jobs_open"), "{plan:?}");
         // Older work on a group is looked up in its own index, not among all unfinished jobs.
-        let reads_of_g: Vec<&String> = plan
-            .iter()
-            .filter(|d| d.split(' ').nth(1) == Some("g"))
-            .collect();
-        assert!(
-            !reads_of_g.is_empty() && reads_of_g.iter().all(|d| d.contains("jobs_open_group")),
-            "{plan:?}"
-        );
+        assert!(read_through("g", "jobs_open_group"), "{plan:?}");
     }
 }
