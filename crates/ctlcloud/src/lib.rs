@@ -16,6 +16,7 @@ pub mod compute;
 pub mod domain;
 pub mod http;
 pub mod ids;
+pub mod logs;
 pub mod model;
 pub mod seed;
 pub mod serve;

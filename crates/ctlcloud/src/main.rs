@@ -367,19 +367,22 @@ impl AdminCommand {
     }
 }
 
-fn init_logs() {
+/// Starts the log; what it holds is written by the time [`ctlcloud::logs::Log::flush`] returns.
+fn init_logs() -> ctlcloud::logs::Log {
     let level = std::env::var("CTLCLOUD_LOG")
         .ok()
         .and_then(|l| l.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::INFO);
     // Colours only on a terminal: a log written to a file or a collector stays plain text.
     let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let log = ctlcloud::logs::Log::start();
     tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
+        .with_writer(log.clone())
         .with_ansi(colours)
         .with_target(false)
         .init();
+    log
 }
 
 fn main() {
@@ -404,7 +407,7 @@ fn main() {
         }
         _ => {}
     }
-    init_logs();
+    let log = init_logs();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -486,6 +489,7 @@ fn main() {
             Top::Coverage | Top::Roles => unreachable!("handled before the runtime starts"),
         }
     });
+    log.flush();
     if let Err(e) = result {
         eprintln!("ctlcloud: {e}");
         std::process::exit(1);
