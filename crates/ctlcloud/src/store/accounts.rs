@@ -114,25 +114,30 @@ pub async fn custom_fields(
     conn: impl Into<Exec<'_>>,
     account_id: i64,
 ) -> StoreResult<Vec<CustomFieldDef>> {
-    let rows = db::query(
-        "SELECT id, name, is_required, type, options FROM custom_fields WHERE account_id = ? ORDER BY position",
+    // Sorted here rather than by an ORDER BY, which would cost SQLite a temporary b-tree on every
+    // create of a server.
+    let mut rows = db::query(
+        "SELECT id, name, is_required, type, options, position FROM custom_fields WHERE account_id = ?",
     )
     .bind(account_id)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let options: Vec<(String, String)> =
-                serde_json::from_str(row.try_get::<&str, _>("options")?)?;
-            Ok(CustomFieldDef {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                is_required: row.try_get("is_required")?,
-                kind: row.try_get("type")?,
-                options,
-            })
-        })
-        .collect()
+    .await?
+    .iter()
+    .map(|row| {
+        let options: Vec<(String, String)> =
+            serde_json::from_str(row.try_get::<&str, _>("options")?)?;
+        let def = CustomFieldDef {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            is_required: row.try_get("is_required")?,
+            kind: row.try_get("type")?,
+            options,
+        };
+        Ok((row.try_get::<i64, _>("position")?, def))
+    })
+    .collect::<StoreResult<Vec<_>>>()?;
+    rows.sort_by_key(|(position, _)| *position);
+    Ok(rows.into_iter().map(|(_, def)| def).collect())
 }
 
 /// Adds a custom field definition; `false` when the account already has a field of that name.

@@ -156,10 +156,11 @@ async fn one(
     value: String,
 ) -> StoreResult<Option<Server>> {
     // By its key alone, then checked to be the account's (see the store's module notes).
+    // The addresses are put in order here: an ORDER BY would cost SQLite a temporary b-tree on
+    // every read of a server.
     let rows = db::query(&format!(
-        "SELECT s.*, a.address FROM (SELECT {COLUMNS} FROM servers WHERE {column} = ?) s \
-         LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0 \
-         ORDER BY a.role <> 'primary', a.address"
+        "SELECT s.*, a.address, a.role FROM (SELECT {COLUMNS} FROM servers WHERE {column} = ?) s \
+         LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0"
     ))
     .bind(value)
     .fetch_all(conn)
@@ -171,11 +172,15 @@ async fn one(
     if server.account_id != account_id {
         return Ok(None);
     }
+    let mut addresses = Vec::with_capacity(rows.len());
     for row in &rows {
         if let Some(address) = row.try_get::<Option<i64>, _>("address")? {
-            server.addresses.push(address as u32);
+            let secondary = row.try_get::<&str, _>("role")? != "primary";
+            addresses.push((secondary, address as u32));
         }
     }
+    addresses.sort_unstable();
+    server.addresses = addresses.into_iter().map(|(_, a)| a).collect();
     Ok(Some(server))
 }
 
