@@ -2,7 +2,7 @@
 //! outcome together with its effect atomically. A job whose worker died is claimed again when its
 //! lease runs out; every step can run twice without harm.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::task::JoinSet;
 
 use crate::app::App;
-use crate::model::{Job, JobKind, JobStatus};
+use crate::model::{Job, JobKind, JobStatus, Server};
 use crate::steps;
 use crate::store::{jobs, Engine, StoreResult, Tx};
 
@@ -60,9 +60,18 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
             Vec::new()
         });
         let idle = claimed.is_empty();
+        // Reading ahead only spares statements: if it fails, each job reads for itself.
+        let mut read = match steps::read_ahead(&app, &claimed).await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the claimed jobs' servers together failed; each job reads its own");
+                HashMap::new()
+            }
+        };
         for job in claimed {
             let (app, recorder) = (app.clone(), recorder.clone());
-            running.spawn(async move { execute(&app, job, &recorder).await });
+            let server = read.remove(&job.id);
+            running.spawn(async move { execute(&app, job, server, &recorder).await });
         }
         while running.try_join_next().is_some() {}
         if idle {
@@ -155,8 +164,8 @@ struct Finished {
 }
 
 /// Runs a job's steps, then records the outcome, so that the job counts as running until then.
-async fn execute(app: &App, job: Job, recorder: &Recorder) {
-    let outcome = match steps::perform(app, &job).await {
+async fn execute(app: &App, job: Job, server: Option<Server>, recorder: &Recorder) {
+    let outcome = match steps::perform(app, &job, server).await {
         Ok(outcome) => outcome,
         Err(e) => {
             // The lease stays; the job runs again when it expires.

@@ -576,6 +576,111 @@ fn job<'a>(a: &Account, server: Option<&'a str>, run_after: i64) -> jobs::NewJob
     }
 }
 
+on_every_engine!(servers_read_together_come_with_their_own_addresses_in_order);
+async fn servers_read_together_come_with_their_own_addresses_in_order(store: &Store) {
+    let (a, group, net) = account_in_wa1(store, "MNY").await;
+    let (b, b_group, _) = account_in_wa1(store, "MNZ").await;
+    let first = *net.assignable().start();
+    let packages = serde_json::json!([]);
+    let provisioning = |name_prefix, seq| servers::Provisioning {
+        name_prefix,
+        seq,
+        password: "secret-pw",
+        primary_dns: None,
+        secondary_dns: None,
+        packages: &packages,
+    };
+    let mut tx = store.write().await.unwrap();
+    servers::insert(
+        &mut tx,
+        &[
+            (
+                &server(&a, &group.id, "WA1MNYWEB01"),
+                &provisioning("WA1MNYWEB", 1),
+            ),
+            (
+                &server(&a, &group.id, "WA1MNYWEB02"),
+                &provisioning("WA1MNYWEB", 2),
+            ),
+            (
+                &server(&a, &group.id, "WA1MNYWEB03"),
+                &provisioning("WA1MNYWEB", 3),
+            ),
+            (
+                &server(&b, &b_group.id, "WA1MNZWEB01"),
+                &provisioning("WA1MNZWEB", 1),
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    // WEB01: its secondary adapter's address stored first and below its primary address; WEB02:
+    // an adapter still being added, not shown; WEB03: no address at all.
+    networks::reserve_secondary(&mut tx, &net.id, first + 3, "WA1MNYWEB01")
+        .await
+        .unwrap();
+    networks::confirm_secondary(&mut tx, &net.id, "WA1MNYWEB01")
+        .await
+        .unwrap();
+    networks::assign(
+        &mut tx,
+        &[
+            (&net.id, first + 5, "WA1MNYWEB01"),
+            (&net.id, first + 1, "WA1MNYWEB02"),
+        ],
+    )
+    .await
+    .unwrap();
+    networks::reserve_secondary(&mut tx, &net.id, first + 2, "WA1MNYWEB02")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let names = [
+        "WA1MNYWEB03",
+        "WA1MNYWEB01",
+        "WA1NOSUCH01",
+        "WA1MNZWEB01",
+        "WA1MNYWEB02",
+    ];
+    let mut read = servers::get_many(store.reader(), &names).await.unwrap();
+    read.sort_by(|x, y| x.id.cmp(&y.id));
+    let seen: Vec<(&str, i64, Vec<u32>)> = read
+        .iter()
+        .map(|s| (s.id.as_str(), s.account_id, s.addresses.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("WA1MNYWEB01", a.id, vec![first + 5, first + 3]),
+            ("WA1MNYWEB02", a.id, vec![first + 1]),
+            ("WA1MNYWEB03", a.id, vec![]),
+            ("WA1MNZWEB01", b.id, vec![]),
+        ]
+    );
+    for s in &read {
+        let alone = servers::get(store.reader(), s.account_id, &s.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (alone.uuid.as_str(), &alone.addresses),
+            (s.uuid.as_str(), &s.addresses)
+        );
+    }
+    // More names than one statement takes.
+    let mut many: Vec<String> = (0..300).map(|i| format!("WA1NONE{i:03}")).collect();
+    many.push("WA1MNYWEB01".into());
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let found = servers::get_many(store.reader(), &many).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].addresses, vec![first + 5, first + 3]);
+    assert!(servers::get_many(store.reader(), &[])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 on_every_engine!(jobs_are_claimed_once_in_order_and_taken_over_after_their_lease);
 async fn jobs_are_claimed_once_in_order_and_taken_over_after_their_lease(store: &Store) {
     let a = account(store, "JOB").await;

@@ -23,14 +23,27 @@ mod revert_snapshot;
 mod secondary_networks;
 mod update_log_forwarding;
 
+use std::collections::HashMap;
+
 use crate::app::App;
-use crate::model::{Job, JobKind};
+use crate::model::{Job, JobKind, Server};
 use crate::store::{StoreResult, Tx};
 
+/// What the steps of jobs claimed together read together before they run: the servers of the
+/// builds among them, by job id, so that a burst of builds costs one read rather than one each.
+pub async fn read_ahead(app: &App, jobs: &[Job]) -> StoreResult<HashMap<i64, Server>> {
+    create_server::read_servers(app, jobs).await
+}
+
 /// Runs a job's driver work. `Err` carries the message the queue reports for the failed job.
-pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
+/// `read` is what [`read_ahead`] read for this job, if anything.
+pub async fn perform(
+    app: &App,
+    job: &Job,
+    read: Option<Server>,
+) -> StoreResult<Result<(), String>> {
     match JobKind::parse(&job.kind) {
-        Some(JobKind::CreateServer) => create_server::perform(app, job).await,
+        Some(JobKind::CreateServer) => create_server::perform(app, job, read).await,
         Some(JobKind::DeleteServer) => delete_server::perform(app, job).await,
         Some(JobKind::PowerOperation) => power_operation::perform(app, job).await,
         Some(JobKind::ArchiveServer) => archive_server::perform(app, job).await,

@@ -145,10 +145,7 @@ pub async fn get_by_uuid(
     one(conn.into(), account_id, "uuid", uuid.to_lowercase()).await
 }
 
-/// The server of the account whose `column` (a unique one) holds `value`, with its addresses, in
-/// one statement: a row for each address (one with none when it has none). Its addresses as
-/// shown: the primary network's first, then the secondary adapters' in address order; an adapter
-/// still being added is not shown.
+/// The server of the account whose `column` (a unique one) holds `value`, with its addresses.
 async fn one(
     conn: Exec<'_>,
     account_id: i64,
@@ -156,32 +153,67 @@ async fn one(
     value: String,
 ) -> StoreResult<Option<Server>> {
     // By its key alone, then checked to be the account's (see the store's module notes).
-    // The addresses are put in order here: an ORDER BY would cost SQLite a temporary b-tree on
-    // every read of a server.
-    let rows = db::query(&format!(
-        "SELECT s.*, a.address, a.role FROM (SELECT {COLUMNS} FROM servers WHERE {column} = ?) s \
-         LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0"
-    ))
-    .bind(value)
-    .fetch_all(conn)
-    .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let mut server = from_row(first)?;
-    if server.account_id != account_id {
-        return Ok(None);
+    let found = with_addresses(conn, column, &[value.as_str()]).await?;
+    Ok(found.into_iter().find(|s| s.account_id == account_id))
+}
+
+/// The servers named in `ids` (upper case), each with its addresses, whatever their accounts: for
+/// the worker, which reads the servers of the builds it claimed together and checks each against
+/// its job. Names not found are left out.
+pub async fn get_many(conn: impl Into<Exec<'_>>, ids: &[&str]) -> StoreResult<Vec<Server>> {
+    let mut conn = conn.into();
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(256) {
+        found.extend(with_addresses(conn.reborrow(), "id", chunk).await?);
     }
-    let mut addresses = Vec::with_capacity(rows.len());
+    Ok(found)
+}
+
+/// The servers whose `column` (a unique one) holds one of `values`, in one statement: a row for
+/// each address (one with none when a server has none). Each server's addresses as shown: the
+/// primary network's first, then the secondary adapters' in address order; an adapter still
+/// being added is not shown.
+async fn with_addresses(conn: Exec<'_>, column: &str, values: &[&str]) -> StoreResult<Vec<Server>> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Rows are grouped and addresses put in order here: an ORDER BY would cost SQLite a temporary
+    // b-tree on every read of a server.
+    let (marks, n) = db::in_list(values.len());
+    let sql = format!(
+        "SELECT s.*, a.address, a.role FROM (SELECT {COLUMNS} FROM servers WHERE {column} IN ({marks})) s \
+         LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0"
+    );
+    let mut query = db::query(&sql);
+    for i in 0..n {
+        query = query.bind(values[i.min(values.len() - 1)]);
+    }
+    let rows = query.fetch_all(conn).await?;
+    let mut servers: Vec<(Server, Vec<(bool, u32)>)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
     for row in &rows {
+        let id: String = row.try_get("id")?;
+        let i = match at.get(&id) {
+            Some(&i) => i,
+            None => {
+                servers.push((from_row(row)?, Vec::new()));
+                at.insert(id, servers.len() - 1);
+                servers.len() - 1
+            }
+        };
         if let Some(address) = row.try_get::<Option<i64>, _>("address")? {
             let secondary = row.try_get::<&str, _>("role")? != "primary";
-            addresses.push((secondary, address as u32));
+            servers[i].1.push((secondary, address as u32));
         }
     }
-    addresses.sort_unstable();
-    server.addresses = addresses.into_iter().map(|(_, a)| a).collect();
-    Ok(Some(server))
+    Ok(servers
+        .into_iter()
+        .map(|(mut server, mut addresses)| {
+            addresses.sort_unstable();
+            server.addresses = addresses.into_iter().map(|(_, a)| a).collect();
+            server
+        })
+        .collect())
 }
 
 /// Writes back what users change on a server: description, group, cpu, memory, disks, custom
