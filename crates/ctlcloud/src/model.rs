@@ -12,6 +12,9 @@ pub struct Account {
     pub primary_dc: String,
     pub status: String,
     pub created_at: i64,
+    /// Whether the account defines custom fields: read with the account (with the token, for the
+    /// caller's own), so that a create in an account without any reads no definitions.
+    pub has_custom_fields: bool,
 }
 
 /// An authenticated caller: who, in which account, with which roles.

@@ -117,7 +117,11 @@ pub async fn create(
         }
     }
     let defaults = group_defaults::resolve(&lineage);
-    let defs = accounts::custom_fields(&mut conn, account.id).await?;
+    let defs = if account.has_custom_fields {
+        accounts::custom_fields(&mut conn, account.id).await?
+    } else {
+        Vec::new()
+    };
     drop(conn);
     let source_name = new
         .source_server_id

@@ -6,7 +6,8 @@ use super::StoreResult;
 use crate::model::{Account, CustomFieldDef};
 
 pub(super) const COLUMNS: &str =
-    "a.id, a.alias, a.name, p.alias AS parent_alias, a.primary_dc, a.status, a.created_at \
+    "a.id, a.alias, a.name, p.alias AS parent_alias, a.primary_dc, a.status, a.created_at, \
+     EXISTS (SELECT 1 FROM custom_fields c WHERE c.account_id = a.id) AS has_custom_fields \
      FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id";
 
 /// The ids of an account and of every account below it, as a subquery taking one parameter: the
@@ -23,6 +24,7 @@ pub(super) fn from_row(row: &Row) -> StoreResult<Account> {
         primary_dc: row.try_get("primary_dc")?,
         status: row.try_get("status")?,
         created_at: row.try_get("created_at")?,
+        has_custom_fields: row.try_get("has_custom_fields")?,
     })
 }
 
