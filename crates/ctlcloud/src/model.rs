@@ -231,6 +231,18 @@ pub struct Server {
     pub change: ChangeInfo,
     /// Private addresses: the primary network's first, then one per secondary network adapter.
     pub addresses: Vec<u32>,
+    /// What is attached to the server, as read with it.
+    pub attached: Attached,
+}
+
+/// Whether a server has rows of these kinds attached, read with the server, so that showing one
+/// that has none (most servers) reads nothing more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attached {
+    pub snapshots: bool,
+    /// Public IP addresses, those still being added included.
+    pub public_ips: bool,
+    pub alert_policies: bool,
 }
 
 /// The state of queued work, as the queue endpoint reports it.

@@ -337,6 +337,7 @@ fn server(a: &Account, group_id: &str, id: &str) -> Server {
             modified_by: "t".into(),
         },
         addresses: Vec::new(),
+        attached: Default::default(),
     }
 }
 
@@ -576,8 +577,8 @@ fn job<'a>(a: &Account, server: Option<&'a str>, run_after: i64) -> jobs::NewJob
     }
 }
 
-on_every_engine!(servers_read_together_come_with_their_own_addresses_in_order);
-async fn servers_read_together_come_with_their_own_addresses_in_order(store: &Store) {
+on_every_engine!(servers_read_together_come_with_their_own_addresses_and_attachments);
+async fn servers_read_together_come_with_their_own_addresses_and_attachments(store: &Store) {
     let (a, group, net) = account_in_wa1(store, "MNY").await;
     let (b, b_group, _) = account_in_wa1(store, "MNZ").await;
     let first = *net.assignable().start();
@@ -634,6 +635,19 @@ async fn servers_read_together_come_with_their_own_addresses_in_order(store: &St
     networks::reserve_secondary(&mut tx, &net.id, first + 2, "WA1MNYWEB02")
         .await
         .unwrap();
+    // WEB01 also has a snapshot, which is read with it as attached.
+    let snapshot = ctlcloud::model::Snapshot {
+        id: 0,
+        server_id: "WA1MNYWEB01".into(),
+        taken_at: NOW,
+        expires_at: NOW + 86_400,
+        cpu: 1,
+        memory_mb: 1024,
+        disks: Vec::new(),
+        power_state: "started".into(),
+        delete_job: None,
+    };
+    store::snapshots::insert(&mut tx, &snapshot).await.unwrap();
     tx.commit().await.unwrap();
 
     let names = [
@@ -645,19 +659,29 @@ async fn servers_read_together_come_with_their_own_addresses_in_order(store: &St
     ];
     let mut read = servers::get_many(store.reader(), &names).await.unwrap();
     read.sort_by(|x, y| x.id.cmp(&y.id));
-    let seen: Vec<(&str, i64, Vec<u32>)> = read
+    let seen: Vec<(&str, i64, Vec<u32>, bool)> = read
         .iter()
-        .map(|s| (s.id.as_str(), s.account_id, s.addresses.clone()))
+        .map(|s| {
+            (
+                s.id.as_str(),
+                s.account_id,
+                s.addresses.clone(),
+                s.attached.snapshots,
+            )
+        })
         .collect();
     assert_eq!(
         seen,
         vec![
-            ("WA1MNYWEB01", a.id, vec![first + 5, first + 3]),
-            ("WA1MNYWEB02", a.id, vec![first + 1]),
-            ("WA1MNYWEB03", a.id, vec![]),
-            ("WA1MNZWEB01", b.id, vec![]),
+            ("WA1MNYWEB01", a.id, vec![first + 5, first + 3], true),
+            ("WA1MNYWEB02", a.id, vec![first + 1], false),
+            ("WA1MNYWEB03", a.id, vec![], false),
+            ("WA1MNZWEB01", b.id, vec![], false),
         ]
     );
+    assert!(read
+        .iter()
+        .all(|s| !s.attached.public_ips && !s.attached.alert_policies));
     for s in &read {
         let alone = servers::get(store.reader(), s.account_id, &s.id)
             .await

@@ -191,13 +191,24 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     } else {
         accounts::custom_fields(&mut tx, account.id).await?
     };
-    let snapshots = store::snapshots::of_server(&mut tx, &server.id).await?;
-    let alert_policies = store::alert_policies::of_server(&mut tx, &server.id).await?;
-    let public: Vec<PublicIp> = public_ips::of_server(&mut tx, &server.id)
-        .await?
-        .into_iter()
-        .filter(|p| !p.pending)
-        .collect();
+    // Only what the server has attached is read.
+    let attached = server.attached;
+    let snapshots = if attached.snapshots {
+        store::snapshots::of_server(&mut tx, &server.id).await?
+    } else {
+        Vec::new()
+    };
+    let alert_policies = if attached.alert_policies {
+        store::alert_policies::of_server(&mut tx, &server.id).await?
+    } else {
+        Vec::new()
+    };
+    let public: Vec<PublicIp> = if attached.public_ips {
+        public_ips::of_server(&mut tx, &server.id).await?
+    } else {
+        Vec::new()
+    };
+    let public: Vec<PublicIp> = public.into_iter().filter(|p| !p.pending).collect();
     drop(tx);
     let template = app.catalog.template(&server.dc, &server.template);
     let alias = &account.alias;

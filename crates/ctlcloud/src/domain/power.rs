@@ -203,6 +203,7 @@ mod tests {
             custom_fields: Vec::new(),
             change: ChangeInfo::default(),
             addresses: Vec::new(),
+            attached: Default::default(),
         }
     }
 

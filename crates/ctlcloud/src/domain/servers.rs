@@ -181,6 +181,7 @@ pub async fn create(
         custom_fields,
         change: ChangeInfo::new(now, &who.username),
         addresses: Vec::new(),
+        attached: Default::default(),
     };
     let planned = server_creates::Planned {
         server,

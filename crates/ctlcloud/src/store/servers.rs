@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::db::{self, Exec, Row, Tx};
 
 use super::StoreResult;
-use crate::model::Server;
+use crate::model::{Attached, Server};
 
 const COLUMNS: &str = "id, uuid, account_id, dc, group_id, description, template, cpu, memory_mb, \
      type, storage_type, managed_os, managed_backup, status, power_state, in_maintenance, disks, \
@@ -43,6 +43,11 @@ fn from_row(row: &Row) -> StoreResult<Server> {
         custom_fields: serde_json::from_str(row.try_get("custom_fields")?)?,
         change: super::change_info(row)?,
         addresses: Vec::new(),
+        attached: Attached {
+            snapshots: row.try_get("has_snapshots")?,
+            public_ips: row.try_get("has_public_ips")?,
+            alert_policies: row.try_get("has_alert_policies")?,
+        },
     })
 }
 
@@ -169,8 +174,8 @@ pub async fn get_many(conn: impl Into<Exec<'_>>, ids: &[&str]) -> StoreResult<Ve
     Ok(found)
 }
 
-/// The servers whose `column` (a unique one) holds one of `values`, in one statement: a row for
-/// each address (one with none when a server has none). Each server's addresses as shown: the
+/// The servers whose `column` (a unique one) holds one of `values`, with what is attached to them,
+/// in one statement: a row for each address (one with none when a server has none). Each server's addresses as shown: the
 /// primary network's first, then the secondary adapters' in address order; an adapter still
 /// being added is not shown.
 async fn with_addresses(conn: Exec<'_>, column: &str, values: &[&str]) -> StoreResult<Vec<Server>> {
@@ -181,7 +186,12 @@ async fn with_addresses(conn: Exec<'_>, column: &str, values: &[&str]) -> StoreR
     // b-tree on every read of a server.
     let (marks, n) = db::in_list(values.len());
     let sql = format!(
-        "SELECT s.*, a.address, a.role FROM (SELECT {COLUMNS} FROM servers WHERE {column} IN ({marks})) s \
+        "SELECT s.*, a.address, a.role FROM (SELECT {COLUMNS}, \
+             EXISTS (SELECT 1 FROM snapshots x WHERE x.server_id = servers.id) AS has_snapshots, \
+             EXISTS (SELECT 1 FROM public_ips x WHERE x.server_id = servers.id) AS has_public_ips, \
+             EXISTS (SELECT 1 FROM server_alert_policies x WHERE x.server_id = servers.id) \
+                 AS has_alert_policies \
+             FROM servers WHERE {column} IN ({marks})) s \
          LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0"
     );
     let mut query = db::query(&sql);
