@@ -204,11 +204,14 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
         Vec::new()
     };
     let public: Vec<PublicIp> = if attached.public_ips {
-        public_ips::of_server(&mut tx, &server.id).await?
+        public_ips::of_server(&mut tx, &server.id)
+            .await?
+            .into_iter()
+            .filter(|p| !p.pending)
+            .collect()
     } else {
         Vec::new()
     };
-    let public: Vec<PublicIp> = public.into_iter().filter(|p| !p.pending).collect();
     drop(tx);
     let template = app.catalog.template(&server.dc, &server.template);
     let alias = &account.alias;
