@@ -437,12 +437,15 @@ pub fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// Placeholders for an `IN (…)` list of `n` values, and how many there are: `n` rounded up to a
-/// power of two, the caller binding its last value again to fill the rest. PostgreSQL prepares each
-/// distinct statement once per connection, so lists of any length share a handful of statements.
-pub fn in_list(n: usize) -> (String, usize) {
-    let padded = n.max(1).next_power_of_two();
-    (marks(padded), padded)
+/// Placeholders for an `IN (…)` list of `n` values, which [`Query::bind_in_list`] fills: `n`
+/// rounded up to a power of two. PostgreSQL prepares each distinct statement once per connection,
+/// so lists of any length share a handful of statements.
+pub fn in_list(n: usize) -> String {
+    marks(padded(n))
+}
+
+fn padded(n: usize) -> usize {
+    n.max(1).next_power_of_two()
 }
 
 /// Placeholders for `n` rows of `width` values each, `(?, ?), (?, ?), …`: a multi-row `VALUES`.
@@ -566,6 +569,16 @@ impl<'q> Query<'q> {
         self
     }
 
+    /// Binds the values (at least one) of an [`in_list`] of their length: the last again for each
+    /// placeholder of the padding, which leaves the list's meaning as it is.
+    pub fn bind_in_list<T: ToParam + Copy>(mut self, values: &[T]) -> Self {
+        let last = values.len() - 1;
+        for i in 0..padded(values.len()) {
+            self = self.bind(values[i.min(last)]);
+        }
+        self
+    }
+
     pub async fn execute<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Done> {
         let rows_affected = match exec.into() {
             Exec::SqlitePool(p) => sqlite::execute(p.get()?.conn(), self.sql, &self.params)?,
@@ -644,6 +657,11 @@ impl<'q, T: for<'r> FromValue<'r>> Scalar<'q, T> {
         self
     }
 
+    pub fn bind_in_list<V: ToParam + Copy>(mut self, values: &[V]) -> Self {
+        self.query = self.query.bind_in_list(values);
+        self
+    }
+
     pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<T>> {
         self.query
             .fetch_all(exec)
@@ -707,6 +725,17 @@ mod tests {
         assert_eq!(marks(3), "?, ?, ?");
         assert_eq!(rows(2, 3), "(?, ?), (?, ?), (?, ?)");
         assert_eq!(rows(1, 1), "(?)");
+        assert_eq!(in_list(1), "?");
+        assert_eq!(in_list(3), "?, ?, ?, ?");
+        let bound = query("").bind_in_list(&[1i64, 2, 3]).params;
+        let ints: Vec<i64> = bound
+            .iter()
+            .map(|p| match p {
+                Param::Int(Some(v)) => *v,
+                _ => panic!("{p:?}"),
+            })
+            .collect();
+        assert_eq!(ints, vec![1, 2, 3, 3]);
     }
 
     #[test]

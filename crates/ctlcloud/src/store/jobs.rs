@@ -252,20 +252,19 @@ pub async fn finish_all(
 ) -> StoreResult<Vec<i64>> {
     let mut ended = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(256) {
-        let (marks, n) = db::in_list(chunk.len());
         let sql = format!(
             "UPDATE jobs SET status = ?, error_message = ?, lease_owner = NULL, \
              lease_expires_at = NULL, updated_at = ? \
-             WHERE id IN ({marks}) AND lease_owner = ? AND status = 'executing' RETURNING id"
+             WHERE id IN ({}) AND lease_owner = ? AND status = 'executing' RETURNING id",
+            db::in_list(chunk.len())
         );
-        let mut query = db::query_scalar::<i64>(&sql)
+        let query = db::query_scalar::<i64>(&sql)
             .bind(status.as_str())
             .bind(error_message)
-            .bind(now);
-        for i in 0..n {
-            query = query.bind(chunk[i.min(chunk.len() - 1)]);
-        }
-        ended.extend(query.bind(owner).fetch_all(&mut *conn).await?);
+            .bind(now)
+            .bind_in_list(chunk)
+            .bind(owner);
+        ended.extend(query.fetch_all(&mut *conn).await?);
     }
     Ok(ended)
 }

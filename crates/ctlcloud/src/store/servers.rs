@@ -175,16 +175,16 @@ pub async fn get_many(conn: impl Into<Exec<'_>>, ids: &[&str]) -> StoreResult<Ve
 }
 
 /// The servers whose `column` (a unique one) holds one of `values`, with what is attached to them,
-/// in one statement: a row for each address (one with none when a server has none). Each server's addresses as shown: the
-/// primary network's first, then the secondary adapters' in address order; an adapter still
-/// being added is not shown.
+/// in one statement: a row for each address (one with none when a server has none). Each server's
+/// addresses as shown: the primary network's first, then the secondary adapters' in address order;
+/// an adapter still being added is not shown.
 async fn with_addresses(conn: Exec<'_>, column: &str, values: &[&str]) -> StoreResult<Vec<Server>> {
     if values.is_empty() {
         return Ok(Vec::new());
     }
     // Rows are grouped and addresses put in order here: an ORDER BY would cost SQLite a temporary
     // b-tree on every read of a server.
-    let (marks, n) = db::in_list(values.len());
+    let marks = db::in_list(values.len());
     let sql = format!(
         "SELECT s.*, a.address, a.role FROM (SELECT {COLUMNS}, \
              EXISTS (SELECT 1 FROM snapshots x WHERE x.server_id = servers.id) AS has_snapshots, \
@@ -194,11 +194,7 @@ async fn with_addresses(conn: Exec<'_>, column: &str, values: &[&str]) -> StoreR
              FROM servers WHERE {column} IN ({marks})) s \
          LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0"
     );
-    let mut query = db::query(&sql);
-    for i in 0..n {
-        query = query.bind(values[i.min(values.len() - 1)]);
-    }
-    let rows = query.fetch_all(conn).await?;
+    let rows = db::query(&sql).bind_in_list(values).fetch_all(conn).await?;
     let mut servers: Vec<(Server, Vec<(bool, u32)>)> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     for row in &rows {
@@ -292,13 +288,16 @@ pub async fn set_state(
     power_state: &str,
 ) -> StoreResult<()> {
     for chunk in ids.chunks(256) {
-        let (marks, n) = db::in_list(chunk.len());
-        let sql = format!("UPDATE servers SET status = ?, power_state = ? WHERE id IN ({marks})");
-        let mut query = db::query(&sql).bind(status).bind(power_state);
-        for i in 0..n {
-            query = query.bind(chunk[i.min(chunk.len() - 1)]);
-        }
-        query.execute(&mut *conn).await?;
+        let sql = format!(
+            "UPDATE servers SET status = ?, power_state = ? WHERE id IN ({})",
+            db::in_list(chunk.len())
+        );
+        db::query(&sql)
+            .bind(status)
+            .bind(power_state)
+            .bind_in_list(chunk)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
