@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::task::JoinSet;
@@ -12,7 +12,8 @@ use tokio::task::JoinSet;
 use crate::app::App;
 use crate::model::{Job, JobKind, JobStatus, Server};
 use crate::steps;
-use crate::store::{jobs, Engine, StoreResult, Tx};
+use crate::store::jobs::{self, Claiming};
+use crate::store::{Engine, StoreResult, Tx};
 
 /// At most this many finished jobs are recorded in one write transaction.
 const MOST_FINISHED_AT_ONCE: usize = 256;
@@ -45,20 +46,31 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
     let owner = crate::ids::new_id();
     let (recorder, batches) = Recorder::start(&app, &owner);
     let mut running = JoinSet::new();
+    // When this worker last looked for jobs whose lease ran out: it does once per `poll`.
+    let mut looked_for_abandoned: Option<Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let room = max_running.max(1).saturating_sub(running.len());
-        let claimed = if room > 0 {
-            claim(&app, &owner, lease_secs, room).await
-        } else {
-            Ok(Vec::new())
-        };
-        let claimed = claimed.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "claiming jobs failed");
-            Vec::new()
-        });
+        let mut claimed = Vec::new();
+        for claiming in [Claiming::Abandoned, Claiming::Queued] {
+            let room = max_running
+                .max(1)
+                .saturating_sub(running.len() + claimed.len());
+            if room == 0 {
+                break;
+            }
+            if claiming == Claiming::Abandoned {
+                if looked_for_abandoned.is_some_and(|at| at.elapsed() < poll) {
+                    continue;
+                }
+                looked_for_abandoned = Some(Instant::now());
+            }
+            match claim(&app, claiming, &owner, lease_secs, room).await {
+                Ok(jobs) => claimed.extend(jobs),
+                Err(e) => tracing::error!(error = %e, "claiming jobs failed"),
+            }
+        }
         let idle = claimed.is_empty();
         // Reading ahead only spares statements: if it fails, each job reads for itself.
         let mut read = match steps::read_ahead(&app, &claimed).await {
@@ -94,11 +106,25 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
     batches.join_all().await;
 }
 
-async fn claim(app: &App, owner: &str, lease_secs: i64, limit: usize) -> StoreResult<Vec<Job>> {
+async fn claim(
+    app: &App,
+    claiming: Claiming,
+    owner: &str,
+    lease_secs: i64,
+    limit: usize,
+) -> StoreResult<Vec<Job>> {
     let now = app.clock.now();
     // The claim is one statement.
     let mut tx = app.store.write_one().await?;
-    let claimed = jobs::claim(&mut tx, owner, now, now + lease_secs, limit as i64).await?;
+    let claimed = jobs::claim(
+        &mut tx,
+        claiming,
+        owner,
+        now,
+        now + lease_secs,
+        limit as i64,
+    )
+    .await?;
     tx.commit().await?;
     Ok(claimed)
 }
@@ -356,7 +382,9 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let claimed = jobs::claim(tx, "me", now, now + 60, 10).await.unwrap();
+        let claimed = jobs::claim(tx, Claiming::Queued, "me", now, now + 60, 10)
+            .await
+            .unwrap();
         if let Some(stolen) = stolen {
             db::query("UPDATE jobs SET lease_owner = 'another' WHERE id = ?")
                 .bind(claimed[stolen].id)

@@ -8,6 +8,7 @@ use common::{TempDir, TestDatabase};
 use ctlcloud::catalog::Catalog;
 use ctlcloud::domain::accounts::{create_account, NewAccount};
 use ctlcloud::model::{Account, ChangeInfo, JobKind, JobStatus, Server};
+use ctlcloud::store::jobs::Claiming;
 use ctlcloud::store::{
     self, accounts, audit, groups, jobs, networks, servers, users, Location, Store,
 };
@@ -740,14 +741,16 @@ async fn jobs_are_claimed_once_in_order_and_taken_over_after_their_lease(store: 
     assert_eq!(first.payload, serde_json::json!({"n": 1}));
     assert!(first.status_id().starts_with("wa1-"));
 
-    let claim = |owner: &'static str, now: i64| async move {
+    let claim_as = |claiming: Claiming, owner: &'static str, now: i64| async move {
         let mut tx = store.write().await.unwrap();
-        let claimed = jobs::claim(&mut tx, owner, now, now + 60, 10)
+        let claimed = jobs::claim(&mut tx, claiming, owner, now, now + 60, 10)
             .await
             .unwrap();
         tx.commit().await.unwrap();
         claimed.into_iter().map(|j| j.id).collect::<Vec<_>>()
     };
+    let claim = |owner: &'static str, now: i64| claim_as(Claiming::Queued, owner, now);
+    let take_over = |owner: &'static str, now: i64| claim_as(Claiming::Abandoned, owner, now);
     assert_eq!(
         claim("A", NOW).await,
         vec![first.id, other.id],
@@ -798,14 +801,19 @@ async fn jobs_are_claimed_once_in_order_and_taken_over_after_their_lease(store: 
     );
 
     assert_eq!(claim("B", NOW).await, vec![second.id]);
-    // A lease that ran out (its node died) lets another node take the job over.
-    assert_eq!(claim("C", NOW + 61).await, vec![second.id, other.id]);
-    // Scheduled work waits for its time (and C's leases still hold at NOW + 100).
-    assert_eq!(claim("C", NOW + 100).await, Vec::<i64>::new());
-    assert_eq!(
-        claim("D", NOW + 500).await,
-        vec![second.id, other.id, later.id]
+    assert!(
+        take_over("C", NOW + 60).await.is_empty(),
+        "leases hold until they run out"
     );
+    // A lease that ran out (its node died) lets another node take the job over; claiming queued
+    // work does not.
+    assert!(claim("C", NOW + 61).await.is_empty());
+    assert_eq!(take_over("C", NOW + 61).await, vec![second.id, other.id]);
+    // Scheduled work waits for its time (and C's leases still hold at NOW + 100).
+    assert!(claim("C", NOW + 100).await.is_empty());
+    assert!(take_over("C", NOW + 100).await.is_empty());
+    assert_eq!(take_over("D", NOW + 500).await, vec![second.id, other.id]);
+    assert_eq!(claim("D", NOW + 500).await, vec![later.id]);
     let mut tx = store.write().await.unwrap();
     assert_eq!(jobs::expire_leases(&mut tx).await.unwrap(), 3);
     tx.commit().await.unwrap();
@@ -848,7 +856,9 @@ async fn work_on_a_group_waits_for_older_jobs_and_holds_up_younger_ones(store: &
 
     let claim = |now: i64| async move {
         let mut tx = store.write().await.unwrap();
-        let claimed = jobs::claim(&mut tx, "A", now, now + 60, 10).await.unwrap();
+        let claimed = jobs::claim(&mut tx, Claiming::Queued, "A", now, now + 60, 10)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         claimed.into_iter().map(|j| j.id).collect::<Vec<_>>()
     };
@@ -895,9 +905,16 @@ async fn concurrent_claimers_never_share_a_job(store: &Store) {
             loop {
                 // As the worker claims: one statement, on PostgreSQL a transaction of its own.
                 let mut tx = store.write_one().await.unwrap();
-                let claimed = jobs::claim(&mut tx, &format!("node-{owner}"), NOW, NOW + 60, 7)
-                    .await
-                    .unwrap();
+                let claimed = jobs::claim(
+                    &mut tx,
+                    Claiming::Queued,
+                    &format!("node-{owner}"),
+                    NOW,
+                    NOW + 60,
+                    7,
+                )
+                .await
+                .unwrap();
                 tx.commit().await.unwrap();
                 if claimed.is_empty() {
                     return mine;
@@ -927,13 +944,15 @@ async fn jobs_end_together_only_where_their_worker_still_holds_them(store: &Stor
     )
     .await
     .unwrap();
-    let claimed = jobs::claim(&mut tx, "A", NOW, NOW + 60, 10).await.unwrap();
+    let claimed = jobs::claim(&mut tx, Claiming::Queued, "A", NOW, NOW + 60, 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 5);
     tx.commit().await.unwrap();
     let ids: Vec<i64> = queued.iter().map(|j| j.id).collect();
     // The lease of the second was taken over by another worker.
     let mut tx = store.write().await.unwrap();
-    let taken = jobs::claim(&mut tx, "B", NOW + 61, NOW + 120, 1)
+    let taken = jobs::claim(&mut tx, Claiming::Abandoned, "B", NOW + 61, NOW + 120, 1)
         .await
         .unwrap();
     assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[0]]);

@@ -170,51 +170,70 @@ pub async fn open_for_server(
 /// The kinds of job on a whole group, as an SQL list; `jobs_open_group` is indexed on the same.
 const GROUP_KINDS: &str = "('deleteGroup', 'archiveGroup', 'restoreGroup')";
 
+/// What a claim takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claiming {
+    /// Jobs waiting for a worker whose time has come.
+    Queued,
+    /// Jobs whose worker's lease ran out: their node died or lost the database. They are looked
+    /// for apart from queued jobs and less often, since a lease lasts long enough that looking
+    /// on every claim would find nothing nearly every time.
+    Abandoned,
+}
+
 /// The statement that claims jobs: `?1` owner, `?2` lease end, `?3` now, `?4` how many.
-fn claim_sql(engine: Engine) -> String {
+fn claim_sql(engine: Engine, claiming: Claiming) -> String {
     // On PostgreSQL, nodes claiming at once skip each other's rows instead of waiting or
     // claiming the same job; SQLite has one writer at a time.
     let skip_locked = match engine {
         Engine::Postgres => "FOR UPDATE SKIP LOCKED",
         Engine::Sqlite => "",
     };
-    // The first condition repeats the one of the index of unfinished jobs (`jobs_open`), so that
-    // both engines read that index instead of every job ever queued; the one on older group jobs
-    // repeats `jobs_open_group`'s, so that it is a seek in that (nearly always empty) index.
+    // Each condition on a status is that of an index (`jobs_queued`, `jobs_running`,
+    // `jobs_open_server`, `jobs_open_group`), so that both engines read that index instead of
+    // every job ever queued. `OFFSET 0` keeps PostgreSQL from turning the check for older work on
+    // the same server into a join: as a join, while the table had no statistics yet, it was
+    // planned as a read of every unfinished job for each candidate, 3 ms per claim under load;
+    // kept a subquery, it is one probe of `jobs_open_server` per candidate.
+    let candidates = match claiming {
+        Claiming::Queued => "j.status = 'notStarted' AND j.run_after <= ?3",
+        Claiming::Abandoned => "j.status = 'executing' AND j.lease_expires_at < ?3",
+    };
     format!(
         "UPDATE jobs SET status = 'executing', lease_owner = ?1, lease_expires_at = ?2, \
              attempts = attempts + 1, updated_at = ?3 \
          WHERE id IN ( \
              SELECT j.id FROM jobs j \
-             WHERE j.status IN ('notStarted', 'executing') \
-               AND ((j.status = 'notStarted' AND j.run_after <= ?3) \
-                    OR (j.status = 'executing' AND j.lease_expires_at < ?3)) \
+             WHERE {candidates} \
                AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.server_id = j.server_id AND e.id < j.id \
-                               AND e.status IN ('notStarted', 'executing')) \
+                               AND e.status IN ('notStarted', 'executing') LIMIT 1 OFFSET 0) \
                AND NOT EXISTS (SELECT 1 FROM jobs g WHERE g.account_id = j.account_id AND g.id < j.id \
                                AND g.status IN ('notStarted', 'executing') AND g.kind IN {GROUP_KINDS}) \
                AND (j.kind NOT IN {GROUP_KINDS} \
-                    OR NOT EXISTS (SELECT 1 FROM jobs e WHERE e.account_id = j.account_id AND e.id < j.id \
-                                   AND e.status IN ('notStarted', 'executing') AND e.run_after <= ?3)) \
+                    OR (NOT EXISTS (SELECT 1 FROM jobs r WHERE r.status = 'notStarted' \
+                                    AND r.account_id = j.account_id AND r.id < j.id AND r.run_after <= ?3) \
+                        AND NOT EXISTS (SELECT 1 FROM jobs x WHERE x.status = 'executing' \
+                                        AND x.account_id = j.account_id AND x.id < j.id))) \
              ORDER BY j.id LIMIT ?4 {skip_locked}) \
          RETURNING {COLUMNS}"
     )
 }
 
-/// Claims up to `limit` runnable jobs for `owner` until `lease_until`: jobs not started whose time
-/// has come, and jobs whose previous owner's lease ran out. A job waits while an older job on the
-/// same server is unfinished, so the work on one server happens in the order it was accepted.
-/// Work on a whole group (delete, archive, restore) waits for every older job of its account whose
-/// time has come, and every younger job of the account waits for it: a group is never archived
-/// under a server still being built, nor a server built into a group already archived.
+/// Claims up to `limit` jobs of the kind `claiming` names for `owner` until `lease_until`. A job
+/// waits while an older job on the same server is unfinished, so the work on one server happens
+/// in the order it was accepted. Work on a whole group (delete, archive, restore) waits for every
+/// older job of its account whose time has come, and every younger job of the account waits for
+/// it: a group is never archived under a server still being built, nor a server built into a
+/// group already archived.
 pub async fn claim(
     conn: &mut Tx,
+    claiming: Claiming,
     owner: &str,
     now: i64,
     lease_until: i64,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
-    let rows = db::query(&claim_sql(conn.engine()))
+    let rows = db::query(&claim_sql(conn.engine(), claiming))
         .bind(owner)
         .bind(lease_until)
         .bind(now)
@@ -282,12 +301,9 @@ pub async fn set_payload(conn: &mut Tx, id: i64, payload: &serde_json::Value) ->
 /// Ends every lease at once: used when the only node of a store starts, since no other process
 /// can be working on its jobs.
 pub async fn expire_leases(conn: &mut Tx) -> StoreResult<u64> {
-    let done = db::query(
-        "UPDATE jobs SET lease_expires_at = 0 \
-         WHERE status IN ('notStarted', 'executing') AND status = 'executing'",
-    )
-    .execute(conn)
-    .await?;
+    let done = db::query("UPDATE jobs SET lease_expires_at = 0 WHERE status = 'executing'")
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected())
 }
 
@@ -314,27 +330,37 @@ pub async fn get_in_tx(conn: &mut Tx, id: i64) -> StoreResult<Option<Job>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// The unfinished job of this kind on a group (named by the `groupId` of its payload), if any.
+/// Unfinished jobs of one kind (`?`) of work on whole groups. The conditions repeat those of
+/// `jobs_open_group`, so that they are read from it.
+fn open_group_jobs_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM jobs WHERE status IN ('notStarted', 'executing') \
+         AND kind IN {GROUP_KINDS} AND kind = ?"
+    )
+}
+
+/// The unfinished job of this kind (one of the kinds of work on a whole group) on a group, named
+/// by the `groupId` of its payload, if any.
 pub async fn open_for_group(
     conn: &mut Tx,
     group_id: &str,
     kind: JobKind,
 ) -> StoreResult<Option<Job>> {
-    // Unfinished jobs are few: they are filtered here rather than with either engine's JSON
-    // functions.
-    let rows = db::query(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE kind = ? AND status IN ('notStarted', 'executing') ORDER BY id"
-    ))
-    .bind(kind.as_str())
-    .fetch_all(conn)
-    .await?;
+    // Unfinished group jobs are few: they are filtered and put in order here rather than with
+    // either engine's JSON functions and sort.
+    let rows = db::query(&open_group_jobs_sql())
+        .bind(kind.as_str())
+        .fetch_all(conn)
+        .await?;
+    let mut oldest: Option<Job> = None;
     for row in &rows {
         let job = from_row(row)?;
-        if job.payload["groupId"].as_str() == Some(group_id) {
-            return Ok(Some(job));
+        let older = oldest.as_ref().is_none_or(|o| job.id < o.id);
+        if job.payload["groupId"].as_str() == Some(group_id) && older {
+            oldest = Some(job);
         }
     }
-    Ok(None)
+    Ok(oldest)
 }
 
 #[cfg(test)]
@@ -360,26 +386,48 @@ mod tests {
         assert!(index.1.contains(&format!("kind IN {GROUP_KINDS}")));
     }
 
-    /// Claiming reads the unfinished jobs only, however long the history of finished ones.
-    #[tokio::test]
-    async fn claiming_reads_the_index_of_unfinished_jobs() {
+    /// The steps of SQLite's plan for an `EXPLAIN QUERY PLAN` statement.
+    async fn plan(explain: db::Query<'_>) -> Vec<String> {
         let scratch = Scratch::open().await;
-        let explain = format!("EXPLAIN QUERY PLAN {}", claim_sql(Engine::Sqlite));
-        let plan = scratch
-            .plan(db::query(&explain).bind("owner").bind(2).bind(1).bind(10))
-            .await;
+        let plan = scratch.plan(explain).await;
         scratch.close().await;
-        // Whether the table under `alias` is read, and only through `index`.
-        let read_through = |alias: &str, index: &str| {
-            let reads: Vec<&String> = plan
-                .iter()
-                .filter(|d| d.split(' ').nth(1) == Some(alias))
-                .collect();
-            !reads.is_empty() && reads.iter().all(|d| d.contains(index))
-        };
-        // How the candidates `j` are read: `SCAN j` alone would be every job.
-        assert!(read_through("j", "jobs_open"), "{plan:?}");
-        // Older work on a group is looked up in its own index, not among all unfinished jobs.
-        assert!(read_through("g", "jobs_open_group"), "{plan:?}");
+        plan
+    }
+
+    /// Whether the plan reads the table under `alias`, and only through `index`.
+    fn reads_through(plan: &[String], alias: &str, index: &str) -> bool {
+        let reads: Vec<&String> = plan
+            .iter()
+            .filter(|d| d.split(' ').nth(1) == Some(alias))
+            .collect();
+        !reads.is_empty() && reads.iter().all(|d| d.contains(index))
+    }
+
+    /// Claiming reads only the jobs it may take and the unfinished ones that may hold them up,
+    /// however long the history of finished jobs.
+    #[tokio::test]
+    async fn claiming_reads_the_indexes_of_unfinished_jobs() {
+        for (claiming, candidates) in [
+            (Claiming::Queued, "jobs_queued"),
+            (Claiming::Abandoned, "jobs_running"),
+        ] {
+            let explain = format!("EXPLAIN QUERY PLAN {}", claim_sql(Engine::Sqlite, claiming));
+            let plan = plan(db::query(&explain).bind("owner").bind(2).bind(1).bind(10)).await;
+            // How the candidates `j` are read: `SCAN j` alone would be every job.
+            assert!(reads_through(&plan, "j", candidates), "{plan:?}");
+            // Older work on the same server, on a group, and in the account.
+            assert!(reads_through(&plan, "e", "jobs_open_server"), "{plan:?}");
+            assert!(reads_through(&plan, "g", "jobs_open_group"), "{plan:?}");
+            assert!(reads_through(&plan, "r", "jobs_queued"), "{plan:?}");
+            assert!(reads_through(&plan, "x", "jobs_running"), "{plan:?}");
+        }
+    }
+
+    /// Looking for the unfinished work on a group reads the index of unfinished group jobs.
+    #[tokio::test]
+    async fn unfinished_group_jobs_are_read_from_their_index() {
+        let explain = format!("EXPLAIN QUERY PLAN {}", open_group_jobs_sql());
+        let plan = plan(db::query(&explain).bind("deleteGroup")).await;
+        assert!(reads_through(&plan, "jobs", "jobs_open_group"), "{plan:?}");
     }
 }

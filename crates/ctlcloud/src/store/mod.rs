@@ -88,6 +88,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/0010_group_jobs_in_turn.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/0011_jobs_queued_and_running.sql"),
+    ),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
