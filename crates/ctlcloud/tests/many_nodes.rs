@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{status_href, Options, Server, Session, TempDir, TestDatabase};
+use common::{admin_on, status_href, Options, Server, Session, TempDir, TestDatabase};
 use serde_json::Value;
 
 fn on(db: &TestDatabase, lease_secs: u64, delay_ms: u64) -> Options {
@@ -47,6 +47,92 @@ async fn the_walkthrough_on_postgres() {
     assert_eq!(status, 202);
     assert_eq!(s.wait(&status_href(&deleted)).await["status"], "succeeded");
     assert_eq!(s.get("/v2/servers/DEMO/WA1DEMOPG01").await.0, 404);
+}
+
+/// Requests of two accounts at once, on either node, each act as their own caller, and a password
+/// changed from another process refuses the old tokens on every node at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_acts_as_its_own_caller_on_every_node() {
+    let db = TestDatabase::create().await;
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    let a = Session::start(&dir_a.0, on(&db, 60, 0)).await;
+    let b = Server::start(&dir_b.0, &on(&db, 60, 0));
+    let admin = |args: &[&str], stdin: Option<&str>| {
+        admin_on(&dir_a.0, Some(&db.url), args, stdin);
+    };
+    admin(
+        &["account", "create", "--alias", "ALT", "--primary-dc", "WA1"],
+        None,
+    );
+    admin(
+        &[
+            "user",
+            "create",
+            "--account",
+            "ALT",
+            "--username",
+            "alt",
+            "--password-stdin",
+        ],
+        Some("A1t-Passw0rd\n"),
+    );
+    let alt = b.login("alt", "A1t-Passw0rd").await;
+    let callers = [("DEMO", a.token.clone()), ("ALT", alt.clone())];
+
+    // Each request asks for its own account and for the other's, on either node, all at once.
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (own, token) = callers[i % 2].clone();
+        let (other, _) = &callers[(i + 1) % 2];
+        let alias = if i % 4 < 2 { own } else { other };
+        let node = if i % 3 == 0 { &a.server } else { &b };
+        let (http, url) = (
+            node.http.clone(),
+            node.url(&format!("/v2/accounts/{alias}")),
+        );
+        requests.spawn(async move {
+            let response = http.get(url).bearer_auth(token).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (own, alias, status, body)
+        });
+    }
+    for (own, alias, status, body) in requests.join_all().await {
+        if alias == own {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["accountAlias"], own);
+        } else {
+            assert_ne!(status, 200, "{own} read {alias}: {body}");
+        }
+    }
+
+    admin(
+        &[
+            "user",
+            "set-password",
+            "--username",
+            "alt",
+            "--password-stdin",
+        ],
+        Some("N3w-Passw0rd\n"),
+    );
+    for node in [&a.server, &b] {
+        let get = |alias: &str, token: &str| {
+            let path = format!("/v2/accounts/{alias}");
+            let token = token.to_owned();
+            async move {
+                node.call(reqwest::Method::GET, &path, Some(&token), None)
+                    .await
+                    .0
+            }
+        };
+        assert_eq!(
+            get("ALT", &alt).await,
+            401,
+            "the old password's token is refused"
+        );
+        assert_eq!(get("DEMO", &a.token).await, 200);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
