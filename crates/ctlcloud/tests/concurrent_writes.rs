@@ -5,6 +5,7 @@
 //! the store's constraint error.
 //!
 //! - Archiving or deleting a group, and creates into it: the account's lock.
+//! - Two requests at once for the same work on a group: the account's lock.
 //! - Public IP addresses of any accounts: the lock on the address space.
 //! - Releasing a network, or adding a secondary network adapter, while a create takes an address
 //!   on it: the account's lock.
@@ -21,7 +22,7 @@ use ctlcloud::domain::accounts::{create_account, NewAccount};
 use ctlcloud::domain::group_actions;
 use ctlcloud::domain::groups::{self, NewGroup};
 use ctlcloud::domain::servers::{self, NewServer};
-use ctlcloud::model::{Account, Group, Job, Network, Principal, PublicIpSettings};
+use ctlcloud::model::{Account, Group, Job, JobKind, Network, Principal, PublicIpSettings};
 use ctlcloud::store::{self, Location, Store, Tx};
 
 /// An application on a store in a database of its own.
@@ -180,6 +181,52 @@ async fn a_create_into_a_group_being_deleted_waits_and_is_refused() {
             .await
             .unwrap()
             .is_none()
+    );
+    app.store.close().await;
+}
+
+#[tokio::test]
+async fn a_group_archived_by_two_requests_at_once_is_archived_once() {
+    let db = TestDatabase::create().await;
+    let app = app_on(&db).await;
+    let who = caller(&app, "RACE").await;
+    let group = group(&app, &who).await;
+    // The first request is between its check for queued work and its commit, holding the
+    // account's lock as the request does.
+    let mut first = app.store.write().await.unwrap();
+    store::lock(&mut first, store::Lock::Account(who.account.id))
+        .await
+        .unwrap();
+    let second = tokio::spawn({
+        let (app, who, id) = (app.clone(), who.clone(), group.id.clone());
+        async move {
+            group_actions::archive(&app, &who, &who.account, &id)
+                .await
+                .map(|job| job.id)
+                .map_err(|e| format!("{} {}", e.status, e.message))
+        }
+    });
+    waits_or_ends(&db, &second).await;
+    let queued = store::jobs::insert(
+        &mut first,
+        store::jobs::NewJob {
+            account_id: who.account.id,
+            dc: &group.dc,
+            kind: JobKind::ArchiveGroup,
+            server_id: None,
+            payload: serde_json::json!({ "groupId": group.id }),
+            requested_by: &who.username,
+            run_after: 0,
+        },
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    first.commit().await.unwrap();
+    assert_eq!(
+        second.await.unwrap(),
+        Ok(queued.id),
+        "the second request answers the first's job instead of queuing another"
     );
     app.store.close().await;
 }

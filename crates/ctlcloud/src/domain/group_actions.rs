@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::{Account, Group, Job, JobKind, Principal};
-use crate::store::{jobs, Tx};
+use crate::store::{self, jobs, Tx};
 
 use super::groups::{check_changeable, check_move, find, find_named};
 
@@ -23,6 +23,9 @@ async fn queue(
     kind: JobKind,
     mut payload: serde_json::Value,
 ) -> ApiResult<Job> {
+    // Two requests at once for the same work must not both queue it: with the account's lock, the
+    // second waits for the first to commit and then answers the first's job.
+    store::lock(&mut tx, store::Lock::Account(group.account_id)).await?;
     if let Some(job) = jobs::open_for_group(&mut tx, &group.id, kind).await? {
         return Ok(job);
     }
