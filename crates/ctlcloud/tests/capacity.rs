@@ -6,7 +6,9 @@ mod common;
 use std::collections::HashSet;
 use std::process::Command;
 
-use common::{admin, admin_on, status_href, Options, Session, TempDir, TestDatabase, BIN};
+use common::{
+    admin, admin_on, status_href, Options, Session, TempDir, TestDatabase, BIN, PASSWORD,
+};
 use serde_json::{json, Value};
 
 /// Creates servers 16 at a time; returns each one's internal address, in no particular order.
@@ -318,6 +320,55 @@ fn the_benchmark_runs_end_to_end_and_refuses_what_it_cannot_measure() {
         let out = Command::new(BIN).arg("bench").args(&args).output().unwrap();
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains(why));
+    }
+}
+
+/// `bench --url` measures a server already running, labels its rows as such, and leaves out the
+/// rows it cannot take from outside (cold start, disk, memory).
+#[tokio::test]
+async fn the_benchmark_measures_a_running_server_at_its_url() {
+    let dir = TempDir::new();
+    let s = Session::start(&dir.0, Options::default()).await;
+    admin(
+        &dir.0,
+        &["seed", "--account", "DEMO", "--networks", "10"],
+        None,
+    );
+    let url = s.server.url("");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .env_remove("CTLCLOUD_DATABASE_URL")
+            .args(["bench", "--url", &url, "--password", PASSWORD])
+            .args(["--runs", "1", "--seconds", "0.2", "--connections", "4"])
+            .args(["--max-requests", "1000"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let measured: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("| at --url |"))
+        .collect();
+    assert_eq!(measured.len(), 4, "{table}");
+    for line in measured {
+        assert!(line.ends_with("| 0 |"), "failures in {line}");
+    }
+    for row in [
+        "cold start to first successful login",
+        "store size",
+        "server peak RSS",
+    ] {
+        assert!(
+            !table.contains(row),
+            "{row} is not measured through --url:\n{table}"
+        );
     }
 }
 

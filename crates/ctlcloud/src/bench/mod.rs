@@ -98,11 +98,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     match url {
         Some(addr) => engine_rows(&s, &args, &password, addr, None, &baseline, &mut table).await?,
         None => {
-            let engine = if args.database_url.is_some() {
-                "postgres"
-            } else {
-                "sqlite"
-            };
+            let engine = engine_label(&args);
             let database_url = args.database_url.as_deref();
             let scratch = Scratch::new(engine)?;
             let data = scratch.0.join("data");
@@ -135,6 +131,16 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     print!("{}", table.render(&s));
     Ok(())
+}
+
+/// The table's engine column: a server measured through `--url` runs on an engine this process
+/// is not told.
+fn engine_label(args: &Args) -> &'static str {
+    match (&args.url, &args.database_url) {
+        (Some(_), _) => "at --url",
+        (None, Some(_)) => "postgres",
+        (None, None) => "sqlite",
+    }
 }
 
 /// The baseline's own figures, which every other row is divided by.
@@ -205,11 +211,7 @@ async fn engine_rows(
     b: &Baseline,
     table: &mut Table,
 ) -> Result<(), String> {
-    let engine = if args.database_url.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let engine = engine_label(args);
     let c = &s.connections.to_string();
     // First, on a quiet machine: the rows that write (creates, seeding) leave the disk busy for a
     // while after, and a cold start writes a new store.
