@@ -248,33 +248,32 @@ async fn seeding_adds_built_servers_in_new_groups_on_postgres() {
     seeding_adds_built_servers_in_new_groups(Some(&db.url)).await;
 }
 
-/// Runs the benchmark at a small size (on PostgreSQL at `database_url` if given) and checks that
-/// every row is there, for that engine, with no failures.
-fn the_benchmark_runs_end_to_end(database_url: Option<&str>) {
-    let mut command = Command::new(BIN);
-    command.env_remove("CTLCLOUD_DATABASE_URL").args([
-        "bench",
-        "--runs",
-        "1",
-        "--seconds",
-        "0.2",
-        "--connections",
-        "4",
-        "--large-servers",
-        "300",
-        "--group-servers",
-        "100",
-    ]);
-    if let Some(url) = database_url {
-        command.args(["--database-url", url]);
-    }
-    let out = command.output().unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
+/// Runs `ctlcloud bench` with `args`; its table, once it has succeeded.
+fn bench(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .env_remove("CTLCLOUD_DATABASE_URL")
+        .arg("bench")
+        .args(args)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{table}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    table
+}
+
+/// Runs the benchmark at a small size (on PostgreSQL at `database_url` if given) and checks that
+/// every row is there, for that engine, with no failures.
+fn the_benchmark_runs_end_to_end(database_url: Option<&str>) {
+    let mut args = vec!["--runs", "1", "--seconds", "0.2", "--connections", "4"];
+    args.extend(["--large-servers", "300", "--group-servers", "100"]);
+    if let Some(url) = database_url {
+        args.extend(["--database-url", url]);
+    }
+    let table = bench(&args);
     let engine = match database_url {
         Some(_) => "| postgres |",
         None => "| sqlite |",
@@ -335,23 +334,20 @@ async fn the_benchmark_measures_a_running_server_at_its_url() {
         None,
     );
     let url = s.server.url("");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .env_remove("CTLCLOUD_DATABASE_URL")
-            .args(["bench", "--url", &url, "--password", PASSWORD])
-            .args(["--runs", "1", "--seconds", "0.2", "--connections", "4"])
-            .args(["--max-requests", "1000"])
-            .output()
-            .unwrap()
+    let table = tokio::task::spawn_blocking(move || {
+        let mut args = vec!["--url", &url, "--password", PASSWORD, "--runs", "1"];
+        args.extend([
+            "--seconds",
+            "0.2",
+            "--connections",
+            "4",
+            "--max-requests",
+            "1000",
+        ]);
+        bench(&args)
     })
     .await
     .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{table}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let measured: Vec<&str> = table
         .lines()
         .filter(|l| l.contains("| at --url |"))
