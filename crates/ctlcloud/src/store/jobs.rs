@@ -173,7 +173,7 @@ const GROUP_KINDS: &str = "('deleteGroup', 'archiveGroup', 'restoreGroup')";
 /// What a claim takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claiming {
-    /// Jobs waiting for a worker whose time has come.
+    /// Queued jobs whose time (`run_after`) has come.
     Queued,
     /// Jobs whose worker's lease ran out: their node died or lost the database. They are looked
     /// for apart from queued jobs and less often, since a lease lasts long enough that looking
