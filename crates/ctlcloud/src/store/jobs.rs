@@ -352,15 +352,14 @@ pub async fn open_for_group(
         .bind(kind.as_str())
         .fetch_all(conn)
         .await?;
-    let mut oldest: Option<Job> = None;
+    let mut on_group = Vec::new();
     for row in &rows {
         let job = from_row(row)?;
-        let older = oldest.as_ref().is_none_or(|o| job.id < o.id);
-        if job.payload["groupId"].as_str() == Some(group_id) && older {
-            oldest = Some(job);
+        if job.payload["groupId"].as_str() == Some(group_id) {
+            on_group.push(job);
         }
     }
-    Ok(oldest)
+    Ok(on_group.into_iter().min_by_key(|job| job.id))
 }
 
 #[cfg(test)]
