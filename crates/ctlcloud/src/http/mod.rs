@@ -134,6 +134,45 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
             return Ok(response);
         }
     };
+    if method == Method::Get {
+        // A GET only reads: its caller and everything it shows come from one snapshot.
+        return app
+            .store
+            .in_snapshot(authorized(app, matched, &parts, body))
+            .await
+            .and_then(|(response, _)| response);
+    }
+    let endpoint = matched.endpoint;
+    let (result, actor) = authorized(app, matched, &parts, body).await?;
+    let Some(actor) = actor else {
+        return result;
+    };
+    let outcome = match &result {
+        Ok(r) => r.status(),
+        Err(e) => e.status,
+    };
+    let target = format!("{} {path}", method.as_str());
+    let account = Some((actor.account.id, actor.account.alias.as_str()));
+    access::audit::record(
+        app,
+        &actor.username,
+        account,
+        endpoint.name,
+        &target,
+        outcome,
+    )
+    .await;
+    result
+}
+
+/// Authenticates the caller, authorizes the call against their roles and runs it; with the
+/// caller, for the audit trail. A request that fails authentication answers at once.
+async fn authorized(
+    app: &App,
+    matched: Matched,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+) -> ApiResult<(ApiResult<Response>, Option<Principal>)> {
     let endpoint = matched.endpoint;
     // Authentication, then authorization, both before anything else runs, unbuilt operations
     // included.
@@ -142,31 +181,14 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
         _ => Some(authenticate(app, &parts.headers).await?),
     };
     let Some(principal) = principal else {
-        return execute(app, matched, &parts, body, None).await;
+        return Ok((execute(app, matched, parts, body, None).await, None));
     };
     let actor = principal.clone();
     let result = match access::authorize(endpoint, &principal.roles) {
-        Ok(grants) => execute(app, matched, &parts, body, Some((principal, grants))).await,
+        Ok(grants) => execute(app, matched, parts, body, Some((principal, grants))).await,
         Err(refusal) => Err(refusal),
     };
-    if method != Method::Get {
-        let outcome = match &result {
-            Ok(r) => r.status(),
-            Err(e) => e.status,
-        };
-        let target = format!("{} {path}", method.as_str());
-        let account = Some((actor.account.id, actor.account.alias.as_str()));
-        access::audit::record(
-            app,
-            &actor.username,
-            account,
-            endpoint.name,
-            &target,
-            outcome,
-        )
-        .await;
-    }
-    result
+    Ok((result, Some(actor)))
 }
 
 /// Runs an authorized call: 501 for an unbuilt operation, otherwise its handler, with the

@@ -83,8 +83,10 @@ impl Store {
         }
     }
 
-    /// Returns once every audit record queued before it is in the store.
+    /// Returns once every audit record queued before it is in the store; the task's reads from
+    /// then on see them (it leaves any snapshot it read in).
     pub async fn settled(&self) {
+        super::sqlite::end_snapshot();
         let count = self
             .audit
             .state

@@ -40,7 +40,7 @@ impl Pool {
     /// Starts a read transaction on one of the pool's connections (see `Store::read`).
     pub async fn read(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Pool::Sqlite(p) => Tx::Sqlite(sqlite::ReadTx::begin(p.get()?)?),
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin()?),
             Pool::Postgres(p) => Tx::PostgresAutocommit(p.acquire().await?),
         })
     }
@@ -581,7 +581,7 @@ impl<'q> Query<'q> {
 
     pub async fn execute<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Done> {
         let rows_affected = match exec.into() {
-            Exec::SqlitePool(p) => sqlite::execute(p.get()?.conn(), self.sql, &self.params)?,
+            Exec::SqlitePool(p) => p.with_conn(|c| sqlite::execute(c, self.sql, &self.params))?,
             Exec::Sqlite(c) => sqlite::execute(c, self.sql, &self.params)?,
             Exec::PostgresPool(p) => {
                 let sql = postgres_sql(self.sql);
@@ -603,7 +603,7 @@ impl<'q> Query<'q> {
 
     pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<Row>> {
         match exec.into() {
-            Exec::SqlitePool(p) => sqlite::fetch_all(p.get()?.conn(), self.sql, &self.params),
+            Exec::SqlitePool(p) => p.with_conn(|c| sqlite::fetch_all(c, self.sql, &self.params)),
             Exec::Sqlite(c) => sqlite::fetch_all(c, self.sql, &self.params),
             Exec::PostgresPool(p) => {
                 let sql = postgres_sql(self.sql);

@@ -200,6 +200,7 @@ impl Store {
 
     /// Starts a write transaction. Nothing it does is visible or durable until `commit` returns.
     pub async fn write(&self) -> StoreResult<Tx> {
+        sqlite::end_snapshot();
         Ok(match &self.writes {
             Writes::Sqlite(w) => Tx::SqliteBatch(w.begin().await?),
             Writes::Postgres(p) => Tx::Postgres(p.begin().await?),
@@ -211,6 +212,7 @@ impl Store {
     /// is a write transaction like the others. Two statements in it would not be one atomic change
     /// on PostgreSQL: those take [`Store::write`].
     pub async fn write_one(&self) -> StoreResult<Tx> {
+        sqlite::end_snapshot();
         Ok(match &self.writes {
             Writes::Sqlite(w) => Tx::SqliteBatch(w.begin().await?),
             Writes::Postgres(p) => Tx::PostgresAutocommit(p.acquire().await?),
@@ -231,6 +233,15 @@ impl Store {
     /// ends it.
     pub async fn read(&self) -> StoreResult<Tx> {
         self.reader.read().await
+    }
+
+    /// Runs `task` reading one snapshot until it writes (see `sqlite::Readers::in_snapshot`). On
+    /// PostgreSQL each statement reads the latest committed state, as before.
+    pub async fn in_snapshot<F: std::future::Future>(&self, task: F) -> F::Output {
+        match &self.reader {
+            Pool::Sqlite(readers) => readers.in_snapshot(task).await,
+            Pool::Postgres(_) => task.await,
+        }
     }
 
     /// The pool for reads.

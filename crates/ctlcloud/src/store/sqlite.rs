@@ -3,6 +3,8 @@
 //! Only the statements that wait on the disk or on another process (`COMMIT`, and `BEGIN
 //! IMMEDIATE` while another process writes) go to a blocking thread, in [`super::writer`].
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -82,11 +84,100 @@ impl Readers {
         })
     }
 
+    /// Runs `task` with its reads through this pool in one read transaction, which begins at its
+    /// first read: the token and what a `GET` shows are one consistent view, and SQLite takes its
+    /// read locks once, not for each statement (those locks, shared by every connection of the
+    /// process, are what concurrent reads contend for). A write ends the snapshot for the rest of
+    /// the task, whose reads from then on see what it wrote; so does [`Readers::begin`], which
+    /// hands the snapshot over to the caller.
+    pub async fn in_snapshot<F: Future>(self: &Arc<Self>, task: F) -> F::Output {
+        let slot = Snapshot {
+            readers: self.clone(),
+            state: SnapshotState::NotBegun,
+        };
+        SNAPSHOT.scope(RefCell::new(slot), task).await
+    }
+
+    /// Runs one statement's work on the task's snapshot (see [`Readers::in_snapshot`]), or else on
+    /// a connection of its own, in a read transaction of its own.
+    pub fn with_conn<T>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut work = Some(work);
+        let in_snapshot = SNAPSHOT.try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if !Arc::ptr_eq(&slot.readers, self) {
+                return None;
+            }
+            if matches!(slot.state, SnapshotState::NotBegun) {
+                match self.get().and_then(ReadTx::begin) {
+                    Ok(tx) => slot.state = SnapshotState::Open(tx),
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            match &slot.state {
+                SnapshotState::Open(tx) => work.take().map(|work| work(tx.conn())),
+                _ => None,
+            }
+        });
+        match in_snapshot.ok().flatten() {
+            Some(done) => done,
+            None => (work.take().expect("not run yet"))(self.get()?.conn()),
+        }
+    }
+
+    /// A read transaction: the task's snapshot if it has one open on this pool, which it no
+    /// longer reads in, or a new one.
+    pub fn begin(self: &Arc<Self>) -> StoreResult<ReadTx> {
+        let open = SNAPSHOT.try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if !Arc::ptr_eq(&slot.readers, self) {
+                return None;
+            }
+            match std::mem::replace(&mut slot.state, SnapshotState::Ended) {
+                SnapshotState::Open(tx) => Some(tx),
+                _ => None,
+            }
+        });
+        match open.ok().flatten() {
+            Some(tx) => Ok(tx),
+            None => ReadTx::begin(self.get()?),
+        }
+    }
+
     /// Closes the idle connections; those in use close when they are returned.
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
+}
+
+tokio::task_local! {
+    /// The read transaction a task reads in (see [`Readers::in_snapshot`]).
+    static SNAPSHOT: RefCell<Snapshot>;
+}
+
+struct Snapshot {
+    /// The pool it reads from: a task may read other stores, outside its snapshot.
+    readers: Arc<Readers>,
+    state: SnapshotState,
+}
+
+enum SnapshotState {
+    NotBegun,
+    Open(ReadTx),
+    /// The task wrote or took the transaction over: every read is again on its own.
+    Ended,
+}
+
+/// Ends the task's snapshot, if it has one, before it writes: its reads from now on see the
+/// latest committed state, its own writes included.
+pub fn end_snapshot() {
+    let open = SNAPSHOT
+        .try_with(|slot| std::mem::replace(&mut slot.borrow_mut().state, SnapshotState::Ended));
+    // Rolled back (and its connection returned) here, outside the borrow.
+    drop(open);
 }
 
 /// A read connection on loan; it goes back to the pool when dropped, with any transaction it
@@ -205,4 +296,90 @@ pub fn fetch_all(conn: &Connection, sql: &str, params: &[Param]) -> StoreResult<
         out.push(Row::new(names.clone(), values));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::db::{self, Pool};
+    use crate::store::{Scratch, Store};
+
+    async fn rows(exec: impl Into<db::Exec<'_>>) -> i64 {
+        db::query_scalar("SELECT COUNT(*) FROM schema_migrations")
+            .fetch_one(exec)
+            .await
+            .unwrap()
+    }
+
+    /// A row added by another task, committed before this returns.
+    async fn added_elsewhere(store: &Store, version: i64) {
+        let store = store.clone();
+        tokio::spawn(async move { add(&store, version).await })
+            .await
+            .unwrap();
+    }
+
+    async fn add(store: &Store, version: i64) {
+        let mut tx = store.write().await.unwrap();
+        db::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)")
+            .bind(version)
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_task_reads_one_snapshot_until_it_writes() {
+        let scratch = Scratch::open().await;
+        let store = &scratch.store;
+        let reader: &Pool = store.reader();
+        let before = rows(reader).await;
+        store
+            .in_snapshot(async {
+                assert_eq!(rows(reader).await, before);
+                added_elsewhere(store, 1001).await;
+                // Still the view of the first read.
+                assert_eq!(rows(reader).await, before);
+                // A read transaction asked for continues it.
+                let mut tx = store.read().await.unwrap();
+                assert_eq!(rows(&mut tx).await, before);
+                drop(tx);
+                // Once the snapshot is handed over, reads are each on their own again.
+                assert_eq!(rows(reader).await, before + 1);
+            })
+            .await;
+        store
+            .in_snapshot(async {
+                assert_eq!(rows(reader).await, before + 1);
+                added_elsewhere(store, 1002).await;
+                assert_eq!(rows(reader).await, before + 1);
+                // The task's own write ends the snapshot: it reads what it wrote, and what others
+                // committed meanwhile.
+                add(store, 1003).await;
+                assert_eq!(rows(reader).await, before + 3);
+                added_elsewhere(store, 1004).await;
+                assert_eq!(rows(reader).await, before + 4);
+            })
+            .await;
+        // Outside a snapshot every read sees the latest commit.
+        added_elsewhere(store, 1005).await;
+        assert_eq!(rows(reader).await, before + 5);
+        scratch.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_is_of_its_own_store_alone() {
+        let (one, two) = (Scratch::open().await, Scratch::open().await);
+        let before = rows(two.store.reader()).await;
+        one.store
+            .in_snapshot(async {
+                rows(one.store.reader()).await;
+                assert_eq!(rows(two.store.reader()).await, before);
+                added_elsewhere(&two.store, 1001).await;
+                assert_eq!(rows(two.store.reader()).await, before + 1);
+            })
+            .await;
+        one.close().await;
+        two.close().await;
+    }
 }
