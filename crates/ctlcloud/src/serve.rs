@@ -143,9 +143,9 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     let store = store?;
     let mut wakeup_tasks: Vec<_> = listener?.into_iter().collect();
     let mut announcer = Announcer::default();
-    if let store::Pool::Postgres(pool) = store.reader() {
-        let (a, task) =
-            crate::wakeup::announcer(pool.clone(), node.clone(), wakeups_stopping.clone());
+    if store.engine() == store::Engine::Postgres {
+        let pool = store.reader().clone();
+        let (a, task) = crate::wakeup::announcer(pool, node.clone(), wakeups_stopping.clone());
         announcer = a;
         wakeup_tasks.push(task);
     }

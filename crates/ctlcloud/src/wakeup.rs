@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -50,7 +50,7 @@ impl Announcer {
 /// that the node's own listener ignores them. It stops when `shutdown` turns true, after sending
 /// the notification still pending, if any.
 pub fn announcer(
-    pool: PgPool,
+    pool: crate::store::Pool,
     node: String,
     mut shutdown: watch::Receiver<bool>,
 ) -> (Announcer, JoinHandle<()>) {
@@ -81,8 +81,8 @@ pub fn announcer(
 }
 
 /// Sends one notification; a failure is only logged, since workers poll anyway.
-async fn notify(pool: &PgPool, node: &str) {
-    let sent = sqlx::query("SELECT pg_notify($1, $2)")
+async fn notify(pool: &crate::store::Pool, node: &str) {
+    let sent = crate::store::db::query("SELECT pg_notify(?, ?)")
         .bind(CHANNEL)
         .bind(node)
         .execute(pool);

@@ -9,9 +9,10 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::postgres::PgRow;
 use sqlx::{Column, Postgres, Row as _, TypeInfo, ValueRef};
 
+use super::postgres::{Conn, Conns};
 use super::sqlite::{self, Readers};
 use super::{StoreError, StoreResult};
 
@@ -26,7 +27,7 @@ pub enum Engine {
 #[derive(Clone, Debug)]
 pub enum Pool {
     Sqlite(Arc<Readers>),
-    Postgres(PgPool),
+    Postgres(Arc<Conns>),
 }
 
 impl Pool {
@@ -60,12 +61,13 @@ pub enum Tx {
     Sqlite(sqlite::ReadTx),
     /// A write transaction on SQLite: a member of a group-committed batch.
     SqliteBatch(super::writer::Tx),
-    Postgres(sqlx::Transaction<'static, Postgres>),
+    /// A PostgreSQL connection in a transaction.
+    Postgres(Conn),
     /// One pooled PostgreSQL connection and no transaction: each statement is one of its own.
     /// For reads (at PostgreSQL's isolation level every statement reads its own snapshot, in a
     /// transaction or not, so `BEGIN` and `ROLLBACK` would add two round trips and nothing else),
     /// and for a write of a single statement (`Store::write_one`).
-    PostgresAutocommit(sqlx::pool::PoolConnection<Postgres>),
+    PostgresAutocommit(Conn),
 }
 
 impl Tx {
@@ -93,8 +95,8 @@ pub enum Exec<'a> {
     // Mutable, although rusqlite only needs a shared reference: a `&mut` is `Send` and can be held
     // across an await.
     Sqlite(&'a mut rusqlite::Connection),
-    PostgresPool(&'a PgPool),
-    Postgres(&'a mut PgConnection),
+    PostgresPool(&'a Arc<Conns>),
+    Postgres(&'a mut Conn),
 }
 
 impl Exec<'_> {
@@ -102,7 +104,7 @@ impl Exec<'_> {
     pub fn pool(&self) -> Option<Pool> {
         match self {
             Exec::SqlitePool(p) => Some(Pool::Sqlite(Arc::clone(p))),
-            Exec::PostgresPool(p) => Some(Pool::Postgres((*p).clone())),
+            Exec::PostgresPool(p) => Some(Pool::Postgres(Arc::clone(p))),
             Exec::Sqlite(_) | Exec::Postgres(_) => None,
         }
     }
@@ -580,48 +582,48 @@ impl<'q> Query<'q> {
     }
 
     pub async fn execute<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Done> {
-        let rows_affected = match exec.into() {
-            Exec::SqlitePool(p) => p.with_conn(|c| sqlite::execute(c, self.sql, &self.params))?,
-            Exec::Sqlite(c) => sqlite::execute(c, self.sql, &self.params)?,
+        let mut pooled;
+        let conn = match exec.into() {
+            Exec::SqlitePool(p) => {
+                let rows_affected = p.with_conn(|c| sqlite::execute(c, self.sql, &self.params))?;
+                return Ok(Done { rows_affected });
+            }
+            Exec::Sqlite(c) => {
+                let rows_affected = sqlite::execute(c, self.sql, &self.params)?;
+                return Ok(Done { rows_affected });
+            }
             Exec::PostgresPool(p) => {
-                let sql = postgres_sql(self.sql);
-                bind_all!(sqlx::query::<Postgres>(&sql), self.params)
-                    .execute(p)
-                    .await?
-                    .rows_affected()
+                pooled = p.acquire().await?;
+                &mut pooled
             }
-            Exec::Postgres(c) => {
-                let sql = postgres_sql(self.sql);
-                bind_all!(sqlx::query::<Postgres>(&sql), self.params)
-                    .execute(c)
-                    .await?
-                    .rows_affected()
-            }
+            Exec::Postgres(c) => c,
         };
+        let sql = postgres_sql(self.sql);
+        let result = bind_all!(sqlx::query::<Postgres>(&sql), self.params)
+            .execute(conn.statement())
+            .await;
+        let rows_affected = conn.finished(result)?.rows_affected();
         Ok(Done { rows_affected })
     }
 
     pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<Row>> {
-        match exec.into() {
-            Exec::SqlitePool(p) => p.with_conn(|c| sqlite::fetch_all(c, self.sql, &self.params)),
-            Exec::Sqlite(c) => sqlite::fetch_all(c, self.sql, &self.params),
+        let mut pooled;
+        let conn = match exec.into() {
+            Exec::SqlitePool(p) => {
+                return p.with_conn(|c| sqlite::fetch_all(c, self.sql, &self.params))
+            }
+            Exec::Sqlite(c) => return sqlite::fetch_all(c, self.sql, &self.params),
             Exec::PostgresPool(p) => {
-                let sql = postgres_sql(self.sql);
-                postgres_rows(
-                    bind_all!(sqlx::query::<Postgres>(&sql), self.params)
-                        .fetch_all(p)
-                        .await?,
-                )
+                pooled = p.acquire().await?;
+                &mut pooled
             }
-            Exec::Postgres(c) => {
-                let sql = postgres_sql(self.sql);
-                postgres_rows(
-                    bind_all!(sqlx::query::<Postgres>(&sql), self.params)
-                        .fetch_all(c)
-                        .await?,
-                )
-            }
-        }
+            Exec::Postgres(c) => c,
+        };
+        let sql = postgres_sql(self.sql);
+        let result = bind_all!(sqlx::query::<Postgres>(&sql), self.params)
+            .fetch_all(conn.statement())
+            .await;
+        postgres_rows(conn.finished(result)?)
     }
 
     pub async fn fetch_optional<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Option<Row>> {

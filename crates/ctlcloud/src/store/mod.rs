@@ -23,6 +23,7 @@ pub mod groups;
 pub mod jobs;
 pub mod log_forwarding;
 pub mod networks;
+mod postgres;
 pub mod public_ips;
 pub mod servers;
 pub mod snapshots;
@@ -34,9 +35,8 @@ mod writer;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 
 use db::Exec;
 pub use db::{Engine, Pool, Tx};
@@ -116,7 +116,7 @@ fn for_postgres(sql: &str) -> String {
 enum Writes {
     /// SQLite's one write connection, shared by batches of transactions.
     Sqlite(Arc<writer::Writer>),
-    Postgres(sqlx::PgPool),
+    Postgres(Arc<postgres::Conns>),
 }
 
 #[derive(Clone)]
@@ -168,28 +168,14 @@ impl Store {
 
     async fn open_postgres(url: &str) -> StoreResult<Store> {
         let options = PgConnectOptions::from_str(url)?;
-        // A connection of its own first: a wrong address or password fails at once, rather than
-        // being retried until a timeout as the pool would. It migrates the schema while the pool
-        // opens.
-        let mut first = sqlx::ConnectOptions::connect(&options).await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options);
-        let migrated = async {
-            let mut tx = sqlx::Connection::begin(&mut first).await?;
-            migrate(Exec::Postgres(&mut tx)).await?;
-            tx.commit().await?;
-            StoreResult::Ok(())
-        };
-        let (pool, migrated) = tokio::join!(pool, migrated);
-        let pool = pool?;
-        migrated?;
-        // Its goodbye to the server need not be waited for.
-        tokio::spawn(sqlx::Connection::close(first));
+        // The pool's first connection, made at once, migrates the schema.
+        let conns = postgres::Conns::open(options, 16).await?;
+        let mut tx = Tx::Postgres(conns.begin().await?);
+        migrate(Exec::from(&mut tx)).await?;
+        tx.commit().await?;
         Ok(Store {
-            writes: Writes::Postgres(pool.clone()),
-            reader: Pool::Postgres(pool),
+            writes: Writes::Postgres(conns.clone()),
+            reader: Pool::Postgres(conns),
             audit: Arc::default(),
         })
     }
@@ -264,9 +250,10 @@ impl Store {
 async fn migrate(mut exec: Exec<'_>) -> StoreResult<()> {
     if let Exec::Postgres(conn) = &mut exec {
         // Nodes starting together migrate one at a time.
-        sqlx::query("SELECT pg_advisory_xact_lock(727274)")
-            .execute(&mut **conn)
-            .await?;
+        let result = sqlx::query("SELECT pg_advisory_xact_lock(727274)")
+            .execute(conn.statement())
+            .await;
+        conn.finished(result)?;
     }
     db::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .execute(exec.reborrow())
@@ -290,9 +277,10 @@ async fn migrate(mut exec: Exec<'_>) -> StoreResult<()> {
     match exec {
         Exec::Sqlite(conn) => conn.execute_batch(&script)?,
         Exec::Postgres(conn) => {
-            sqlx::raw_sql(&for_postgres(&script))
-                .execute(&mut *conn)
-                .await?;
+            let script = for_postgres(&script);
+            let raw: &mut sqlx::PgConnection = conn.statement();
+            let result = sqlx::raw_sql(&script).execute(raw).await;
+            conn.finished(result)?;
         }
         Exec::SqlitePool(_) | Exec::PostgresPool(_) => {
             return Err(StoreError("migrations run in a transaction".into()))
@@ -330,11 +318,12 @@ pub async fn lock(tx: &mut Tx, what: Lock) -> StoreResult<()> {
             Lock::Account(id) => (1, id as i32),
             Lock::AddressSpace => (2, 0),
         };
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        let result = sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
             .bind(class)
             .bind(key)
-            .execute(&mut **t)
-            .await?;
+            .execute(t.statement())
+            .await;
+        t.finished(result)?;
     }
     Ok(())
 }

@@ -1,0 +1,270 @@
+//! PostgreSQL connections, pooled here rather than by sqlx's pool: that one sends a round trip of
+//! its own over every connection given back to it (and, unless told not to, over every one it
+//! hands out), so that a statement run alone cost PostgreSQL two or three exchanges instead of one.
+//!
+//! Here a connection goes back to the pool as it is when whatever was asked of it finished: a
+//! statement that failed in the database leaves it usable, as sqlx reads the rest of a failed
+//! exchange before the next. One whose statement never finished (its request was cancelled) or
+//! failed on the wire is closed instead, and one given back inside a transaction is rolled back
+//! first. A connection idle for a second or more is checked before it is handed out.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::{StoreError, StoreResult};
+
+/// How long a request waits for a connection when all are in use.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a connection may have been idle and still be handed out without a check.
+const TRUSTED_IDLE: Duration = Duration::from_secs(1);
+
+/// The connections of one node to its database: at most `max` at once.
+#[derive(Debug)]
+pub struct Conns {
+    options: PgConnectOptions,
+    idle: Mutex<Vec<(PgConnection, Instant)>>,
+    permits: Arc<Semaphore>,
+    closed: AtomicBool,
+}
+
+impl Conns {
+    /// Connects once, so that a wrong address or password fails at once, and keeps that
+    /// connection for the first to ask.
+    pub async fn open(options: PgConnectOptions, max: usize) -> StoreResult<Arc<Conns>> {
+        let first = options.connect().await?;
+        Ok(Arc::new(Conns {
+            options,
+            idle: Mutex::new(vec![(first, Instant::now())]),
+            permits: Arc::new(Semaphore::new(max)),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// A connection outside any transaction: the most recently used idle one, or a new one.
+    pub async fn acquire(self: &Arc<Self>) -> StoreResult<Conn> {
+        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| StoreError("no database connection came free within 60 s".into()))?
+            .map_err(|_| StoreError("the store is closed".into()))?;
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let raw = match idle {
+                Some((mut raw, since)) => {
+                    if since.elapsed() >= TRUSTED_IDLE && raw.ping().await.is_err() {
+                        // Gone while idle (the server restarted, a proxy timed it out).
+                        continue;
+                    }
+                    raw
+                }
+                None => self.options.connect().await?,
+            };
+            return Ok(Conn {
+                raw: Some(raw),
+                conns: self.clone(),
+                permit: Some(permit),
+                busy: false,
+                in_transaction: false,
+            });
+        }
+    }
+
+    /// A connection in a transaction of its own.
+    pub async fn begin(self: &Arc<Self>) -> StoreResult<Conn> {
+        let mut conn = self.acquire().await?;
+        conn.control("BEGIN").await?;
+        conn.in_transaction = true;
+        Ok(conn)
+    }
+
+    /// Closes the idle connections; those in use close when they are given back.
+    pub async fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        for (raw, _) in idle {
+            let _ = raw.close().await;
+        }
+    }
+
+    fn give_back(&self, raw: PgConnection) {
+        if self.closed.load(Ordering::SeqCst) {
+            close_later(raw);
+            return;
+        }
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((raw, Instant::now()));
+    }
+}
+
+/// A connection on loan from [`Conns`].
+#[derive(Debug)]
+pub struct Conn {
+    raw: Option<PgConnection>,
+    conns: Arc<Conns>,
+    /// Held until the connection is back in the pool (or closed).
+    permit: Option<OwnedSemaphorePermit>,
+    /// A statement was started and has not finished.
+    busy: bool,
+    in_transaction: bool,
+}
+
+impl Conn {
+    /// The connection, for one statement; [`Conn::finished`] must follow with its outcome, or
+    /// the connection is closed rather than reused.
+    pub fn statement(&mut self) -> &mut PgConnection {
+        self.busy = true;
+        self.raw.as_mut().expect("a loaned connection")
+    }
+
+    /// Records how the statement begun with [`Conn::statement`] ended, and hands its result on.
+    pub fn finished<T>(&mut self, result: Result<T, sqlx::Error>) -> StoreResult<T> {
+        // A database's refusal leaves the connection ready for the next statement; anything else
+        // (the wire, the protocol) may not have.
+        if matches!(result, Ok(_) | Err(sqlx::Error::Database(_))) {
+            self.busy = false;
+        }
+        Ok(result?)
+    }
+
+    /// Commits the transaction begun by [`Conns::begin`].
+    pub async fn commit(mut self) -> StoreResult<()> {
+        self.control("COMMIT").await?;
+        self.in_transaction = false;
+        Ok(())
+    }
+
+    async fn control(&mut self, sql: &'static str) -> StoreResult<()> {
+        let conn: &mut PgConnection = self.statement();
+        let result = sqlx::Executor::execute(conn, sql).await;
+        self.finished(result).map(|_| ())
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let Some(mut raw) = self.raw.take() else {
+            return;
+        };
+        let permit = self.permit.take();
+        if self.busy {
+            close_later(raw);
+        } else if self.in_transaction {
+            // Rolled back before anyone else may use it; until then it still counts as in use.
+            let conns = self.conns.clone();
+            spawn(async move {
+                if sqlx::Executor::execute(&mut raw, "ROLLBACK").await.is_ok() {
+                    conns.give_back(raw);
+                }
+                drop(permit);
+            });
+        } else {
+            self.conns.give_back(raw);
+        }
+    }
+}
+
+/// Says goodbye to the server in the background; dropped outright outside a runtime.
+fn close_later(raw: PgConnection) {
+    spawn(async move {
+        let _ = raw.close().await;
+    });
+}
+
+fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(task);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::store::db::{self, Exec};
+
+    async fn conns() -> Arc<Conns> {
+        let url = std::env::var("CTLCLOUD_TEST_DATABASE_URL")
+            .expect("CTLCLOUD_TEST_DATABASE_URL is set (scripts/test sets it)");
+        Conns::open(PgConnectOptions::from_str(&url).unwrap(), 2)
+            .await
+            .unwrap()
+    }
+
+    /// The server process behind a connection: the same one means the same connection.
+    async fn backend(conn: &mut Conn) -> i64 {
+        db::query_scalar("SELECT pg_backend_pid()::BIGINT")
+            .fetch_one(Exec::Postgres(conn))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refused_statement_leaves_its_connection_in_the_pool_and_a_cancelled_one_does_not() {
+        let conns = conns().await;
+        let mut conn = conns.acquire().await.unwrap();
+        let first = backend(&mut conn).await;
+        let refused = db::query("SELECT 1 / 0")
+            .execute(Exec::Postgres(&mut conn))
+            .await;
+        assert!(refused.is_err());
+        drop(conn);
+
+        let mut conn = conns.acquire().await.unwrap();
+        assert_eq!(backend(&mut conn).await, first);
+        let sleep = db::query("SELECT pg_sleep(30)").execute(Exec::Postgres(&mut conn));
+        assert!(tokio::time::timeout(Duration::from_millis(100), sleep)
+            .await
+            .is_err());
+        drop(conn);
+
+        let mut conn = conns.acquire().await.unwrap();
+        assert_ne!(backend(&mut conn).await, first);
+        drop(conn);
+        conns.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_connection_given_back_in_a_transaction_is_rolled_back_before_its_reuse() {
+        let conns = conns().await;
+        let mut conn = conns.begin().await.unwrap();
+        let first = backend(&mut conn).await;
+        db::query("SELECT txid_current()")
+            .execute(Exec::Postgres(&mut conn))
+            .await
+            .unwrap();
+        drop(conn);
+        // The rollback runs in the background, and the connection counts as in use until it
+        // ends: of the pool's two connections, one is the first, back from its rollback.
+        let mut both = Vec::new();
+        for _ in 0..2 {
+            let conn = tokio::time::timeout(Duration::from_secs(10), conns.acquire())
+                .await
+                .expect("the connection comes back");
+            both.push(conn.unwrap());
+        }
+        let mut came_back = false;
+        for conn in &mut both {
+            if backend(conn).await == first {
+                came_back = true;
+                let in_transaction: bool =
+                    db::query_scalar("SELECT txid_current_if_assigned() IS NOT NULL")
+                        .fetch_one(Exec::Postgres(conn))
+                        .await
+                        .unwrap();
+                assert!(!in_transaction);
+            }
+        }
+        assert!(came_back);
+        drop(both);
+        conns.close().await;
+    }
+}
