@@ -135,7 +135,9 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
         }
     };
     if method == Method::Get {
-        // A GET only reads: its caller and everything it shows come from one snapshot.
+        // A GET reads its caller and everything it shows from one snapshot of the store. Other
+        // methods read each statement afresh: their handlers may wait for another task's commit
+        // (creates are decided in batches) and must then see it.
         return app
             .store
             .in_snapshot(authorized(app, matched, &parts, body))

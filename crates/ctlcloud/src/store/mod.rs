@@ -278,8 +278,7 @@ async fn migrate(mut exec: Exec<'_>) -> StoreResult<()> {
         Exec::Sqlite(conn) => conn.execute_batch(&script)?,
         Exec::Postgres(conn) => {
             let script = for_postgres(&script);
-            let raw: &mut sqlx::PgConnection = conn.statement();
-            let result = sqlx::raw_sql(&script).execute(raw).await;
+            let result = sqlx::raw_sql(&script).execute(conn.statement()).await;
             conn.finished(result)?;
         }
         Exec::SqlitePool(_) | Exec::PostgresPool(_) => {

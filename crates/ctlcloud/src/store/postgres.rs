@@ -5,8 +5,9 @@
 //! Here a connection goes back to the pool as it is when whatever was asked of it finished: a
 //! statement that failed in the database leaves it usable, as sqlx reads the rest of a failed
 //! exchange before the next. One whose statement never finished (its request was cancelled) or
-//! failed on the wire is closed instead, and one given back inside a transaction is rolled back
-//! first. A connection idle for a second or more is checked before it is handed out.
+//! failed on the wire is closed instead, with every idle one (the server has most likely gone
+//! away), and one given back inside a transaction is rolled back first. A connection idle for a
+//! second or more is checked before it is handed out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -92,6 +93,13 @@ impl Conns {
         }
     }
 
+    fn forget_idle(&self) {
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        for (raw, _) in idle {
+            close_later(raw);
+        }
+    }
+
     fn give_back(&self, raw: PgConnection) {
         if self.closed.load(Ordering::SeqCst) {
             close_later(raw);
@@ -125,11 +133,16 @@ impl Conn {
     }
 
     /// Records how the statement begun with [`Conn::statement`] ended, and hands its result on.
+    /// A database's refusal leaves the connection ready for the next statement; a lost connection
+    /// is closed.
     pub fn finished<T>(&mut self, result: Result<T, sqlx::Error>) -> StoreResult<T> {
-        // A database's refusal leaves the connection ready for the next statement; anything else
-        // (the wire, the protocol) may not have.
-        if matches!(result, Ok(_) | Err(sqlx::Error::Database(_))) {
-            self.busy = false;
+        match &result {
+            Err(e) if connection_lost(e) => {
+                // Most often the server went away (a restart, a failover): the idle connections
+                // went with it, and are dropped rather than handed out to fail one by one.
+                self.conns.forget_idle();
+            }
+            _ => self.busy = false,
         }
         Ok(result?)
     }
@@ -168,6 +181,18 @@ impl Drop for Conn {
         } else {
             self.conns.give_back(raw);
         }
+    }
+}
+
+/// Whether an error ended the connection, rather than the statement: anything but an error the
+/// server answered, and those of its answers that close the connection (SQLSTATE class 08, and
+/// 57P01 to 57P04: the server or the database shutting down).
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => true,
     }
 }
 
@@ -229,6 +254,43 @@ mod tests {
         let mut conn = conns.acquire().await.unwrap();
         assert_ne!(backend(&mut conn).await, first);
         drop(conn);
+        conns.close().await;
+    }
+
+    #[tokio::test]
+    async fn connections_the_server_dropped_fail_one_statement_not_one_each() {
+        let conns = conns().await;
+        let (mut one, mut two) = (
+            conns.acquire().await.unwrap(),
+            conns.acquire().await.unwrap(),
+        );
+        let backends = [backend(&mut one).await, backend(&mut two).await];
+        drop((one, two));
+        // The server ends both, as a restart would, while they are idle in the pool (and is
+        // waited for).
+        let mut outside = conns.options.connect().await.unwrap();
+        for pid in backends {
+            sqlx::query("SELECT pg_terminate_backend($1::INT, 10000)")
+                .bind(pid)
+                .execute(&mut outside)
+                .await
+                .unwrap();
+        }
+        outside.close().await.unwrap();
+        // Ended connections may still be handed out, within a second of their last use; the
+        // first statement on one fails, and the pool then forgets the other.
+        let mut failed = 0;
+        for _ in 0..2 {
+            let mut conn = conns.acquire().await.unwrap();
+            let answered = db::query_scalar::<i64>("SELECT pg_backend_pid()::BIGINT")
+                .fetch_one(Exec::Postgres(&mut conn))
+                .await;
+            match answered {
+                Ok(pid) => assert!(!backends.contains(&pid)),
+                Err(_) => failed += 1,
+            }
+        }
+        assert!(failed <= 1, "{failed} statements failed");
         conns.close().await;
     }
 
