@@ -87,17 +87,19 @@ impl Conns {
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.permits.close();
-        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
-        for (raw, _) in idle {
+        for (raw, _) in self.take_idle() {
             let _ = raw.close().await;
         }
     }
 
     fn forget_idle(&self) {
-        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
-        for (raw, _) in idle {
+        for (raw, _) in self.take_idle() {
             close_later(raw);
         }
+    }
+
+    fn take_idle(&self) -> Vec<(PgConnection, Instant)> {
+        std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn give_back(&self, raw: PgConnection) {

@@ -105,23 +105,19 @@ impl Readers {
         work: impl FnOnce(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut work = Some(work);
-        let in_snapshot = SNAPSHOT.try_with(|slot| {
-            let mut slot = slot.borrow_mut();
-            if !Arc::ptr_eq(&slot.readers, self) {
-                return None;
-            }
-            if matches!(slot.state, SnapshotState::NotBegun) {
+        let in_snapshot = self.own_snapshot(|state| {
+            if matches!(state, SnapshotState::NotBegun) {
                 match self.get().and_then(ReadTx::begin) {
-                    Ok(tx) => slot.state = SnapshotState::Open(tx),
+                    Ok(tx) => *state = SnapshotState::Open(tx),
                     Err(e) => return Some(Err(e)),
                 }
             }
-            match &slot.state {
-                SnapshotState::Open(tx) => work.take().map(|work| work(tx.conn())),
-                _ => None,
-            }
+            let SnapshotState::Open(tx) = state else {
+                return None;
+            };
+            work.take().map(|work| work(tx.conn()))
         });
-        match in_snapshot.ok().flatten() {
+        match in_snapshot.flatten() {
             Some(done) => done,
             None => (work.take().expect("not run yet"))(self.get()?.conn()),
         }
@@ -130,20 +126,28 @@ impl Readers {
     /// A read transaction: the task's snapshot if it has one open on this pool, which it no
     /// longer reads in, or a new one.
     pub fn begin(self: &Arc<Self>) -> StoreResult<ReadTx> {
-        let open = SNAPSHOT.try_with(|slot| {
-            let mut slot = slot.borrow_mut();
-            if !Arc::ptr_eq(&slot.readers, self) {
-                return None;
-            }
-            match std::mem::replace(&mut slot.state, SnapshotState::Ended) {
-                SnapshotState::Open(tx) => Some(tx),
-                _ => None,
-            }
-        });
-        match open.ok().flatten() {
+        let open =
+            self.own_snapshot(
+                |state| match std::mem::replace(state, SnapshotState::Ended) {
+                    SnapshotState::Open(tx) => Some(tx),
+                    _ => None,
+                },
+            );
+        match open.flatten() {
             Some(tx) => Ok(tx),
             None => ReadTx::begin(self.get()?),
         }
+    }
+
+    /// Runs `f` on the state of the task's snapshot if the task has one on this pool.
+    fn own_snapshot<T>(self: &Arc<Self>, f: impl FnOnce(&mut SnapshotState) -> T) -> Option<T> {
+        SNAPSHOT
+            .try_with(|slot| {
+                let mut slot = slot.borrow_mut();
+                Arc::ptr_eq(&slot.readers, self).then(|| f(&mut slot.state))
+            })
+            .ok()
+            .flatten()
     }
 
     /// Closes the idle connections; those in use close when they are returned.
