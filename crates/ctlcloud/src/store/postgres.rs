@@ -7,7 +7,9 @@
 //! exchange before the next. One whose statement never finished (its request was cancelled) or
 //! failed on the wire is closed instead, with every idle one (the server has most likely gone
 //! away), and one given back inside a transaction is rolled back first. A connection idle for a
-//! second or more is checked before it is handed out.
+//! second or more is checked before it is handed out. A connection is closed when given back after
+//! half an hour of use: its server process's caches (of the catalog, of plans) only grow, and a
+//! new connection starts afresh.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,25 +27,52 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a connection may have been idle and still be handed out without a check.
 const TRUSTED_IDLE: Duration = Duration::from_secs(1);
 
+/// How long a connection is used before it is replaced.
+const MAX_AGE: Duration = Duration::from_secs(30 * 60);
+
+/// A connection in the pool: when it was made, and since when it is idle.
+#[derive(Debug)]
+struct Idle {
+    raw: PgConnection,
+    made: Instant,
+    since: Instant,
+}
+
 /// The connections of one node to its database: at most `max` at once.
 #[derive(Debug)]
 pub struct Conns {
     options: PgConnectOptions,
-    idle: Mutex<Vec<(PgConnection, Instant)>>,
+    idle: Mutex<Vec<Idle>>,
     permits: Arc<Semaphore>,
     closed: AtomicBool,
+    /// [`MAX_AGE`], shorter in tests.
+    max_age: Duration,
 }
 
 impl Conns {
     /// Connects once, so that a wrong address or password fails at once, and keeps that
     /// connection for the first to ask.
     pub async fn open(options: PgConnectOptions, max: usize) -> StoreResult<Arc<Conns>> {
+        Conns::open_aging(options, max, MAX_AGE).await
+    }
+
+    async fn open_aging(
+        options: PgConnectOptions,
+        max: usize,
+        max_age: Duration,
+    ) -> StoreResult<Arc<Conns>> {
         let first = options.connect().await?;
+        let now = Instant::now();
         Ok(Arc::new(Conns {
             options,
-            idle: Mutex::new(vec![(first, Instant::now())]),
+            idle: Mutex::new(vec![Idle {
+                raw: first,
+                made: now,
+                since: now,
+            }]),
             permits: Arc::new(Semaphore::new(max)),
             closed: AtomicBool::new(false),
+            max_age,
         }))
     }
 
@@ -55,18 +84,23 @@ impl Conns {
             .map_err(|_| StoreError("the store is closed".into()))?;
         loop {
             let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let raw = match idle {
-                Some((mut raw, since)) => {
+            let (raw, made) = match idle {
+                Some(Idle {
+                    mut raw,
+                    made,
+                    since,
+                }) => {
                     if since.elapsed() >= TRUSTED_IDLE && raw.ping().await.is_err() {
                         // Gone while idle (the server restarted, a proxy timed it out).
                         continue;
                     }
-                    raw
+                    (raw, made)
                 }
-                None => self.options.connect().await?,
+                None => (self.options.connect().await?, Instant::now()),
             };
             return Ok(Conn {
                 raw: Some(raw),
+                made,
                 conns: self.clone(),
                 permit: Some(permit),
                 busy: false,
@@ -87,30 +121,34 @@ impl Conns {
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.permits.close();
-        for (raw, _) in self.take_idle() {
-            let _ = raw.close().await;
+        for idle in self.take_idle() {
+            let _ = idle.raw.close().await;
         }
     }
 
     fn forget_idle(&self) {
-        for (raw, _) in self.take_idle() {
-            close_later(raw);
+        for idle in self.take_idle() {
+            close_later(idle.raw);
         }
     }
 
-    fn take_idle(&self) -> Vec<(PgConnection, Instant)> {
+    fn take_idle(&self) -> Vec<Idle> {
         std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn give_back(&self, raw: PgConnection) {
-        if self.closed.load(Ordering::SeqCst) {
+    fn give_back(&self, raw: PgConnection, made: Instant) {
+        if self.closed.load(Ordering::SeqCst) || made.elapsed() >= self.max_age {
             close_later(raw);
             return;
         }
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((raw, Instant::now()));
+            .push(Idle {
+                raw,
+                made,
+                since: Instant::now(),
+            });
     }
 }
 
@@ -118,6 +156,8 @@ impl Conns {
 #[derive(Debug)]
 pub struct Conn {
     raw: Option<PgConnection>,
+    /// When the connection was made (see [`MAX_AGE`]).
+    made: Instant,
     conns: Arc<Conns>,
     /// Held until the connection is back in the pool (or closed).
     permit: Option<OwnedSemaphorePermit>,
@@ -169,6 +209,7 @@ impl Drop for Conn {
             return;
         };
         let permit = self.permit.take();
+        let made = self.made;
         if self.busy {
             close_later(raw);
         } else if self.in_transaction {
@@ -176,12 +217,12 @@ impl Drop for Conn {
             let conns = self.conns.clone();
             spawn(async move {
                 if sqlx::Executor::execute(&mut raw, "ROLLBACK").await.is_ok() {
-                    conns.give_back(raw);
+                    conns.give_back(raw, made);
                 }
                 drop(permit);
             });
         } else {
-            self.conns.give_back(raw);
+            self.conns.give_back(raw, made);
         }
     }
 }
@@ -219,9 +260,13 @@ mod tests {
     use crate::store::db::{self, Exec};
 
     async fn conns() -> Arc<Conns> {
+        aging(MAX_AGE).await
+    }
+
+    async fn aging(max_age: Duration) -> Arc<Conns> {
         let url = std::env::var("CTLCLOUD_TEST_DATABASE_URL")
             .expect("CTLCLOUD_TEST_DATABASE_URL is set (scripts/test sets it)");
-        Conns::open(PgConnectOptions::from_str(&url).unwrap(), 2)
+        Conns::open_aging(PgConnectOptions::from_str(&url).unwrap(), 2, max_age)
             .await
             .unwrap()
     }
@@ -257,6 +302,20 @@ mod tests {
         assert_ne!(backend(&mut conn).await, first);
         drop(conn);
         conns.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_connection_used_for_its_whole_age_is_replaced_when_given_back() {
+        for (max_age, replaced) in [(MAX_AGE, false), (Duration::ZERO, true)] {
+            let conns = aging(max_age).await;
+            let mut conn = conns.acquire().await.unwrap();
+            let first = backend(&mut conn).await;
+            drop(conn);
+            let mut conn = conns.acquire().await.unwrap();
+            assert_eq!(backend(&mut conn).await != first, replaced, "{max_age:?}");
+            drop(conn);
+            conns.close().await;
+        }
     }
 
     #[tokio::test]
