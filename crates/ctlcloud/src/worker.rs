@@ -52,6 +52,12 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         if *shutdown.borrow() {
             break;
         }
+        // Listening from before the claim: work queued from now on wakes this worker even if it
+        // comes while the claim runs, and a wake-up left from before (for work this claim reads
+        // anyway) is used up here rather than by a claim that would find nothing.
+        let queued = app.queued.notified();
+        tokio::pin!(queued);
+        queued.as_mut().enable();
         let mut claimed = Vec::new();
         for claiming in [Claiming::Abandoned, Claiming::Queued] {
             let room = max_running
@@ -88,7 +94,7 @@ pub async fn run(app: Arc<App>, settings: Settings, mut shutdown: watch::Receive
         while running.try_join_next().is_some() {}
         if idle {
             tokio::select! {
-                _ = app.queued.notified() => {}
+                _ = queued => {}
                 _ = tokio::time::sleep(poll) => {}
                 _ = shutdown.changed() => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}

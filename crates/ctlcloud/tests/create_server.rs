@@ -500,3 +500,49 @@ async fn creates_arriving_together_fail_alone_on_postgres() {
     let db = common::TestDatabase::create().await;
     creates_arriving_together_fail_alone(Some(db.url.clone())).await;
 }
+
+/// Workers look for work on their own only once per poll interval (here ten minutes, longer than
+/// `wait` waits): every build below is started by the wake-up its create sends, whether the
+/// worker was idle, claiming or running other builds when it came.
+async fn queued_work_wakes_the_workers(database_url: Option<String>) {
+    let dir = TempDir::new();
+    let options = Options {
+        database_url,
+        env: vec![("CTLCLOUD_JOB_POLL_MS", "600000".into())],
+        ..Options::default()
+    };
+    let s = Session::start(&dir.0, options).await;
+    build(&s, s.server_body("one").await).await;
+    let mut creates = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let body = s.server_body(&format!("b{n}")).await;
+        let (http, url, token) = (
+            s.server.http.clone(),
+            s.server.url("/v2/servers/DEMO"),
+            s.token.clone(),
+        );
+        creates.spawn(async move {
+            let response = http.post(url).bearer_auth(token).json(&body).send().await;
+            let response = response.unwrap();
+            let status = response.status().as_u16();
+            let created = response.json::<Value>().await.unwrap();
+            assert_eq!(status, 202, "{created}");
+            status_href(&created)
+        });
+    }
+    for href in creates.join_all().await {
+        assert_eq!(s.wait(&href).await["status"], "succeeded");
+    }
+    build(&s, s.server_body("end").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_work_wakes_the_workers_on_sqlite() {
+    queued_work_wakes_the_workers(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_work_wakes_the_workers_on_postgres() {
+    let db = common::TestDatabase::create().await;
+    queued_work_wakes_the_workers(Some(db.url.clone())).await;
+}
