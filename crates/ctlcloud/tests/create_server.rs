@@ -420,16 +420,10 @@ async fn creates_arriving_together_fail_alone(database_url: Option<String>) {
         for (k, v) in fields.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let (http, url, token) = (
-            s.server.http.clone(),
-            s.server.url("/v2/servers/DEMO"),
-            s.token.clone(),
-        );
+        let post = s.post_apart("/v2/servers/DEMO", body.clone());
         requests.spawn(async move {
-            let response = http.post(url).bearer_auth(token).json(&body).send().await;
-            let response = response.unwrap();
-            let status = response.status().as_u16();
-            (kind, body, status, response.json::<Value>().await.unwrap())
+            let (status, answer) = post.await;
+            (kind, body, status, answer)
         });
     }
     let answers = requests.join_all().await;
@@ -516,16 +510,9 @@ async fn queued_work_wakes_the_workers(database_url: Option<String>) {
     let mut creates = tokio::task::JoinSet::new();
     for n in 0..20 {
         let body = s.server_body(&format!("b{n}")).await;
-        let (http, url, token) = (
-            s.server.http.clone(),
-            s.server.url("/v2/servers/DEMO"),
-            s.token.clone(),
-        );
+        let post = s.post_apart("/v2/servers/DEMO", body);
         creates.spawn(async move {
-            let response = http.post(url).bearer_auth(token).json(&body).send().await;
-            let response = response.unwrap();
-            let status = response.status().as_u16();
-            let created = response.json::<Value>().await.unwrap();
+            let (status, created) = post.await;
             assert_eq!(status, 202, "{created}");
             status_href(&created)
         });

@@ -223,6 +223,28 @@ impl Session {
             .await
     }
 
+    /// A POST owning what it needs, to run in a task of its own (requests sent together).
+    pub fn post_apart(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> impl std::future::Future<Output = (u16, Value)> + Send + 'static {
+        let (http, url, token) = (
+            self.server.http.clone(),
+            self.server.url(path),
+            self.token.clone(),
+        );
+        async move {
+            let response = http.post(url).bearer_auth(token).json(&body).send().await;
+            let response = response.expect("request sent");
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.expect("a JSON answer"),
+            )
+        }
+    }
+
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         self.server
             .call(reqwest::Method::DELETE, path, Some(&self.token), None)
