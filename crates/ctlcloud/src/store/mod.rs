@@ -248,12 +248,11 @@ impl Store {
 /// Brings the schema up to date inside the transaction `exec` is in: every migration not yet
 /// applied runs, not only those above the highest applied.
 async fn migrate(mut exec: Exec<'_>) -> StoreResult<()> {
-    if let Exec::Postgres(conn) = &mut exec {
+    if let Exec::Postgres(_) = exec {
         // Nodes starting together migrate one at a time.
-        let result = sqlx::query("SELECT pg_advisory_xact_lock(727274)")
-            .execute(conn.statement())
-            .await;
-        conn.finished(result)?;
+        db::query("SELECT pg_advisory_xact_lock(727274)")
+            .execute(exec.reborrow())
+            .await?;
     }
     db::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .execute(exec.reborrow())
@@ -312,17 +311,17 @@ pub enum Lock {
 /// Serialises, across nodes, the transactions that allocate from the same range, until the
 /// transaction ends. SQLite has one writer at a time already.
 pub async fn lock(tx: &mut Tx, what: Lock) -> StoreResult<()> {
-    if let Tx::Postgres(t) = tx {
+    if let Tx::Postgres(_) = tx {
         let (class, key) = match what {
             Lock::Account(id) => (1, id as i32),
             Lock::AddressSpace => (2, 0),
         };
-        let result = sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        // The two-key form takes 32-bit integers; parameters are bound as 64-bit ones.
+        db::query("SELECT pg_advisory_xact_lock(?::INT, ?::INT)")
             .bind(class)
             .bind(key)
-            .execute(t.statement())
-            .await;
-        t.finished(result)?;
+            .execute(tx)
+            .await?;
     }
     Ok(())
 }
