@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use common::{TempDir, TestDatabase};
 use ctlcloud::catalog::Catalog;
 use ctlcloud::domain::accounts::{create_account, NewAccount};
-use ctlcloud::model::{Account, ChangeInfo, JobKind, JobStatus, Server};
+use ctlcloud::model::{Account, ChangeInfo, CustomFieldDef, JobKind, JobStatus, Server};
 use ctlcloud::store::jobs::Claiming;
 use ctlcloud::store::{
     self, accounts, audit, groups, jobs, networks, servers, users, Location, Store,
@@ -305,6 +305,74 @@ async fn users_and_tokens(store: &Store) {
             .unwrap()
             .disabled
     );
+}
+
+on_every_engine!(an_account_shows_its_parent_and_whether_it_has_custom_fields);
+async fn an_account_shows_its_parent_and_whether_it_has_custom_fields(store: &Store) {
+    let parent = account(store, "TOP").await;
+    let mut tx = store.write().await.unwrap();
+    let new = NewAccount {
+        alias: "sub",
+        name: "Sub",
+        parent: Some(&parent),
+        primary_dc: "WA1",
+    };
+    let sub = create_account(&mut tx, &Catalog::built_in(), new, NOW, "t")
+        .await
+        .unwrap();
+    let id = users::insert(&mut tx, sub.id, "sub-admin", "hash", &[], NOW, "t")
+        .await
+        .unwrap()
+        .unwrap();
+    users::insert_token(&mut tx, b"token-sub", id, NOW, NOW + 100)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(sub.parent_alias.as_deref(), Some("TOP"));
+    assert_eq!(parent.parent_alias, None);
+    // Read with the caller's token, as every request reads it.
+    let caller = || async {
+        users::principal(store.reader(), b"token-sub", NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .account
+    };
+    assert_eq!(caller().await.parent_alias.as_deref(), Some("TOP"));
+    assert!(!caller().await.has_custom_fields);
+
+    let field = |name: &str| CustomFieldDef {
+        id: format!("id-{name}"),
+        name: name.to_owned(),
+        is_required: false,
+        kind: "text".into(),
+        options: Vec::new(),
+    };
+    let mut tx = store.write().await.unwrap();
+    assert!(
+        accounts::insert_custom_field(&mut tx, sub.id, &field("Cost Center"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !accounts::insert_custom_field(&mut tx, sub.id, &field("cost center"))
+            .await
+            .unwrap(),
+        "names are unique in any case"
+    );
+    tx.commit().await.unwrap();
+    assert!(caller().await.has_custom_fields);
+    let by_alias = accounts::by_alias(store.reader(), "SUB")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(by_alias.has_custom_fields);
+    // The parent has none of its own.
+    let top = accounts::by_alias(store.reader(), "TOP")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!top.has_custom_fields);
 }
 
 fn server(a: &Account, group_id: &str, id: &str) -> Server {
@@ -704,6 +772,139 @@ async fn servers_read_together_come_with_their_own_addresses_and_attachments(sto
         .await
         .unwrap()
         .is_empty());
+}
+
+on_every_engine!(a_server_knows_what_is_attached_to_it_as_it_changes);
+async fn a_server_knows_what_is_attached_to_it_as_it_changes(store: &Store) {
+    use store::{alert_policies, public_ips, snapshots};
+    let (a, group, _) = account_in_wa1(store, "ATT").await;
+    let packages = serde_json::json!([]);
+    let provisioning = |seq| servers::Provisioning {
+        name_prefix: "WA1ATTWEB",
+        seq,
+        password: "secret-pw",
+        primary_dns: None,
+        secondary_dns: None,
+        packages: &packages,
+    };
+    let (one, two) = (
+        server(&a, &group.id, "WA1ATTWEB01"),
+        server(&a, &group.id, "WA1ATTWEB02"),
+    );
+    let mut tx = store.write().await.unwrap();
+    servers::insert(
+        &mut tx,
+        &[(&one, &provisioning(1)), (&two, &provisioning(2))],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // (snapshots, public IPs, alert policies) of each server, as a read of it shows them.
+    let attached = || async {
+        let mut read = servers::get_many(store.reader(), &["WA1ATTWEB01", "WA1ATTWEB02"])
+            .await
+            .unwrap();
+        read.sort_by(|x, y| x.id.cmp(&y.id));
+        read.iter()
+            .map(|s| {
+                (
+                    s.attached.snapshots,
+                    s.attached.public_ips,
+                    s.attached.alert_policies,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    const NONE: (bool, bool, bool) = (false, false, false);
+    assert_eq!(attached().await, [NONE, NONE]);
+
+    let snapshot = ctlcloud::model::Snapshot {
+        id: 0,
+        server_id: "WA1ATTWEB01".into(),
+        taken_at: NOW,
+        expires_at: NOW + 86_400,
+        cpu: 1,
+        memory_mb: 1024,
+        disks: Vec::new(),
+        power_state: "started".into(),
+        delete_job: None,
+    };
+    let settings = ctlcloud::model::PublicIpSettings {
+        internal: one.addresses.first().copied().unwrap_or(1),
+        ports: Vec::new(),
+        source_restrictions: Vec::new(),
+    };
+    let policy = |id: &str| alert_policies::AlertPolicy {
+        id: id.into(),
+        name: id.into(),
+        actions: serde_json::json!([]),
+        triggers: serde_json::json!([]),
+    };
+    let mut tx = store.write().await.unwrap();
+    let first = snapshots::insert(&mut tx, &snapshot).await.unwrap();
+    let second = snapshots::insert(&mut tx, &snapshot).await.unwrap();
+    let ip_one = public_ips::allocate(&mut tx, a.id, "WA1", "WA1ATTWEB01", &settings, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    let ip_two = public_ips::allocate(&mut tx, a.id, "WA1", "WA1ATTWEB02", &settings, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    public_ips::allocate(&mut tx, a.id, "WA1", "WA1ATTWEB02", &settings, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    alert_policies::insert(&mut tx, a.id, &policy("p1"), NOW)
+        .await
+        .unwrap();
+    alert_policies::insert(&mut tx, a.id, &policy("p2"), NOW)
+        .await
+        .unwrap();
+    assert!(alert_policies::attach(&mut tx, "WA1ATTWEB01", "p1")
+        .await
+        .unwrap());
+    assert!(!alert_policies::attach(&mut tx, "WA1ATTWEB01", "p1")
+        .await
+        .unwrap());
+    assert!(alert_policies::attach(&mut tx, "WA1ATTWEB02", "p1")
+        .await
+        .unwrap());
+    assert!(alert_policies::attach(&mut tx, "WA1ATTWEB02", "p2")
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(attached().await, [(true, true, true), (false, true, true)]);
+
+    // Each goes as it came, one at a time: what is left still shows.
+    let mut tx = store.write().await.unwrap();
+    assert!(snapshots::delete(&mut tx, first.id).await.unwrap());
+    assert!(!snapshots::delete(&mut tx, first.id).await.unwrap());
+    public_ips::release(&mut tx, ip_one).await.unwrap();
+    public_ips::release(&mut tx, ip_one).await.unwrap();
+    public_ips::release(&mut tx, ip_two).await.unwrap();
+    assert!(alert_policies::detach(&mut tx, "WA1ATTWEB01", "p1")
+        .await
+        .unwrap());
+    assert!(!alert_policies::detach(&mut tx, "WA1ATTWEB01", "p1")
+        .await
+        .unwrap());
+    // Deleting a policy takes it off every server it applied to, and no other.
+    assert!(alert_policies::delete(&mut tx, a.id, "P1").await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(
+        attached().await,
+        [(true, false, false), (false, true, true)]
+    );
+
+    let mut tx = store.write().await.unwrap();
+    assert!(snapshots::delete(&mut tx, second.id).await.unwrap());
+    public_ips::release_server(&mut tx, "WA1ATTWEB02")
+        .await
+        .unwrap();
+    assert!(alert_policies::delete(&mut tx, a.id, "p2").await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(attached().await, [NONE, NONE]);
 }
 
 on_every_engine!(jobs_are_claimed_once_in_order_and_taken_over_after_their_lease);

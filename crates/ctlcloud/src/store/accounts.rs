@@ -5,10 +5,10 @@ use super::db::{self, Exec, Pool, Row, Tx};
 use super::StoreResult;
 use crate::model::{Account, CustomFieldDef};
 
+/// An account is read from its own row alone: it is read with every request's token.
 pub(super) const COLUMNS: &str =
-    "a.id, a.alias, a.name, p.alias AS parent_alias, a.primary_dc, a.status, a.created_at, \
-     EXISTS (SELECT 1 FROM custom_fields c WHERE c.account_id = a.id) AS has_custom_fields \
-     FROM accounts a LEFT JOIN accounts p ON p.id = a.parent_id";
+    "a.id, a.alias, a.name, a.parent_alias, a.primary_dc, a.status, a.created_at, \
+     a.custom_fields_count > 0 AS has_custom_fields FROM accounts a";
 
 /// The ids of an account and of every account below it, as a subquery taking one parameter: the
 /// id of the account at the top.
@@ -38,11 +38,13 @@ pub async fn insert(
     now: i64,
 ) -> StoreResult<Option<Account>> {
     let id: Option<i64> = db::query_scalar(
-        "INSERT INTO accounts (alias, name, parent_id, primary_dc, status, created_at) \
-         VALUES (?, ?, ?, ?, 'Active', ?) ON CONFLICT (alias) DO NOTHING RETURNING id",
+        "INSERT INTO accounts (alias, name, parent_id, parent_alias, primary_dc, status, created_at) \
+         VALUES (?, ?, ?, (SELECT p.alias FROM accounts p WHERE p.id = ?), ?, 'Active', ?) \
+         ON CONFLICT (alias) DO NOTHING RETURNING id",
     )
     .bind(alias.to_uppercase())
     .bind(name)
+    .bind(parent_id)
     .bind(parent_id)
     .bind(primary_dc.to_uppercase())
     .bind(now)
@@ -160,7 +162,14 @@ pub async fn insert_custom_field(
     .bind(def.is_required)
     .bind(&def.kind)
     .bind(serde_json::to_string(&def.options)?)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    db::query("UPDATE accounts SET custom_fields_count = custom_fields_count + 1 WHERE id = ?")
+        .bind(account_id)
+        .execute(conn)
+        .await?;
+    Ok(true)
 }

@@ -1,6 +1,7 @@
 //! Alert policies, kept as the JSON of their actions and triggers.
 
 use super::db::{self, Exec, Pool, Row, Tx};
+use super::servers::{add_attached, Attachment};
 use super::StoreResult;
 
 /// A stored alert policy.
@@ -79,8 +80,19 @@ pub async fn update(conn: &mut Tx, account_id: i64, p: &AlertPolicy) -> StoreRes
 
 /// Deletes a policy; `false` if the account has no such policy.
 pub async fn delete(conn: &mut Tx, account_id: i64, id: &str) -> StoreResult<bool> {
+    let id = id.to_lowercase();
+    // Its servers no longer count it; their rows for it go with it (ON DELETE CASCADE).
+    db::query(
+        "UPDATE servers SET alert_policies_count = alert_policies_count - 1 WHERE id IN \
+         (SELECT m.server_id FROM server_alert_policies m JOIN alert_policies p ON p.id = m.policy_id \
+          WHERE p.id = ? AND p.account_id = ?)",
+    )
+    .bind(&id)
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await?;
     let done = db::query("DELETE FROM alert_policies WHERE id = ? AND account_id = ?")
-        .bind(id.to_lowercase())
+        .bind(&id)
         .bind(account_id)
         .execute(conn)
         .await?;
@@ -94,9 +106,13 @@ pub async fn attach(conn: &mut Tx, server_id: &str, policy_id: &str) -> StoreRes
     )
     .bind(server_id)
     .bind(policy_id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let attached = done.rows_affected() == 1;
+    if attached {
+        add_attached(conn, server_id, Attachment::AlertPolicies, 1).await?;
+    }
+    Ok(attached)
 }
 
 /// Stops applying a policy to a server; `false` if it did not apply.
@@ -104,9 +120,13 @@ pub async fn detach(conn: &mut Tx, server_id: &str, policy_id: &str) -> StoreRes
     let done = db::query("DELETE FROM server_alert_policies WHERE server_id = ? AND policy_id = ?")
         .bind(server_id)
         .bind(policy_id.to_lowercase())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    let detached = done.rows_affected() == 1;
+    if detached {
+        add_attached(conn, server_id, Attachment::AlertPolicies, -1).await?;
+    }
+    Ok(detached)
 }
 
 /// The policies applied to a server, as (id, name), by name.

@@ -92,6 +92,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/0011_jobs_queued_and_running.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/0012_read_from_own_rows.sql"),
+    ),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
@@ -364,6 +368,85 @@ impl Scratch {
 
 #[cfg(test)]
 mod tests {
+    use super::{accounts, Location, Store, MIGRATIONS};
+
+    /// A store written before accounts kept their parent's alias and custom field count, and
+    /// servers what they have attached, has them filled in when it is opened.
+    #[tokio::test]
+    async fn rows_from_before_migration_12_get_their_counts_and_parent_alias() {
+        let dir = std::env::temp_dir().join(format!("ctlcloud-unit-{}", crate::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+                .unwrap();
+            for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < 12) {
+                conn.execute_batch(sql).unwrap();
+                conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
+                    .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO accounts (id, alias, name, parent_id, primary_dc, status, created_at) \
+                     VALUES (1, 'TOP', 'Top', NULL, 'WA1', 'Active', 0), \
+                            (2, 'SUB', 'Sub', 1, 'WA1', 'Active', 0); \
+                 INSERT INTO custom_fields (id, account_id, name, is_required, position, type) \
+                     VALUES ('f1', 2, 'Cost Center', 0, 1, 'text'), ('f2', 2, 'Owner', 0, 2, 'text'); \
+                 INSERT INTO groups (id, account_id, dc, parent_id, name, description, type, \
+                     status, created_at, created_by, modified_at, modified_by) \
+                     VALUES ('g', 2, 'WA1', NULL, 'g', '', 'default', 'active', 0, '', 0, ''); \
+                 INSERT INTO servers (id, uuid, account_id, dc, group_id, name_prefix, seq, \
+                     description, template, cpu, memory_mb, type, storage_type, managed_os, \
+                     managed_backup, status, power_state, password, disks, custom_fields, packages, \
+                     created_at, created_by, modified_at, modified_by) VALUES \
+                     ('WA1SUBA01', 'u1', 2, 'WA1', 'g', 'WA1SUBA', 1, '', 't', 1, 1024, 'standard', \
+                      'standard', 0, 0, 'active', 'started', 'pw', '[]', '[]', '[]', 0, '', 0, ''), \
+                     ('WA1SUBB01', 'u2', 2, 'WA1', 'g', 'WA1SUBB', 1, '', 't', 1, 1024, 'standard', \
+                      'standard', 0, 0, 'active', 'started', 'pw', '[]', '[]', '[]', 0, '', 0, ''); \
+                 INSERT INTO snapshots (server_id, taken_at, expires_at, cpu, memory_mb, disks, \
+                     power_state) VALUES ('WA1SUBA01', 0, 1, 1, 1024, '[]', 'started'); \
+                 INSERT INTO alert_policies (id, account_id, name, actions, triggers, created_at) \
+                     VALUES ('p', 2, 'p', '[]', '[]', 0); \
+                 INSERT INTO server_alert_policies (server_id, policy_id) VALUES ('WA1SUBA01', 'p'); \
+                 INSERT INTO public_ips (address, dc, account_id, server_id, internal_address, \
+                     ports, source_restrictions, created_at) VALUES (1, 'WA1', 2, 'WA1SUBB01', 2, \
+                     '[]', '[]', 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(Location::File(&path)).await.unwrap();
+        let sub = accounts::by_alias(store.reader(), "SUB")
+            .await
+            .unwrap()
+            .unwrap();
+        let top = accounts::by_alias(store.reader(), "TOP")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (sub.parent_alias.as_deref(), sub.has_custom_fields),
+            (Some("TOP"), true)
+        );
+        assert_eq!((top.parent_alias, top.has_custom_fields), (None, false));
+        let mut read = super::servers::get_many(store.reader(), &["WA1SUBA01", "WA1SUBB01"])
+            .await
+            .unwrap();
+        read.sort_by(|x, y| x.id.cmp(&y.id));
+        let attached: Vec<_> = read
+            .iter()
+            .map(|s| {
+                (
+                    s.attached.snapshots,
+                    s.attached.public_ips,
+                    s.attached.alert_policies,
+                )
+            })
+            .collect();
+        assert_eq!(attached, [(true, false, true), (false, true, false)]);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn schema_translates_for_postgres() {
         let sql = super::for_postgres(

@@ -1,6 +1,7 @@
 //! Public IP addresses: each data center's pool, and the addresses servers hold from it.
 
 use super::db::{self, Exec, Row, Tx};
+use super::servers::{add_attached, Attachment};
 use super::StoreResult;
 use crate::model::{PublicIp, PublicIpSettings};
 
@@ -102,8 +103,9 @@ pub async fn allocate(
     .bind(serde_json::to_string(&settings.ports)?)
     .bind(serde_json::to_string(&settings.source_restrictions)?)
     .bind(now)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    add_attached(conn, server_id, Attachment::PublicIps, 1).await?;
     Ok(Some(address))
 }
 
@@ -163,18 +165,23 @@ pub async fn set_settings(
 
 /// Returns an address to its pool.
 pub async fn release(conn: &mut Tx, address: u32) -> StoreResult<()> {
-    db::query("DELETE FROM public_ips WHERE address = ?")
-        .bind(i64::from(address))
-        .execute(conn)
-        .await?;
+    let server: Option<String> =
+        db::query_scalar("DELETE FROM public_ips WHERE address = ? RETURNING server_id")
+            .bind(i64::from(address))
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(server_id) = server {
+        add_attached(conn, &server_id, Attachment::PublicIps, -1).await?;
+    }
     Ok(())
 }
 
 /// Returns every address of a server to its pool (the server is being deleted).
 pub async fn release_server(conn: &mut Tx, server_id: &str) -> StoreResult<()> {
-    db::query("DELETE FROM public_ips WHERE server_id = ?")
+    let done = db::query("DELETE FROM public_ips WHERE server_id = ?")
         .bind(server_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    let released = done.rows_affected() as i64;
+    add_attached(conn, server_id, Attachment::PublicIps, -released).await
 }

@@ -187,10 +187,8 @@ async fn with_addresses(conn: Exec<'_>, column: &str, values: &[&str]) -> StoreR
     let marks = db::in_list(values.len());
     let sql = format!(
         "SELECT s.*, a.address, a.role FROM (SELECT {COLUMNS}, \
-             EXISTS (SELECT 1 FROM snapshots x WHERE x.server_id = servers.id) AS has_snapshots, \
-             EXISTS (SELECT 1 FROM public_ips x WHERE x.server_id = servers.id) AS has_public_ips, \
-             EXISTS (SELECT 1 FROM server_alert_policies x WHERE x.server_id = servers.id) \
-                 AS has_alert_policies \
+             snapshots_count > 0 AS has_snapshots, public_ips_count > 0 AS has_public_ips, \
+             alert_policies_count > 0 AS has_alert_policies \
              FROM servers WHERE {column} IN ({marks})) s \
          LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0"
     );
@@ -299,6 +297,37 @@ pub async fn set_state(
             .execute(&mut *conn)
             .await?;
     }
+    Ok(())
+}
+
+/// What a server counts on its own row (see [`add_attached`]).
+#[derive(Clone, Copy)]
+pub(super) enum Attachment {
+    Snapshots,
+    PublicIps,
+    AlertPolicies,
+}
+
+/// Adds `n` (negative to remove) to how many of `what` the server has: a read of the server tells
+/// from its own row whether it has any, without looking in their tables.
+pub(super) async fn add_attached(
+    conn: &mut Tx,
+    server_id: &str,
+    what: Attachment,
+    n: i64,
+) -> StoreResult<()> {
+    let column = match what {
+        Attachment::Snapshots => "snapshots_count",
+        Attachment::PublicIps => "public_ips_count",
+        Attachment::AlertPolicies => "alert_policies_count",
+    };
+    db::query(&format!(
+        "UPDATE servers SET {column} = {column} + ? WHERE id = ?"
+    ))
+    .bind(n)
+    .bind(server_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

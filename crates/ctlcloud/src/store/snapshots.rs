@@ -1,6 +1,7 @@
 //! Server snapshots.
 
 use super::db::{self, Exec, Row, Tx};
+use super::servers::{add_attached, Attachment};
 use super::StoreResult;
 use crate::model::Snapshot;
 
@@ -34,8 +35,9 @@ pub async fn insert(conn: &mut Tx, s: &Snapshot) -> StoreResult<Snapshot> {
     .bind(s.memory_mb)
     .bind(serde_json::to_string(&s.disks)?)
     .bind(&s.power_state)
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
+    add_attached(conn, &s.server_id, Attachment::Snapshots, 1).await?;
     from_row(&row)
 }
 
@@ -71,9 +73,14 @@ pub async fn set_delete_job(conn: &mut Tx, id: i64, job: Option<i64>) -> StoreRe
 
 /// Removes a snapshot; `false` if it was gone already.
 pub async fn delete(conn: &mut Tx, id: i64) -> StoreResult<bool> {
-    let done = db::query("DELETE FROM snapshots WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let server: Option<String> =
+        db::query_scalar("DELETE FROM snapshots WHERE id = ? RETURNING server_id")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(server_id) = server else {
+        return Ok(false);
+    };
+    add_attached(conn, &server_id, Attachment::Snapshots, -1).await?;
+    Ok(true)
 }
