@@ -375,6 +375,21 @@ async fn an_account_shows_its_parent_and_whether_it_has_custom_fields(store: &St
     assert!(!top.has_custom_fields);
 }
 
+/// A snapshot of a server, as taken now.
+fn snapshot(server_id: &str) -> ctlcloud::model::Snapshot {
+    ctlcloud::model::Snapshot {
+        id: 0,
+        server_id: server_id.into(),
+        taken_at: NOW,
+        expires_at: NOW + 86_400,
+        cpu: 1,
+        memory_mb: 1024,
+        disks: Vec::new(),
+        power_state: "started".into(),
+        delete_job: None,
+    }
+}
+
 fn server(a: &Account, group_id: &str, id: &str) -> Server {
     Server {
         id: id.into(),
@@ -705,18 +720,9 @@ async fn servers_read_together_come_with_their_own_addresses_and_attachments(sto
         .await
         .unwrap();
     // WEB01 also has a snapshot, which is read with it as attached.
-    let snapshot = ctlcloud::model::Snapshot {
-        id: 0,
-        server_id: "WA1MNYWEB01".into(),
-        taken_at: NOW,
-        expires_at: NOW + 86_400,
-        cpu: 1,
-        memory_mb: 1024,
-        disks: Vec::new(),
-        power_state: "started".into(),
-        delete_job: None,
-    };
-    store::snapshots::insert(&mut tx, &snapshot).await.unwrap();
+    store::snapshots::insert(&mut tx, &snapshot("WA1MNYWEB01"))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let names = [
@@ -818,17 +824,6 @@ async fn a_server_knows_what_is_attached_to_it_as_it_changes(store: &Store) {
     const NONE: (bool, bool, bool) = (false, false, false);
     assert_eq!(attached().await, [NONE, NONE]);
 
-    let snapshot = ctlcloud::model::Snapshot {
-        id: 0,
-        server_id: "WA1ATTWEB01".into(),
-        taken_at: NOW,
-        expires_at: NOW + 86_400,
-        cpu: 1,
-        memory_mb: 1024,
-        disks: Vec::new(),
-        power_state: "started".into(),
-        delete_job: None,
-    };
     let settings = ctlcloud::model::PublicIpSettings {
         internal: one.addresses.first().copied().unwrap_or(1),
         ports: Vec::new(),
@@ -841,8 +836,12 @@ async fn a_server_knows_what_is_attached_to_it_as_it_changes(store: &Store) {
         triggers: serde_json::json!([]),
     };
     let mut tx = store.write().await.unwrap();
-    let first = snapshots::insert(&mut tx, &snapshot).await.unwrap();
-    let second = snapshots::insert(&mut tx, &snapshot).await.unwrap();
+    let first = snapshots::insert(&mut tx, &snapshot("WA1ATTWEB01"))
+        .await
+        .unwrap();
+    let second = snapshots::insert(&mut tx, &snapshot("WA1ATTWEB01"))
+        .await
+        .unwrap();
     let ip_one = public_ips::allocate(&mut tx, a.id, "WA1", "WA1ATTWEB01", &settings, NOW)
         .await
         .unwrap()

@@ -1,5 +1,5 @@
-//! The benchmark's table: each figure's median over its runs, its latency quantiles, and its
-//! ratio to the matching baseline figure.
+//! The benchmark's table: each figure's median over its runs with the lowest and highest run, its
+//! latency quantiles, and its ratio to the matching baseline figure.
 
 use super::load::Run;
 use super::Settings;
@@ -40,6 +40,32 @@ impl Figure {
 
     pub fn median(&self) -> f64 {
         median(&self.values)
+    }
+
+    /// The lowest and highest run, if there was more than one: this machine's figures move from
+    /// run to run, and a median alone hides by how much.
+    fn range(&self) -> Option<(f64, f64)> {
+        let runs: Vec<f64> = self
+            .values
+            .iter()
+            .copied()
+            .filter(|x| !x.is_nan())
+            .collect();
+        if runs.len() < 2 {
+            return None;
+        }
+        let low = runs.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some((low, high))
+    }
+}
+
+/// A figure as the table shows it: whole numbers from 100 up, one decimal below.
+fn shown(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
     }
 }
 
@@ -98,8 +124,8 @@ impl Table {
         let mut out = format!(
             "\nctlcloud bench: medians of {} runs of {:.1} s (at most {} requests each); \
              ratio = median / the baseline's median\n\n\
-             | measurement | engine | connections | median | p50 ms | p99 ms | ratio to baseline | failed |\n\
-             |---|---|---|---|---|---|---|---|\n",
+             | measurement | engine | connections | median | runs | p50 ms | p99 ms | ratio to baseline | failed |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
             s.runs,
             s.duration.as_secs_f64(),
             s.max_requests
@@ -114,16 +140,16 @@ impl Table {
                 Some(b) if b > 0.0 && !value.is_nan() => format!("{:.2}", value / b),
                 _ => "-".into(),
             };
-            let shown = if value >= 100.0 {
-                format!("{value:.0}")
-            } else {
-                format!("{value:.1}")
+            let runs = match r.figure.range() {
+                Some((low, high)) => format!("{}–{}", shown(low), shown(high)),
+                None => "-".into(),
             };
             out.push_str(&format!(
-                "| {} | {} | {} | {shown} {} | {} | {} | {ratio} | {} |\n",
+                "| {} | {} | {} | {} {} | {runs} | {} | {} | {ratio} | {} |\n",
                 r.what,
                 r.engine,
                 r.connections,
+                shown(value),
                 r.unit,
                 ms(&r.figure.p50),
                 ms(&r.figure.p99),
@@ -131,7 +157,7 @@ impl Table {
             ));
             if let Some(e) = &r.figure.first_error {
                 let e: String = e.chars().take(160).collect();
-                out.push_str(&format!("|  | first failure: {e} |||||||\n"));
+                out.push_str(&format!("|  | first failure: {e} ||||||||\n"));
             }
         }
         out
@@ -149,4 +175,43 @@ pub fn thousands(n: i64) -> String {
         out.push(d);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_shows_the_median_and_the_range_of_its_runs() {
+        let mut figure = Figure::default();
+        for v in [9_000.4, 12_000.0, 10_500.0] {
+            figure.value(v);
+        }
+        let mut table = Table::default();
+        table.add("GETs", "sqlite", "64", figure, "req/s", Some(21_000.0));
+        table.add(
+            "cold start",
+            "sqlite",
+            "-",
+            Figure::single(38.44),
+            "ms",
+            None,
+        );
+        let settings = Settings {
+            bin: "ctlcloud".into(),
+            runs: 3,
+            duration: std::time::Duration::from_secs(2),
+            max_requests: 1000,
+            connections: 64,
+        };
+        let out = table.render(&settings);
+        assert!(
+            out.contains("| GETs | sqlite | 64 | 10500 req/s | 9000–12000 | - | - | 0.50 | 0 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| cold start | sqlite | - | 38.4 ms | - | - | - | - | 0 |"),
+            "{out}"
+        );
+    }
 }
