@@ -178,9 +178,9 @@ pub async fn run(store: &Store, catalog: &Catalog, seed: Seed, now: i64) -> Resu
     let mut from = first;
     while from < first + seed.servers {
         let to = (from + CHUNK).min(first + seed.servers);
-        let mut tx = store.write().await.map_err(err)?;
         // Server names are the account's to allocate: creates through the API wait for the chunk.
-        crate::store::lock(&mut tx, Lock::Account(account.id))
+        let mut tx = store
+            .write_locked(Lock::Account(account.id))
             .await
             .map_err(err)?;
         db::query(&insert)

@@ -106,9 +106,11 @@ pub async fn update(
 /// Releases a network back to the data center, unless a server holds an address on it. Groups
 /// that named it as their default network forget it.
 pub async fn release(app: &App, account: &Account, dc: &str, id: &str) -> ApiResult<()> {
-    let mut tx = app.store.write().await?;
     // Creates and new adapters, which take addresses on the account's networks, wait.
-    store::lock(&mut tx, store::Lock::Account(account.id)).await?;
+    let mut tx = app
+        .store
+        .write_locked(store::Lock::Account(account.id))
+        .await?;
     let network = networks::get(&mut tx, account.id, dc, id)
         .await?
         .ok_or_else(|| not_found(id))?;

@@ -31,9 +31,11 @@ pub async fn add(
     network_id: &str,
     address: Option<u32>,
 ) -> ApiResult<Job> {
-    let mut tx = app.store.write().await?;
     // The address is picked from those free now: creates, which pick theirs too, wait.
-    store::lock(&mut tx, store::Lock::Account(account.id)).await?;
+    let mut tx = app
+        .store
+        .write_locked(store::Lock::Account(account.id))
+        .await?;
     let server = changeable(&mut tx, account, server_id).await?;
     let network = networks::get(&mut tx, account.id, &server.dc, network_id)
         .await?

@@ -171,8 +171,10 @@ impl Decider {
     }
 
     async fn commit(&self, batch: Vec<Planned>) -> StoreResult<Vec<Answer>> {
-        let mut tx = self.store.write().await?;
-        store::lock(&mut tx, store::Lock::Account(self.account.id)).await?;
+        let mut tx = self
+            .store
+            .write_locked(store::Lock::Account(self.account.id))
+            .await?;
         let decided = decide(&mut tx, &self.limits, &self.account, batch).await?;
         tx.commit().await?;
         Ok(decided)

@@ -197,6 +197,20 @@ impl Store {
         })
     }
 
+    /// Starts a write transaction holding `what` (see [`lock`]) from its start; on PostgreSQL
+    /// `BEGIN` and the lock are one exchange with the server instead of two.
+    pub async fn write_locked(&self, what: Lock) -> StoreResult<Tx> {
+        sqlite::end_snapshot();
+        Ok(match &self.writes {
+            // One writer at a time already.
+            Writes::Sqlite(w) => Tx::SqliteBatch(w.begin().await?),
+            Writes::Postgres(p) => {
+                let (class, key) = what.keys();
+                Tx::Postgres(p.begin_locked(class, key).await?)
+            }
+        })
+    }
+
     /// Starts a write transaction for exactly one statement. On PostgreSQL the statement is a
     /// transaction of its own, which spares the round trips of `BEGIN` and `COMMIT`; on SQLite it
     /// is a write transaction like the others. Two statements in it would not be one atomic change
@@ -312,14 +326,23 @@ pub enum Lock {
     AddressSpace,
 }
 
-/// Serialises, across nodes, the transactions that allocate from the same range, until the
-/// transaction ends. SQLite has one writer at a time already.
-pub async fn lock(tx: &mut Tx, what: Lock) -> StoreResult<()> {
-    if let Tx::Postgres(_) = tx {
-        let (class, key) = match what {
+impl Lock {
+    /// The two keys of its PostgreSQL advisory lock: what kind of range, and which one. Account
+    /// ids beyond 32 bits share a lock with another account, which only serialises them more.
+    fn keys(self) -> (i32, i32) {
+        match self {
             Lock::Account(id) => (1, id as i32),
             Lock::AddressSpace => (2, 0),
-        };
+        }
+    }
+}
+
+/// Serialises, across nodes, the transactions that allocate from the same range, until the
+/// transaction ends. SQLite has one writer at a time already. A transaction that takes the lock
+/// first thing starts with [`Store::write_locked`] instead.
+pub async fn lock(tx: &mut Tx, what: Lock) -> StoreResult<()> {
+    if let Tx::Postgres(_) = tx {
+        let (class, key) = what.keys();
         // The two-key form takes 32-bit integers; parameters are bound as 64-bit ones.
         db::query("SELECT pg_advisory_xact_lock(?::INT, ?::INT)")
             .bind(class)

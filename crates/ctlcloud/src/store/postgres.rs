@@ -117,6 +117,21 @@ impl Conns {
         Ok(conn)
     }
 
+    /// A connection in a transaction of its own that holds the transaction-level advisory lock
+    /// `(class, key)`, both asked for in one exchange with the server.
+    pub async fn begin_locked(self: &Arc<Self>, class: i32, key: i32) -> StoreResult<Conn> {
+        let mut conn = self.acquire().await?;
+        // Set first: if the lock is not granted (the request is cancelled while it waits), the
+        // connection is rolled back before anyone else uses it.
+        conn.in_transaction = true;
+        // Two statements in one simple query; the keys are integers, so formatting is safe.
+        let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({class}, {key})");
+        let raw: &mut PgConnection = conn.statement();
+        let result = sqlx::Executor::execute(raw, sqlx::raw_sql(&sql)).await;
+        conn.finished(result)?;
+        Ok(conn)
+    }
+
     /// Closes the idle connections; those in use close when they are given back.
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
@@ -301,6 +316,36 @@ mod tests {
         let mut conn = conns.acquire().await.unwrap();
         assert_ne!(backend(&mut conn).await, first);
         drop(conn);
+        conns.close().await;
+    }
+
+    /// Whether another connection could take the advisory lock `(1, key)` right now.
+    async fn free(conns: &Arc<Conns>, key: i32) -> bool {
+        let mut conn = conns.acquire().await.unwrap();
+        db::query_scalar("SELECT pg_try_advisory_xact_lock(1, ?::INT)")
+            .bind(i64::from(key))
+            .fetch_one(Exec::Postgres(&mut conn))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_transaction_begun_locked_holds_its_lock_until_it_ends() {
+        let conns = conns().await;
+        let key = 700_001;
+        let held = conns.begin_locked(1, key).await.unwrap();
+        assert!(!free(&conns, key).await);
+        // Another transaction asking for it waits; given up, its connection is not reused.
+        let waiting = conns.begin_locked(1, key);
+        assert!(tokio::time::timeout(Duration::from_millis(100), waiting)
+            .await
+            .is_err());
+        assert!(!free(&conns, key).await);
+        held.commit().await.unwrap();
+        assert!(free(&conns, key).await);
+        let again = conns.begin_locked(1, key).await.unwrap();
+        assert!(!free(&conns, key).await);
+        drop(again);
         conns.close().await;
     }
 
