@@ -182,6 +182,10 @@ pub async fn release_server(conn: &mut Tx, server_id: &str) -> StoreResult<()> {
         .bind(server_id)
         .execute(&mut *conn)
         .await?;
+    // Most servers deleted hold none: their row needs no update.
     let released = done.rows_affected() as i64;
-    add_attached(conn, server_id, Attachment::PublicIps, -released).await
+    if released > 0 {
+        add_attached(conn, server_id, Attachment::PublicIps, -released).await?;
+    }
+    Ok(())
 }
