@@ -90,7 +90,8 @@ pub async fn list(pool: &Pool, root: Option<i64>, limit: i64) -> StoreResult<Vec
     let rows = match root {
         Some(root) => {
             db::query(&format!(
-                "SELECT {COLUMNS} WHERE a.id IN {TREE} ORDER BY a.alias LIMIT ?"
+                "SELECT {COLUMNS} WHERE a.id IN {TREE} ORDER BY a.alias {}",
+                db::limit("?")
             ))
             .bind(root)
             .bind(limit)
@@ -98,10 +99,13 @@ pub async fn list(pool: &Pool, root: Option<i64>, limit: i64) -> StoreResult<Vec
             .await?
         }
         None => {
-            db::query(&format!("SELECT {COLUMNS} ORDER BY a.alias LIMIT ?"))
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
+            db::query(&format!(
+                "SELECT {COLUMNS} ORDER BY a.alias {}",
+                db::limit("?")
+            ))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
         }
     };
     rows.iter().map(from_row).collect()

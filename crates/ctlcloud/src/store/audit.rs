@@ -181,7 +181,8 @@ pub async fn list(
     };
     let sql = format!(
         "SELECT id, at, actor, account_alias, operation, target, outcome FROM audit \
-         WHERE {scope} id < ? ORDER BY id DESC LIMIT ?"
+         WHERE {scope} id < ? ORDER BY id DESC {}",
+        db::limit("?")
     );
     let mut query = db::query(&sql);
     if let Some(id) = id {

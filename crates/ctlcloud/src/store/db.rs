@@ -434,6 +434,14 @@ impl Done {
     }
 }
 
+/// `LIMIT` with its count from a parameter (`param`: `?` or a numbered one). SQLite's planner reads
+/// the value bound to a bare `LIMIT ?`, so a statement holding one is prepared anew whenever it is
+/// bound, which for the job claim cost ten times the claim itself. A count behind `CAST` is read
+/// only when the statement runs.
+pub fn limit(param: &str) -> String {
+    format!("LIMIT CAST({param} AS BIGINT)")
+}
+
 /// `n` placeholders, `?, ?, …`: an `IN` list of `n` values.
 pub fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")

@@ -199,6 +199,7 @@ fn claim_sql(engine: Engine, claiming: Claiming) -> String {
         Claiming::Queued => "j.status = 'notStarted' AND j.run_after <= ?3",
         Claiming::Abandoned => "j.status = 'executing' AND j.lease_expires_at < ?3",
     };
+    let limit = db::limit("?4");
     format!(
         "UPDATE jobs SET status = 'executing', lease_owner = ?1, lease_expires_at = ?2, \
              attempts = attempts + 1, updated_at = ?3 \
@@ -214,7 +215,7 @@ fn claim_sql(engine: Engine, claiming: Claiming) -> String {
                                     AND r.account_id = j.account_id AND r.id < j.id AND r.run_after <= ?3) \
                         AND NOT EXISTS (SELECT 1 FROM jobs x WHERE x.status = 'executing' \
                                         AND x.account_id = j.account_id AND x.id < j.id))) \
-             ORDER BY j.id LIMIT ?4 {skip_locked}) \
+             ORDER BY j.id {limit} {skip_locked}) \
          RETURNING {COLUMNS}"
     )
 }
@@ -400,6 +401,29 @@ mod tests {
             .filter(|d| d.split(' ').nth(1) == Some(alias))
             .collect();
         !reads.is_empty() && reads.iter().all(|d| d.contains(index))
+    }
+
+    /// The claim, run by every worker whenever it looks for work, stays prepared whatever it is
+    /// bound to.
+    #[tokio::test]
+    async fn the_claim_is_prepared_once() {
+        use rusqlite::types::Value::{Integer, Text};
+        let scratch = Scratch::open().await;
+        for claiming in [Claiming::Queued, Claiming::Abandoned] {
+            let runs: Vec<_> = (1..=3)
+                .map(|i| {
+                    vec![
+                        Text(format!("node{i}")),
+                        Integer(100 + i),
+                        Integer(i),
+                        Integer(i),
+                    ]
+                })
+                .collect();
+            let again = scratch.prepared_again(&claim_sql(Engine::Sqlite, claiming), &runs);
+            assert_eq!(again, 0, "{claiming:?}");
+        }
+        scratch.close().await;
     }
 
     /// Claiming reads only the jobs it may take and the unfinished ones that may hold them up,

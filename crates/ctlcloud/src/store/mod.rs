@@ -383,6 +383,18 @@ impl Scratch {
             .collect()
     }
 
+    /// How many times SQLite prepared `sql` anew while it ran once with each of `bindings`, kept
+    /// prepared on one connection to the scratch store as the store keeps its statements.
+    pub fn prepared_again(&self, sql: &str, bindings: &[Vec<rusqlite::types::Value>]) -> i32 {
+        let conn = sqlite::open(&self.dir.join("test.db"), false).unwrap();
+        let mut statement = conn.prepare_cached(sql).unwrap();
+        for values in bindings {
+            let mut rows = statement.query(rusqlite::params_from_iter(values)).unwrap();
+            while rows.next().unwrap().is_some() {}
+        }
+        statement.get_status(rusqlite::StatementStatus::RePrepare)
+    }
+
     pub async fn close(self) {
         self.store.close().await;
         let _ = std::fs::remove_dir_all(&self.dir);

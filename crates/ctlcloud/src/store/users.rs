@@ -92,7 +92,8 @@ pub async fn get(conn: impl Into<Exec<'_>>, username: &str) -> StoreResult<Optio
 /// An account's users by username, at most `limit`.
 pub async fn list(pool: &Pool, account_id: i64, limit: i64) -> StoreResult<Vec<User>> {
     let rows = db::query(&format!(
-        "SELECT {USER_COLUMNS} WHERE u.account_id = ? ORDER BY u.username LIMIT ?"
+        "SELECT {USER_COLUMNS} WHERE u.account_id = ? ORDER BY u.username {}",
+        db::limit("?")
     ))
     .bind(account_id)
     .bind(limit)
