@@ -1,6 +1,7 @@
 //! The running application: the store, the catalog, the clock, the compute driver, the queue's
 //! wake-up signal and the access settings, shared by the HTTP layer and the workers.
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -11,6 +12,7 @@ use crate::clock::Clock;
 use crate::compute::Compute;
 use crate::domain::limits::Limits;
 use crate::domain::server_creates::Creates;
+use crate::http::connections;
 use crate::store::Store;
 use crate::wakeup::Announcer;
 
@@ -31,6 +33,8 @@ pub struct App {
     pub throttle: Throttle,
     /// The operator's admin token; the admin API is off without one.
     pub admin_token: Option<AdminToken>,
+    /// How long a client has to send a request's headers, and then its body.
+    pub read_timeout: Duration,
 }
 
 impl App {
@@ -48,6 +52,7 @@ impl App {
             creates: Default::default(),
             throttle: Default::default(),
             admin_token: None,
+            read_timeout: connections::DEFAULT_READ_TIMEOUT,
         }
     }
 

@@ -1,11 +1,13 @@
 //! The `ctlcloud` command: `serve`, `admin`, `coverage`, `roles`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use ctlcloud::admin::{self, Command, Target};
 use ctlcloud::domain::limits::Limits;
+use ctlcloud::http::connections::DEFAULT_READ_TIMEOUT;
 use ctlcloud::serve::{self, Bootstrap, ServeConfig};
 
 // A request allocates and frees many small strings and rows; mimalloc does that in thread-local
@@ -134,6 +136,10 @@ struct ServeArgs {
     /// The most groups (beyond each data center's own) one account may have.
     #[arg(long, env = "CTLCLOUD_MAX_GROUPS_PER_ACCOUNT", default_value_t = Limits::default().groups_per_account)]
     max_groups_per_account: i64,
+    /// How long a client has to send a request's headers, and then its body, in seconds; a
+    /// connection idle this long between requests is closed.
+    #[arg(long, env = "CTLCLOUD_READ_TIMEOUT_SECS", default_value_t = DEFAULT_READ_TIMEOUT.as_secs())]
+    read_timeout_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -427,6 +433,7 @@ fn main() {
                     sim_fail_marker: a.sim_fail_marker,
                     clock_offset_secs: a.clock_offset_secs,
                     admin_token_hash: a.admin_token_hash,
+                    read_timeout: Duration::from_secs(a.read_timeout_secs.max(1)),
                     limits: Limits {
                         servers_per_account: a.max_servers_per_account,
                         groups_per_account: a.max_groups_per_account,

@@ -2,7 +2,6 @@
 //! SIGINT or SIGTERM, then stop accepting, finish in-flight requests and stop claiming jobs.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +35,8 @@ pub struct ServeConfig {
     pub clock_offset_secs: i64,
     /// The argon2 hash of the admin token; the admin API is off without one.
     pub admin_token_hash: Option<String>,
+    /// How long a client has to send a request's headers, and then its body.
+    pub read_timeout: Duration,
     pub limits: Limits,
     pub bootstrap: Bootstrap,
 }
@@ -179,6 +180,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         creates: Default::default(),
         throttle: Default::default(),
         admin_token,
+        read_timeout: config.read_timeout,
     });
     let (stop_workers, workers_stopping) = watch::channel(false);
     let workers = (config.max_running_jobs > 0).then(|| {
@@ -198,11 +200,8 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     println!("ctlcloud listening on http://{addr}");
     let _ = std::io::stdout().flush();
 
-    let service = crate::http::service(app).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let router = crate::http::service(app);
+    crate::http::connections::serve(listener, router, config.read_timeout, shutdown_signal()).await;
     let _ = stop_workers.send(true);
     if let Some(workers) = workers {
         let _ = workers.await;

@@ -3,9 +3,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{admin, create_user, status_href, Options, Server, Session, TempDir, PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn login_accepts_json_and_forms_and_refuses_bad_credentials_alike() {
@@ -412,6 +416,57 @@ async fn paths_queries_and_bodies_are_lenient() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
+}
+
+/// A client that stalls is not waited for: headers, or a body, not sent within the read timeout
+/// end its connection (a body with a 408 and a message first), while other clients are served.
+#[tokio::test]
+async fn a_client_that_stalls_is_disconnected_while_others_are_served() {
+    let dir = TempDir::new();
+    let options = Options {
+        env: vec![("CTLCLOUD_READ_TIMEOUT_SECS", "1".into())],
+        ..Options::default()
+    };
+    let s = Session::start(&dir.0, options).await;
+    let addr = s.server.base.trim_start_matches("http://").to_owned();
+    let root = format!("/v2/groups/DEMO/{}", s.group_id("WA1 Hardware").await);
+    let (_, before) = s.get(&root).await;
+    let mut half_headers = TcpStream::connect(&addr).await.unwrap();
+    half_headers
+        .write_all(b"GET /v2/datacenters/DEMO HTTP/1.1\r\nHost: ctlcloud\r\n")
+        .await
+        .unwrap();
+    let mut short_body = TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /v2/groups/DEMO HTTP/1.1\r\nHost: ctlcloud\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\": \"half\"",
+        s.token
+    );
+    short_body.write_all(request.as_bytes()).await.unwrap();
+    let (status, _) = s.get("/v2/datacenters/DEMO").await;
+    assert_eq!(status, 200);
+
+    assert_eq!(until_closed(&mut half_headers).await, "");
+    let answer = until_closed(&mut short_body).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("did not arrive"),
+        "{body}"
+    );
+    let (_, after) = s.get(&root).await;
+    assert_eq!(after, before);
+}
+
+/// What the server sends on a connection until it closes it, which must be within 10 s.
+async fn until_closed(stream: &mut TcpStream) -> String {
+    let mut sent = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut sent))
+        .await
+        .expect("the server closed the connection within 10 s")
+        .unwrap();
+    String::from_utf8(sent).unwrap()
 }
 
 #[tokio::test]

@@ -55,7 +55,7 @@ pub async fn respond(
         query: super::query_pairs(parts),
         body: super::body::parse(
             super::content_type(parts).as_deref(),
-            &super::read_body(body).await?,
+            &super::read_body(body, app.read_timeout).await?,
         )?,
     };
     let reply = adminapi::handle(app, &caller, &request).await?;

@@ -5,6 +5,7 @@
 
 mod admin;
 pub mod body;
+pub mod connections;
 pub mod endpoints;
 pub mod error;
 pub mod router;
@@ -215,7 +216,7 @@ async fn execute(
         matched,
         query: query_pairs(parts),
         content_type: content_type(parts),
-        body: read_body(body).await?,
+        body: read_body(body, app.read_timeout).await?,
         principal,
         client: client_address(parts),
     };
@@ -228,12 +229,27 @@ async fn execute(
 /// At most this much of a refused body is read and dropped before the refusal is sent.
 const MAX_DRAINED_BYTES: usize = 64 << 20;
 
-/// Reads a request body up to [`MAX_BODY_BYTES`]; a larger one is refused with 413.
+/// Reads a request body up to [`MAX_BODY_BYTES`]; a larger one is refused with 413, and one not
+/// all sent within `timeout` with 408 (the connection is then closed).
 ///
 /// The rest of a refused body is read and dropped (up to [`MAX_DRAINED_BYTES`]) before the answer
 /// goes out: a client still sending it when the connection closed would see the connection reset
 /// instead of the 413 and its message.
-async fn read_body(body: axum::body::Body) -> ApiResult<Bytes> {
+async fn read_body(body: axum::body::Body, timeout: std::time::Duration) -> ApiResult<Bytes> {
+    tokio::time::timeout(timeout, read_body_to_end(body))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "The request body did not arrive within {} seconds.",
+                    timeout.as_secs()
+                ),
+            ))
+        })
+}
+
+async fn read_body_to_end(body: axum::body::Body) -> ApiResult<Bytes> {
     use http_body_util::BodyExt;
     let mut body = body;
     let mut read = Vec::new();
