@@ -436,8 +436,8 @@ impl Done {
 
 /// `LIMIT` with its count from a parameter (`param`: `?` or a numbered one). SQLite's planner reads
 /// the value bound to a bare `LIMIT ?`, so a statement holding one is prepared anew whenever it is
-/// bound, which for the job claim cost ten times the claim itself. A count behind `CAST` is read
-/// only when the statement runs.
+/// bound: for the job claim, seven to ten times the cost of running it. A count behind `CAST` is
+/// read only when the statement runs.
 pub fn limit(param: &str) -> String {
     format!("LIMIT CAST({param} AS BIGINT)")
 }
