@@ -51,6 +51,51 @@ async fn the_walkthrough_on_postgres() {
 
 /// Requests of two accounts at once, on either node, each act as their own caller, and a password
 /// changed from another process refuses the old tokens on every node at once.
+/// A node on the same machine as PostgreSQL reaches it over its Unix socket, as the README
+/// advises (`?host=` the socket's directory), and works as over TCP. The socket is looked for
+/// where Debian's server (which `scripts/postgres` starts) keeps it, or in
+/// `CTLCLOUD_TEST_SOCKET_DIR`; a test server elsewhere has no socket here to reach.
+#[tokio::test]
+async fn a_node_reaches_postgresql_over_its_unix_socket() {
+    let db = TestDatabase::create().await;
+    let (credentials, rest) = db.url.split_once('@').unwrap();
+    let (host_port, database) = rest.split_once('/').unwrap();
+    let port = host_port.rsplit_once(':').map_or("5432", |(_, port)| port);
+    let database = database.split('?').next().unwrap();
+    let directory =
+        std::env::var("CTLCLOUD_TEST_SOCKET_DIR").unwrap_or_else(|_| "/var/run/postgresql".into());
+    let socket = std::path::Path::new(&directory).join(format!(".s.PGSQL.{port}"));
+    if !socket.exists() {
+        eprintln!("no PostgreSQL socket at {}: not tested", socket.display());
+        return;
+    }
+    let socket_url = format!("{credentials}@localhost/{database}?host={directory}&port={port}");
+
+    let dir = TempDir::new();
+    let options = Options {
+        database_url: Some(socket_url),
+        ..Default::default()
+    };
+    let s = Session::start(&dir.0, options).await;
+    let (status, created) = s
+        .post("/v2/servers/DEMO", s.server_body("sock").await)
+        .await;
+    assert_eq!(status, 202, "{created}");
+    assert_eq!(s.wait(&status_href(&created)).await["status"], "succeeded");
+    let (status, server) = s.get("/v2/servers/DEMO/WA1DEMOSOCK01").await;
+    assert_eq!(status, 200);
+    assert_eq!(server["status"], "active");
+
+    // The same database over TCP holds what the node wrote over the socket.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE id = 'WA1DEMOSOCK01'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(stored, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_request_acts_as_its_own_caller_on_every_node() {
     let db = TestDatabase::create().await;
