@@ -15,6 +15,8 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use sqlx::Connection;
 
+use crate::http::connections::{self, DEFAULT_READ_TIMEOUT};
+
 /// The bootstrap password of the servers the benchmark starts.
 pub const PASSWORD: &str = "bench-P@ssw0rd";
 
@@ -276,13 +278,12 @@ pub async fn serve_baseline(listen: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("ctlcloud listening on http://{addr}");
-    let service = axum::Router::new()
-        .fallback(fixed)
-        .into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+    // The server's own connection handling, so that the baseline differs from it only in what
+    // each request does.
+    let router = axum::Router::new().fallback(fixed);
+    let stopped = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    connections::serve(listener, router, DEFAULT_READ_TIMEOUT, stopped).await;
+    Ok(())
 }
