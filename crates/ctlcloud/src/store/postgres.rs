@@ -30,6 +30,20 @@ const TRUSTED_IDLE: Duration = Duration::from_secs(1);
 /// How long a connection is used before it is replaced.
 const MAX_AGE: Duration = Duration::from_secs(30 * 60);
 
+/// A new connection. Its server process, while it runs a statement, checks every second that
+/// this node is still connected: one whose client went away while it waited (for a lock, most
+/// often, its request cancelled) would otherwise wait on until granted what it waited for,
+/// holding its place in the queue and a connection slot. PostgreSQL 14 and later; older servers
+/// refuse the setting, so it is asked only of those that know it. It is set by a statement rather
+/// than among the connection's startup options, which connection poolers such as PgBouncer refuse.
+async fn connect(options: &PgConnectOptions) -> StoreResult<PgConnection> {
+    let mut raw = options.connect().await?;
+    if raw.server_version_num().is_some_and(|v| v >= 140_000) {
+        sqlx::Executor::execute(&mut raw, "SET client_connection_check_interval = '1s'").await?;
+    }
+    Ok(raw)
+}
+
 /// A connection in the pool: when it was made, and since when it is idle.
 #[derive(Debug)]
 struct Idle {
@@ -61,7 +75,7 @@ impl Conns {
         max: usize,
         max_age: Duration,
     ) -> StoreResult<Arc<Conns>> {
-        let first = options.connect().await?;
+        let first = connect(&options).await?;
         let now = Instant::now();
         Ok(Arc::new(Conns {
             options,
@@ -96,7 +110,7 @@ impl Conns {
                     }
                     (raw, made)
                 }
-                None => (self.options.connect().await?, Instant::now()),
+                None => (connect(&self.options).await?, Instant::now()),
             };
             return Ok(Conn {
                 raw: Some(raw),
@@ -342,8 +356,9 @@ mod tests {
             .is_err());
         assert!(!free(&conns, key).await);
         held.commit().await.unwrap();
-        // The abandoned wait is PostgreSQL's until it is granted: its backend then finds its
-        // client gone and ends, letting the lock go.
+        // The abandoned wait may still be queued (it ends within a second of its client going,
+        // see below); granted first, its server process finds its client gone and ends,
+        // letting the lock go.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while !free(&conns, key).await {
             assert!(std::time::Instant::now() < deadline, "the lock stays taken");
@@ -352,6 +367,42 @@ mod tests {
         let again = conns.begin_locked(1, key).await.unwrap();
         assert!(!free(&conns, key).await);
         drop(again);
+        conns.close().await;
+    }
+
+    /// A wait for a lock given up by its request ends on the server while the lock is still
+    /// held, rather than lingering in the queue until granted.
+    #[tokio::test]
+    async fn a_lock_wait_given_up_ends_on_the_server_at_once() {
+        let conns = aging(MAX_AGE).await;
+        let key = 700_002;
+        let held = conns.begin_locked(1, key).await.unwrap();
+        let waiting = conns.begin_locked(1, key);
+        assert!(tokio::time::timeout(Duration::from_millis(100), waiting)
+            .await
+            .is_err());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut conn = conns.acquire().await.unwrap();
+            let waiters: i64 = db::query_scalar(
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1 \
+                 AND objid = ?::INT AND NOT granted",
+            )
+            .bind(i64::from(key))
+            .fetch_one(Exec::Postgres(&mut conn))
+            .await
+            .unwrap();
+            if waiters == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the abandoned wait is still queued"
+            );
+            drop(conn);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        held.commit().await.unwrap();
         conns.close().await;
     }
 
