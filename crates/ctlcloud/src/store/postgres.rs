@@ -374,7 +374,7 @@ mod tests {
     /// held, rather than lingering in the queue until granted.
     #[tokio::test]
     async fn a_lock_wait_given_up_ends_on_the_server_at_once() {
-        let conns = aging(MAX_AGE).await;
+        let conns = conns().await;
         let key = 700_002;
         let held = conns.begin_locked(1, key).await.unwrap();
         let waiting = conns.begin_locked(1, key);
