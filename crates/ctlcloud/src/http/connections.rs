@@ -5,14 +5,15 @@
 //! are closed after the same time, as HTTP servers commonly do; clients open a new one.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
+use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tower::ServiceExt;
 
 /// The deadline a client has to send a request's headers, and then its body, unless configured.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,7 +44,13 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         while connections.try_join_next().is_some() {}
-        let connection = http.serve_connection(TokioIo::new(stream), service(&router, peer));
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            // Handlers read the client's address (throttling, the logs) as axum's `ConnectInfo`.
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
         let mut stopping = stopping.clone();
         connections.spawn(async move {
             let mut connection = std::pin::pin!(connection);
@@ -57,31 +64,6 @@ pub async fn serve(
     drop(listener);
     let _ = stop.send(true);
     while connections.join_next().await.is_some() {}
-}
-
-/// The router as hyper calls it, each request carrying the client's address (`ConnectInfo`).
-fn service(
-    router: &axum::Router,
-    peer: SocketAddr,
-) -> impl hyper::service::Service<
-    hyper::Request<Incoming>,
-    Response = axum::response::Response,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone {
-    let router = router.clone();
-    hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        tower_service(router.clone(), request.map(axum::body::Body::new))
-    })
-}
-
-async fn tower_service(
-    router: axum::Router,
-    request: axum::extract::Request,
-) -> Result<axum::response::Response, std::convert::Infallible> {
-    use tower::ServiceExt;
-    router.oneshot(request).await
 }
 
 /// A failed accept: a connection that went away before it was accepted is nothing; anything else
