@@ -15,9 +15,11 @@ tokio::task_local! {
     static CALLER: Grants;
 }
 
-/// Runs a handler with the caller's grants in reach of [`current`].
-pub async fn scope<F: Future>(grants: Grants, handler: F) -> F::Output {
-    CALLER.scope(grants, handler).await
+/// Runs a handler with the caller's grants in reach of [`current`]. Not an `async fn`: one would
+/// hold the handler's future a second time, and every request's future would be that much larger
+/// to move.
+pub fn scope<F: Future>(grants: Grants, handler: F) -> impl Future<Output = F::Output> {
+    CALLER.scope(grants, handler)
 }
 
 /// The grants of the caller whose handler is running, when they do not allow everything (and so

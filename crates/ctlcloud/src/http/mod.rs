@@ -138,10 +138,11 @@ async fn respond(app: &App, request: Request) -> ApiResult<Response> {
     if method == Method::Get {
         // A GET reads its caller and everything it shows from one snapshot of the store. Other
         // methods read each statement afresh: their handlers may wait for another task's commit
-        // (creates are decided in batches) and must then see it.
+        // (creates are decided in batches) and must then see it. Boxed, so that the request's
+        // future, which the connection moves as a whole, is not the handlers' size twice over.
         return app
             .store
-            .in_snapshot(authorized(app, matched, &parts, body))
+            .in_snapshot(Box::pin(authorized(app, matched, &parts, body)))
             .await
             .and_then(|(response, _)| response);
     }
@@ -352,4 +353,25 @@ pub fn reply<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> ApiR
     let mut value = serde_json::to_value(body).map_err(ApiError::internal)?;
     access::links::trim(&mut value, grants);
     Ok(error::json_response(status, &value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::store::Scratch;
+
+    /// A request's future is moved whole, more than once, before it first runs (a `memcpy` of its
+    /// full size each time): it holds the handlers' futures once, not once per layer around them.
+    /// With the snapshot and the links' scopes as `async fn`s around the handlers it was 23 KB and
+    /// its copies 12% of a GET's instructions.
+    #[tokio::test]
+    async fn a_request_future_holds_the_handlers_once() {
+        let scratch = Scratch::open().await;
+        let app = Arc::new(App::simulated(scratch.store.clone(), Catalog::built_in()));
+        let request = Request::new(axum::body::Body::empty());
+        let future = handle(State(app), request);
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 8 * 1024, "the request's future is {size} bytes");
+    }
 }

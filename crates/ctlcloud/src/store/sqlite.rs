@@ -89,13 +89,13 @@ impl Readers {
     /// read locks once, not for each statement (those locks, shared by every connection of the
     /// process, are what concurrent reads contend for). A write ends the snapshot for the rest of
     /// the task, whose reads from then on see what it wrote; so does [`Readers::begin`], which
-    /// hands the snapshot over to the caller.
-    pub async fn in_snapshot<F: Future>(self: &Arc<Self>, task: F) -> F::Output {
+    /// hands the snapshot over to the caller. (Not an `async fn`, which would hold `task` twice.)
+    pub fn in_snapshot<F: Future>(self: &Arc<Self>, task: F) -> impl Future<Output = F::Output> {
         let slot = Snapshot {
             readers: self.clone(),
             state: SnapshotState::NotBegun,
         };
-        SNAPSHOT.scope(RefCell::new(slot), task).await
+        SNAPSHOT.scope(RefCell::new(slot), task)
     }
 
     /// Runs one statement's work on the task's snapshot (see [`Readers::in_snapshot`]), or else on
