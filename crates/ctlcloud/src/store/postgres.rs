@@ -333,6 +333,14 @@ mod tests {
         conns.close().await;
     }
 
+    /// An advisory lock key for one test alone: test runs sharing the server's database (a CI job
+    /// and a developer's run) would otherwise queue behind each other's locks. Above 2^30, far from
+    /// the ids of accounts, whose creates lock `(1, id)`.
+    fn key_of_its_own() -> i32 {
+        let [a, b, c, d] = crate::ids::random_bytes::<4>();
+        i32::from_be_bytes([a & 0x3f, b, c, d]) | 0x4000_0000
+    }
+
     /// Whether another connection could take the advisory lock `(1, key)` right now.
     async fn free(conns: &Arc<Conns>, key: i32) -> bool {
         let mut conn = conns.acquire().await.unwrap();
@@ -346,7 +354,7 @@ mod tests {
     #[tokio::test]
     async fn a_transaction_begun_locked_holds_its_lock_until_it_ends() {
         let conns = conns().await;
-        let key = 700_001;
+        let key = key_of_its_own();
         let held = conns.begin_locked(1, key).await.unwrap();
         assert!(!free(&conns, key).await);
         // Another transaction asking for it waits; given up, its connection is not reused.
@@ -375,7 +383,7 @@ mod tests {
     #[tokio::test]
     async fn a_lock_wait_given_up_ends_on_the_server_at_once() {
         let conns = conns().await;
-        let key = 700_002;
+        let key = key_of_its_own();
         let held = conns.begin_locked(1, key).await.unwrap();
         let waiting = conns.begin_locked(1, key);
         assert!(tokio::time::timeout(Duration::from_millis(100), waiting)
