@@ -94,7 +94,7 @@ pub enum Exec<'a> {
     SqlitePool(&'a Arc<Readers>),
     // Mutable, although rusqlite only needs a shared reference: a `&mut` is `Send` and can be held
     // across an await.
-    Sqlite(&'a mut rusqlite::Connection),
+    Sqlite(&'a mut super::sqlite::Conn),
     PostgresPool(&'a Arc<Conns>),
     Postgres(&'a mut Conn),
 }

@@ -4,6 +4,7 @@
 //! IMMEDIATE` while another process writes) go to a blocking thread, in [`super::writer`].
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags, ToSql};
+use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 
 use super::db::{Param, Row, Value};
 use super::{StoreError, StoreResult};
@@ -28,9 +29,59 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many prepared statements each connection keeps: more than the store has queries.
 const STATEMENT_CACHE: usize = 256;
 
+/// A connection, with the column names of the queries it has run.
+///
+/// A row is read by its columns' names. Asking SQLite for them on every run (a C string each,
+/// checked to be UTF-8 and copied) was a quarter of the store's part of a GET; they are asked
+/// once per query and connection instead.
+#[derive(Debug)]
+pub struct Conn {
+    raw: Connection,
+    columns: RefCell<HashMap<String, Arc<[String]>>>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.raw
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.raw
+    }
+}
+
+impl Conn {
+    /// The names of the columns `statement` (prepared from `sql`) returns.
+    fn column_names(&self, sql: &str, statement: &Statement<'_>) -> Arc<[String]> {
+        let mut known = self.columns.borrow_mut();
+        // A query naming `table.*` gains columns if another process migrates the file meanwhile
+        // (SQLite then prepares it again): then its names are asked again.
+        if let Some(names) = known.get(sql) {
+            if names.len() == statement.column_count() {
+                return names.clone();
+            }
+        }
+        let names: Arc<[String]> = statement
+            .column_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        // Queries built for a number of rows are as many texts as numbers: as many kept as
+        // prepared statements.
+        if known.len() >= STATEMENT_CACHE {
+            known.clear();
+        }
+        known.insert(sql.to_owned(), names.clone());
+        names
+    }
+}
+
 /// Opens a connection with the store's settings: WAL, `synchronous=FULL`, foreign keys, temporary
 /// data in memory, memory-mapped reads, and a wait of up to 30 s for another process's write lock.
-pub fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
+pub fn open(path: &Path, read_only: bool) -> StoreResult<Conn> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY
     } else {
@@ -50,7 +101,10 @@ pub fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
          PRAGMA mmap_size = 2147483648;",
     )?;
-    Ok(conn)
+    Ok(Conn {
+        raw: conn,
+        columns: RefCell::default(),
+    })
 }
 
 /// Read connections, opened as they are needed and kept for reuse. Readers never wait for the
@@ -58,7 +112,7 @@ pub fn open(path: &Path, read_only: bool) -> StoreResult<Connection> {
 #[derive(Debug)]
 pub struct Readers {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Conn>>,
     closed: AtomicBool,
 }
 
@@ -102,7 +156,7 @@ impl Readers {
     /// a connection of its own, in a read transaction of its own.
     pub fn with_conn<T>(
         self: &Arc<Self>,
-        work: impl FnOnce(&Connection) -> StoreResult<T>,
+        work: impl FnOnce(&Conn) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut work = Some(work);
         let in_snapshot = self.own_snapshot(|state| {
@@ -168,6 +222,9 @@ struct Snapshot {
     state: SnapshotState,
 }
 
+// The state stays where it is, in its task's local, from the request's start to its end; the
+// size of its open transaction is never moved about.
+#[allow(clippy::large_enum_variant)]
 enum SnapshotState {
     NotBegun,
     Open(ReadTx),
@@ -187,12 +244,12 @@ pub fn end_snapshot() {
 /// A read connection on loan; it goes back to the pool when dropped, with any transaction it
 /// was left in rolled back.
 pub struct Reader {
-    conn: Option<Connection>,
+    conn: Option<Conn>,
     readers: Arc<Readers>,
 }
 
 impl Reader {
-    pub fn conn(&self) -> &Connection {
+    pub fn conn(&self) -> &Conn {
         self.conn.as_ref().expect("a loaned connection")
     }
 }
@@ -224,11 +281,11 @@ impl ReadTx {
         Ok(ReadTx(reader))
     }
 
-    pub fn conn(&self) -> &Connection {
+    pub fn conn(&self) -> &Conn {
         self.0.conn()
     }
 
-    pub fn conn_mut(&mut self) -> &mut Connection {
+    pub fn conn_mut(&mut self) -> &mut Conn {
         self.0.conn.as_mut().expect("a loaned connection")
     }
 
@@ -272,19 +329,19 @@ pub fn execute(conn: &Connection, sql: &str, params: &[Param]) -> StoreResult<u6
 }
 
 /// Runs a query and reads all its rows.
-pub fn fetch_all(conn: &Connection, sql: &str, params: &[Param]) -> StoreResult<Vec<Row>> {
+pub fn fetch_all(conn: &Conn, sql: &str, params: &[Param]) -> StoreResult<Vec<Row>> {
     let mut statement = conn.prepare_cached(sql)?;
-    let names: Arc<[String]> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let width = names.len();
     let mut rows = statement.query(rusqlite::params_from_iter(params))?;
     let mut out = Vec::new();
+    let mut names = None;
     while let Some(row) = rows.next()? {
-        let mut values = Vec::with_capacity(width);
-        for i in 0..width {
+        // Named once it has run: a statement prepared before the schema changed is prepared
+        // again by its first step, and its columns are then the new ones.
+        let names = names
+            .get_or_insert_with(|| conn.column_names(sql, row.as_ref()))
+            .clone();
+        let mut values = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
             values.push(match row.get_ref(i)? {
                 ValueRef::Null => Value::Null,
                 ValueRef::Integer(v) => Value::Int(v),
@@ -306,6 +363,37 @@ pub fn fetch_all(conn: &Connection, sql: &str, params: &[Param]) -> StoreResult<
 mod tests {
     use crate::store::db::{self, Pool};
     use crate::store::{Scratch, Store};
+
+    /// The columns of `SELECT * FROM t` on `conn`, by the names it was answered with.
+    fn columns_of_t(conn: &super::Conn) -> Vec<(String, i64)> {
+        let rows = super::fetch_all(conn, "SELECT * FROM t", &[]).unwrap();
+        ["a", "b"]
+            .into_iter()
+            .filter_map(|name| Some((name.to_owned(), rows[0].try_get(name).ok()?)))
+            .collect()
+    }
+
+    #[test]
+    fn a_query_is_read_by_the_names_of_its_columns_as_they_are() {
+        let dir = std::env::temp_dir().join(format!("ctlcloud-unit-{}", crate::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("columns.db");
+        let conn = super::open(&path, false).unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let a = vec![("a".to_owned(), 1)];
+        assert_eq!(columns_of_t(&conn), a);
+        assert_eq!(columns_of_t(&conn), a);
+        // Another process (a newer ctlcloud's migration) adds a column.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other
+            .execute_batch("ALTER TABLE t ADD COLUMN b INTEGER DEFAULT 2")
+            .unwrap();
+        let ab = vec![("a".to_owned(), 1), ("b".to_owned(), 2)];
+        assert_eq!(columns_of_t(&conn), ab);
+        assert_eq!(columns_of_t(&conn), ab);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     async fn rows(exec: impl Into<db::Exec<'_>>) -> i64 {
         db::query_scalar("SELECT COUNT(*) FROM schema_migrations")

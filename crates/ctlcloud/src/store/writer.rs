@@ -16,9 +16,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use rusqlite::Connection;
 use tokio::sync::{oneshot, Mutex, Notify, OwnedMutexGuard};
 
+use super::sqlite::Conn;
 use super::{StoreError, StoreResult};
 
 /// A batch commits when it has this many members even if more writers wait, to bound latency.
@@ -41,7 +41,7 @@ pub(super) struct Writer {
 /// The connection and the state of the open batch; owned by whoever holds the lock.
 struct Batch {
     /// `None` once the store is closed.
-    conn: Option<Connection>,
+    conn: Option<Conn>,
     /// `BEGIN IMMEDIATE` has run and the batch is not yet committed.
     open: bool,
     /// A member ended without committing; its savepoint is rolled back by the next holder.
@@ -63,8 +63,8 @@ pub struct Tx {
 }
 
 impl std::ops::Deref for Tx {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         self.batch
             .as_ref()
             .and_then(|b| b.conn.as_ref())
@@ -73,7 +73,7 @@ impl std::ops::Deref for Tx {
 }
 
 impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Connection {
+    fn deref_mut(&mut self) -> &mut Conn {
         self.batch
             .as_mut()
             .and_then(|b| b.conn.as_mut())
@@ -128,7 +128,7 @@ impl Drop for Waiting<'_> {
 
 impl Writer {
     /// Takes over the write connection and starts the committer task.
-    pub(super) fn start(conn: Connection) -> Arc<Writer> {
+    pub(super) fn start(conn: Conn) -> Arc<Writer> {
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         conn.rollback_hook(Some(move || flag.store(true, Ordering::SeqCst)));
