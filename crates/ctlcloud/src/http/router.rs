@@ -118,23 +118,38 @@ enum Segment {
 struct Pattern {
     endpoint: &'static Endpoint,
     segments: Vec<Segment>,
+    /// Which segments are literal: among patterns matching a path, the greatest wins.
+    rank: Vec<bool>,
 }
 
-static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
-    ENDPOINTS
-        .iter()
-        .map(|endpoint| Pattern {
+/// The patterns by their number of segments, each list in the table's order: a path is compared
+/// only with those as long as it is.
+static PATTERNS: LazyLock<Vec<Vec<Pattern>>> = LazyLock::new(|| {
+    let mut by_length: Vec<Vec<Pattern>> = Vec::new();
+    for endpoint in ENDPOINTS.iter() {
+        let segments: Vec<Segment> = split(endpoint.path)
+            .map(
+                |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => Segment::Param(name),
+                    None => Segment::Literal(s),
+                },
+            )
+            .collect();
+        let rank = segments
+            .iter()
+            .map(|s| matches!(s, Segment::Literal(_)))
+            .collect();
+        let length = segments.len();
+        if by_length.len() <= length {
+            by_length.resize_with(length + 1, Vec::new);
+        }
+        by_length[length].push(Pattern {
             endpoint,
-            segments: split(endpoint.path)
-                .map(
-                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                        Some(name) => Segment::Param(name),
-                        None => Segment::Literal(s),
-                    },
-                )
-                .collect(),
-        })
-        .collect()
+            segments,
+            rank,
+        });
+    }
+    by_length
 });
 
 fn split(path: &str) -> impl Iterator<Item = &str> {
@@ -174,10 +189,11 @@ pub enum NoMatch {
 /// segments come first wins (`…/networks/{a}/{dc}/logging` over `…/{networkId}`).
 pub fn route(method: Method, path: &str) -> Result<Matched, NoMatch> {
     let segments: Vec<&str> = split(path).collect();
-    let mut best: Option<(&Pattern, Vec<bool>)> = None;
+    let mut best: Option<&Pattern> = None;
     let mut allowed = Vec::new();
-    for pattern in PATTERNS.iter() {
-        if pattern.segments.len() != segments.len() || !matches(pattern, &segments) {
+    let candidates = PATTERNS.get(segments.len()).map_or(&[][..], Vec::as_slice);
+    for pattern in candidates {
+        if !matches(pattern, &segments) {
             continue;
         }
         if pattern.endpoint.method != method {
@@ -186,17 +202,12 @@ pub fn route(method: Method, path: &str) -> Result<Matched, NoMatch> {
             }
             continue;
         }
-        let rank: Vec<bool> = pattern
-            .segments
-            .iter()
-            .map(|s| matches!(s, Segment::Literal(_)))
-            .collect();
-        if best.as_ref().is_none_or(|(_, r)| rank > *r) {
-            best = Some((pattern, rank));
+        if best.is_none_or(|b| pattern.rank > b.rank) {
+            best = Some(pattern);
         }
     }
     match best {
-        Some((pattern, _)) => Ok(Matched {
+        Some(pattern) => Ok(Matched {
             endpoint: pattern.endpoint,
             params: pattern
                 .segments
