@@ -69,8 +69,8 @@ impl Conn {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        // Queries built for a number of rows are as many texts as numbers: as many kept as
-        // prepared statements.
+        // A statement built for a number of rows has a text for each number: no more are kept
+        // than the connection keeps prepared statements.
         if known.len() >= STATEMENT_CACHE {
             known.clear();
         }
