@@ -49,8 +49,6 @@ async fn the_walkthrough_on_postgres() {
     assert_eq!(s.get("/v2/servers/DEMO/WA1DEMOPG01").await.0, 404);
 }
 
-/// Requests of two accounts at once, on either node, each act as their own caller, and a password
-/// changed from another process refuses the old tokens on every node at once.
 /// A node on the same machine as PostgreSQL reaches it over its Unix socket, as the README
 /// advises (`?host=` the socket's directory), and works as over TCP. The socket is looked for
 /// where Debian's server (which `scripts/postgres` starts) keeps it, or in
@@ -96,6 +94,8 @@ async fn a_node_reaches_postgresql_over_its_unix_socket() {
     assert_eq!(stored, 1);
 }
 
+/// Requests of two accounts at once, on either node, each act as their own caller, and a password
+/// changed from another process refuses the old tokens on every node at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_request_acts_as_its_own_caller_on_every_node() {
     let db = TestDatabase::create().await;

@@ -373,11 +373,10 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_query_is_read_by_the_names_of_its_columns_as_they_are() {
-        let dir = std::env::temp_dir().join(format!("ctlcloud-unit-{}", crate::ids::new_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("columns.db");
+    #[tokio::test]
+    async fn a_query_is_read_by_the_names_of_its_columns_as_they_are() {
+        let scratch = Scratch::open().await;
+        let path = scratch.dir.join("test.db");
         let conn = super::open(&path, false).unwrap();
         conn.execute_batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1)")
             .unwrap();
@@ -392,7 +391,7 @@ mod tests {
         let ab = vec![("a".to_owned(), 1), ("b".to_owned(), 2)];
         assert_eq!(columns_of_t(&conn), ab);
         assert_eq!(columns_of_t(&conn), ab);
-        std::fs::remove_dir_all(&dir).unwrap();
+        scratch.close().await;
     }
 
     async fn rows(exec: impl Into<db::Exec<'_>>) -> i64 {
