@@ -7,6 +7,7 @@
 //! `ON CONFLICT`, `TRUE`/`FALSE`); for PostgreSQL the placeholders are renumbered `$1, $2, …`.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use sqlx::postgres::PgRow;
@@ -500,23 +501,20 @@ fn postgres_sql(sql: &str) -> Cow<'_, str> {
     if !sql.contains('?') {
         return Cow::Borrowed(sql);
     }
+    // The text between placeholders is copied a run at a time: every statement sent to
+    // PostgreSQL passes through here, and its SELECT lists make it long.
     let mut out = String::with_capacity(sql.len() + 16);
     let mut n = 0;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '?' {
-            out.push(c);
-            continue;
-        }
+    let mut runs = sql.split('?');
+    out.push_str(runs.next().unwrap_or_default());
+    for run in runs {
         out.push('$');
-        if chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            while let Some(d) = chars.next_if(|d| d.is_ascii_digit()) {
-                out.push(d);
-            }
-        } else {
+        let digits = run.len() - run.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
             n += 1;
-            out.push_str(&n.to_string());
+            let _ = write!(out, "{n}");
         }
+        out.push_str(run);
     }
     Cow::Owned(out)
 }
@@ -541,31 +539,72 @@ fn postgres_names(row: &PgRow) -> Arc<[String]> {
     row.columns().iter().map(|c| c.name().to_owned()).collect()
 }
 
-fn from_postgres(row: &PgRow, names: Arc<[String]>) -> StoreResult<Row> {
-    let mut values = Vec::with_capacity(names.len());
-    for i in 0..names.len() {
+/// How a PostgreSQL column's values are read into [`Value`]s.
+#[derive(Clone, Copy)]
+enum PgKind {
+    Int8,
+    Int4,
+    Int2,
+    Bool,
+    Float8,
+    Float4,
+    Bytes,
+    Text,
+    Void,
+}
+
+/// The kinds of a result's columns, told by their types once for all its rows; a type the store
+/// does not use is an error.
+fn postgres_kinds(row: &PgRow) -> StoreResult<Vec<PgKind>> {
+    row.columns()
+        .iter()
+        .map(|c| {
+            Ok(match c.type_info().name() {
+                "INT8" => PgKind::Int8,
+                "INT4" => PgKind::Int4,
+                "INT2" => PgKind::Int2,
+                "BOOL" => PgKind::Bool,
+                "FLOAT8" => PgKind::Float8,
+                "FLOAT4" => PgKind::Float4,
+                "BYTEA" => PgKind::Bytes,
+                "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => PgKind::Text,
+                "VOID" => PgKind::Void,
+                other => {
+                    return Err(StoreError(format!(
+                        "column {} has the unsupported type {other}",
+                        c.name()
+                    )))
+                }
+            })
+        })
+        .collect()
+}
+
+/// A value decoded as the type its column's kind was told to be (so sqlx's check that the types
+/// match, once per value, is not needed).
+fn decode<'r, T: sqlx::Decode<'r, Postgres>>(
+    raw: sqlx::postgres::PgValueRef<'r>,
+) -> StoreResult<T> {
+    T::decode(raw).map_err(|e| StoreError(format!("reading a value: {e}")))
+}
+
+fn from_postgres(row: &PgRow, names: Arc<[String]>, kinds: &[PgKind]) -> StoreResult<Row> {
+    let mut values = Vec::with_capacity(kinds.len());
+    for (i, kind) in kinds.iter().enumerate() {
         let raw = row.try_get_raw(i)?;
         let value = if raw.is_null() {
             Value::Null
         } else {
-            match raw.type_info().name() {
-                "INT8" => Value::Int(row.try_get(i)?),
-                "INT4" => Value::Int(i64::from(row.try_get::<i32, _>(i)?)),
-                "INT2" => Value::Int(i64::from(row.try_get::<i16, _>(i)?)),
-                "BOOL" => Value::Bool(row.try_get(i)?),
-                "FLOAT8" => Value::Real(row.try_get(i)?),
-                "FLOAT4" => Value::Real(f64::from(row.try_get::<f32, _>(i)?)),
-                "BYTEA" => Value::Bytes(row.try_get(i)?),
-                "VOID" => Value::Null,
-                other if ["TEXT", "VARCHAR", "BPCHAR", "NAME"].contains(&other) => {
-                    Value::Text(row.try_get(i)?)
-                }
-                other => {
-                    return Err(StoreError(format!(
-                        "column {} has the unsupported type {other}",
-                        names[i]
-                    )))
-                }
+            match kind {
+                PgKind::Int8 => Value::Int(decode(raw)?),
+                PgKind::Int4 => Value::Int(i64::from(decode::<i32>(raw)?)),
+                PgKind::Int2 => Value::Int(i64::from(decode::<i16>(raw)?)),
+                PgKind::Bool => Value::Bool(decode(raw)?),
+                PgKind::Float8 => Value::Real(decode(raw)?),
+                PgKind::Float4 => Value::Real(f64::from(decode::<f32>(raw)?)),
+                PgKind::Bytes => Value::Bytes(decode(raw)?),
+                PgKind::Text => Value::Text(decode(raw)?),
+                PgKind::Void => Value::Null,
             }
         };
         values.push(value);
@@ -650,8 +689,9 @@ fn postgres_rows(rows: Vec<PgRow>) -> StoreResult<Vec<Row>> {
         return Ok(Vec::new());
     };
     let names = postgres_names(first);
+    let kinds = postgres_kinds(first)?;
     rows.iter()
-        .map(|r| from_postgres(r, names.clone()))
+        .map(|r| from_postgres(r, names.clone(), &kinds))
         .collect()
 }
 
@@ -759,6 +799,46 @@ mod tests {
             postgres_sql("x = ?1 OR y = ?2 OR z = ?1"),
             "x = $1 OR y = $2 OR z = $1"
         );
+        assert_eq!(postgres_sql("?"), "$1");
+        assert_eq!(postgres_sql("?? ?12é?"), "$1$2 $12é$3");
+    }
+
+    /// The renumbering, a character at a time: what `postgres_sql` must agree with.
+    fn renumbered_char_by_char(sql: &str) -> String {
+        let mut out = String::new();
+        let (mut n, mut chars) = (0, sql.chars().peekable());
+        while let Some(c) = chars.next() {
+            if c != '?' {
+                out.push(c);
+                continue;
+            }
+            out.push('$');
+            if chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                while let Some(d) = chars.next_if(|d| d.is_ascii_digit()) {
+                    out.push(d);
+                }
+            } else {
+                n += 1;
+                out.push_str(&n.to_string());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn placeholders_are_renumbered_as_read_a_character_at_a_time() {
+        let alphabet = ['?', '?', '1', '9', '0', 'a', ' ', '(', ',', 'é'];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut sql = String::new();
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                sql.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            assert_eq!(postgres_sql(&sql), renumbered_char_by_char(&sql), "{sql:?}");
+        }
     }
 
     #[test]

@@ -308,6 +308,48 @@ mod tests {
             .unwrap()
     }
 
+    /// Every column type the store reads comes back as its value, over more than one row; a type
+    /// it does not read is refused by the column's name.
+    #[tokio::test]
+    async fn values_of_each_column_type_are_read_and_others_refused() {
+        let conns = conns().await;
+        let mut conn = conns.acquire().await.unwrap();
+        let rows = db::query(
+            "SELECT n::BIGINT AS i8, n::INT AS i4, n::SMALLINT AS i2, n > 1 AS b, \
+             n / 2.0::FLOAT8 AS f8, n::FLOAT4 AS f4, 'é'::BYTEA AS bytes, n::TEXT AS t, \
+             'x'::VARCHAR AS v, NULL::TEXT AS missing \
+             FROM generate_series(1, 2) AS n",
+        )
+        .fetch_all(Exec::Postgres(&mut conn))
+        .await
+        .unwrap();
+        let second = &rows[1];
+        assert_eq!(second.try_get::<i64, _>("i8").unwrap(), 2);
+        assert_eq!(second.try_get::<i64, _>("i4").unwrap(), 2);
+        assert_eq!(second.try_get::<i64, _>("i2").unwrap(), 2);
+        assert!(second.try_get::<bool, _>("b").unwrap());
+        assert!(!rows[0].try_get::<bool, _>("b").unwrap());
+        assert_eq!(second.try_get::<f64, _>("f8").unwrap(), 1.0);
+        assert_eq!(second.try_get::<f64, _>("f4").unwrap(), 2.0);
+        assert_eq!(
+            second.try_get::<Vec<u8>, _>("bytes").unwrap(),
+            "é".as_bytes()
+        );
+        assert_eq!(second.try_get::<String, _>("t").unwrap(), "2");
+        assert_eq!(second.try_get::<String, _>("v").unwrap(), "x");
+        assert_eq!(
+            second.try_get::<Option<String>, _>("missing").unwrap(),
+            None
+        );
+        let refused = db::query("SELECT now() AS started")
+            .fetch_all(Exec::Postgres(&mut conn))
+            .await
+            .expect_err("a timestamp is not read");
+        assert!(refused.0.contains("started"), "{refused}");
+        drop(conn);
+        conns.close().await;
+    }
+
     #[tokio::test]
     async fn a_refused_statement_leaves_its_connection_in_the_pool_and_a_cancelled_one_does_not() {
         let conns = conns().await;
