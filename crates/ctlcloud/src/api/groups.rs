@@ -114,7 +114,7 @@ fn present(alias: &str, defs: &[CustomFieldDef], tree: Tree) -> wire::Group {
         servers_count,
         children,
     } = tree;
-    let links = links(alias, &group, &servers);
+    let links = links(alias, &group, servers);
     wire::Group {
         custom_fields: super::custom_field_values(defs, &group.custom_fields),
         change_info: (&group.change).into(),
@@ -133,7 +133,7 @@ fn present(alias: &str, defs: &[CustomFieldDef], tree: Tree) -> wire::Group {
     }
 }
 
-fn links(alias: &str, group: &Group, servers: &[String]) -> Vec<Link> {
+fn links(alias: &str, group: &Group, servers: Vec<String>) -> Vec<Link> {
     let id = &group.id;
     let mut links =
         vec![Link::new("self", format!("/v2/groups/{alias}/{id}"))
@@ -152,12 +152,14 @@ fn links(alias: &str, group: &Group, servers: &[String]) -> Vec<Link> {
             format!("/v2/groups/{alias}/{id}/archive"),
         ),
     ]);
-    links.extend(servers.iter().map(|s| {
-        Link::new(
-            "server",
-            format!("/v2/servers/{alias}/{}", s.to_lowercase()),
-        )
-        .id(s.clone())
+    // A group may hold thousands of servers: each link is made with one allocation besides its
+    // id. Server names are ASCII (`check_name`).
+    let prefix = format!("/v2/servers/{alias}/");
+    links.extend(servers.into_iter().map(|s| {
+        let mut href = String::with_capacity(prefix.len() + s.len());
+        href.push_str(&prefix);
+        href.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+        Link::new("server", href).id(s)
     }));
     links
 }

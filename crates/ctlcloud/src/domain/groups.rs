@@ -191,9 +191,18 @@ pub async fn tree(app: &App, account: &Account, id: &str) -> ApiResult<Option<Tr
         subtree.extend(kids.iter().map(|g| g.id.as_str()));
         next += 1;
     }
+    // The pairs come group by group: each group's run is gathered before it is put in the map.
     let mut servers: HashMap<String, Vec<String>> = HashMap::new();
-    for (group_id, server_id) in groups::memberships(pool, &subtree).await? {
-        servers.entry(group_id).or_default().push(server_id);
+    let mut pairs = groups::memberships(pool, &subtree)
+        .await?
+        .into_iter()
+        .peekable();
+    while let Some((group_id, first)) = pairs.next() {
+        let mut ids = vec![first];
+        while let Some((_, id)) = pairs.next_if(|(g, _)| *g == group_id) {
+            ids.push(id);
+        }
+        servers.entry(group_id).or_default().extend(ids);
     }
     Ok(Some(build(group, &mut children, &mut servers, 0)))
 }

@@ -96,6 +96,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/0012_read_from_own_rows.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/0013_group_servers_in_order.sql"),
+    ),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
