@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::rules::{self, Need};
 use super::Grants;
-use crate::http::router::{self, Method};
+use crate::http::router::{self, Method, Segments};
 
 tokio::task_local! {
     static CALLER: Grants;
@@ -28,9 +28,9 @@ pub fn current() -> Option<Grants> {
     CALLER.try_with(|g| *g).ok().filter(|g| *g != Grants::ALL)
 }
 
-/// Whether the grants allow `verb` on `href`. Hrefs outside the endpoint table are left alone.
-fn allows(grants: Grants, verb: &str, href: &str) -> bool {
-    let path = href.split(['?', '#']).next().unwrap_or_default();
+/// Whether the grants allow `verb` on the path split into `segments`. Paths outside the endpoint
+/// table are left alone.
+fn allows(grants: Grants, verb: &str, segments: &Segments<'_>) -> bool {
     let Some(method) = axum::http::Method::from_bytes(verb.as_bytes())
         .ok()
         .as_ref()
@@ -38,13 +38,13 @@ fn allows(grants: Grants, verb: &str, href: &str) -> bool {
     else {
         return true;
     };
-    match router::route(method, path) {
-        Ok(matched) => match rules::required(matched.endpoint) {
+    match router::endpoint(method, segments) {
+        Some(endpoint) => match rules::required(endpoint) {
             Some(Need::Public) => true,
             Some(Need::Permission(p)) => grants.has(p),
             None => false,
         },
-        Err(_) => true,
+        None => true,
     }
 }
 
@@ -68,14 +68,16 @@ fn trim_link(item: &mut Value, grants: Grants) -> Verdict {
     else {
         return Verdict::NotALink;
     };
+    // The path is split once for all the link's verbs.
+    let segments = Segments::of(href.split(['?', '#']).next().unwrap_or_default());
     match link.get_mut("verbs") {
         // No verbs means GET only.
-        None => match allows(grants, "GET", &href) {
+        None => match allows(grants, "GET", &segments) {
             true => Verdict::Keep,
             false => Verdict::Drop,
         },
         Some(Value::Array(verbs)) => {
-            verbs.retain(|v| v.as_str().is_none_or(|v| allows(grants, v, &href)));
+            verbs.retain(|v| v.as_str().is_none_or(|v| allows(grants, v, &segments)));
             match verbs.is_empty() {
                 true => Verdict::Drop,
                 false => Verdict::Keep,

@@ -188,31 +188,15 @@ pub enum NoMatch {
 /// Finds the endpoint for a request. Among patterns that match the path, the one whose literal
 /// segments come first wins (`…/networks/{a}/{dc}/logging` over `…/{networkId}`).
 pub fn route(method: Method, path: &str) -> Result<Matched, NoMatch> {
-    let segments: Vec<&str> = split(path).collect();
-    let mut best: Option<&Pattern> = None;
+    let segments = Segments::of(path);
     let mut allowed = Vec::new();
-    let candidates = PATTERNS.get(segments.len()).map_or(&[][..], Vec::as_slice);
-    for pattern in candidates {
-        if !matches(pattern, &segments) {
-            continue;
-        }
-        if pattern.endpoint.method != method {
-            if !allowed.contains(&pattern.endpoint.method) {
-                allowed.push(pattern.endpoint.method);
-            }
-            continue;
-        }
-        if best.is_none_or(|b| pattern.rank > b.rank) {
-            best = Some(pattern);
-        }
-    }
-    match best {
+    match best(method, &segments, Some(&mut allowed)) {
         Some(pattern) => Ok(Matched {
             endpoint: pattern.endpoint,
             params: pattern
                 .segments
                 .iter()
-                .zip(&segments)
+                .zip(&segments.0)
                 .filter_map(|(s, value)| match s {
                     Segment::Param(name) => Some((*name, percent_decode(value))),
                     Segment::Literal(_) => None,
@@ -222,6 +206,51 @@ pub fn route(method: Method, path: &str) -> Result<Matched, NoMatch> {
         None if allowed.is_empty() => Err(NoMatch::NotFound),
         None => Err(NoMatch::MethodNotAllowed(allowed)),
     }
+}
+
+/// A path split into its segments once, to be matched with several methods.
+pub struct Segments<'a>(Vec<&'a str>);
+
+impl<'a> Segments<'a> {
+    pub fn of(path: &'a str) -> Segments<'a> {
+        Segments(split(path).collect())
+    }
+}
+
+/// The endpoint [`route`] would find, without decoding its parameters: for checking what links
+/// lead to, many to a response.
+pub fn endpoint(method: Method, segments: &Segments<'_>) -> Option<&'static Endpoint> {
+    best(method, segments, None).map(|pattern| pattern.endpoint)
+}
+
+/// The best pattern for the method among those matching the path; the methods of the others that
+/// match it are put in `allowed`, if asked for.
+fn best(
+    method: Method,
+    segments: &Segments<'_>,
+    mut allowed: Option<&mut Vec<Method>>,
+) -> Option<&'static Pattern> {
+    let segments = &segments.0;
+    let mut best: Option<&Pattern> = None;
+    let candidates = PATTERNS.get(segments.len()).map_or(&[][..], Vec::as_slice);
+    for pattern in candidates {
+        if !matches(pattern, segments) {
+            continue;
+        }
+        if pattern.endpoint.method != method {
+            if let Some(allowed) = allowed
+                .as_mut()
+                .filter(|a| !a.contains(&pattern.endpoint.method))
+            {
+                allowed.push(pattern.endpoint.method);
+            }
+            continue;
+        }
+        if best.is_none_or(|b| pattern.rank > b.rank) {
+            best = Some(pattern);
+        }
+    }
+    best
 }
 
 fn matches(pattern: &Pattern, segments: &[&str]) -> bool {
@@ -336,6 +365,8 @@ mod tests {
                 Method::Patch,
                 Method::Delete,
             ][next() % 5];
+            let found = endpoint(method, &Segments::of(&path)).map(|e| e.name);
+            assert_eq!(found, route(method, &path).ok().map(|m| m.endpoint.name));
             if let Ok(m) = route(method, &path) {
                 assert_eq!(m.endpoint.method, method);
                 for (name, value) in &m.params {
