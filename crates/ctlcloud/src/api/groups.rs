@@ -152,8 +152,8 @@ fn links(alias: &str, group: &Group, servers: Vec<String>) -> Vec<Link> {
             format!("/v2/groups/{alias}/{id}/archive"),
         ),
     ]);
-    // A group may hold thousands of servers: each link is made with one allocation besides its
-    // id. Server names are ASCII (`check_name`).
+    // A group may hold thousands of servers: each link's href is its one allocation, the id is
+    // moved in. Server names are ASCII (`check_name`).
     let prefix = format!("/v2/servers/{alias}/");
     links.extend(servers.into_iter().map(|s| {
         let mut href = String::with_capacity(prefix.len() + s.len());

@@ -509,8 +509,8 @@ fn postgres_sql(sql: &str) -> Cow<'_, str> {
     out.push_str(runs.next().unwrap_or_default());
     for run in runs {
         out.push('$');
-        let digits = run.len() - run.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits == 0 {
+        // `?N` keeps its number, which is then the run's start.
+        if !run.starts_with(|c: char| c.is_ascii_digit()) {
             n += 1;
             let _ = write!(out, "{n}");
         }
