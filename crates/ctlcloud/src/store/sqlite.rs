@@ -337,9 +337,7 @@ pub fn fetch_all(conn: &Conn, sql: &str, params: &[Param]) -> StoreResult<Vec<Ro
     while let Some(row) = rows.next()? {
         // Named once it has run: a statement prepared before the schema changed is prepared
         // again by its first step, and its columns are then the new ones.
-        let names = names
-            .get_or_insert_with(|| conn.column_names(sql, row.as_ref()))
-            .clone();
+        let names = names.get_or_insert_with(|| conn.column_names(sql, row.as_ref()));
         let mut values = Vec::with_capacity(names.len());
         for i in 0..names.len() {
             values.push(match row.get_ref(i)? {
