@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sqlx::postgres::PgRow;
@@ -272,27 +273,68 @@ impl<T: ToParam + Clone> ToParam for &Option<T> {
     }
 }
 
+/// The names of a result's columns, worked out once per query, not per row.
+#[derive(Debug)]
+pub struct Columns {
+    names: Box<[String]>,
+    /// No two columns share a name (`SELECT a.*, b.*` can break this).
+    distinct: bool,
+}
+
+impl Columns {
+    pub fn new(names: impl IntoIterator<Item = String>) -> Arc<Columns> {
+        let names: Box<[String]> = names.into_iter().collect();
+        // Sorted rather than each compared with all before it: on PostgreSQL this runs for every
+        // result, not once per query.
+        let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        let distinct = sorted.windows(2).all(|pair| pair[0] != pair[1]);
+        Arc::new(Columns { names, distinct })
+    }
+
+    /// How many columns.
+    pub fn count(&self) -> usize {
+        self.names.len()
+    }
+}
+
 /// A row of a result, with its column names.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Row {
-    names: Arc<[String]>,
+    columns: Arc<Columns>,
     values: Vec<Value>,
+    /// The column after the one read last: where the next read by name looks first.
+    next: AtomicUsize,
+}
+
+impl Clone for Row {
+    fn clone(&self) -> Row {
+        Row::new(self.columns.clone(), self.values.clone())
+    }
 }
 
 /// How a column is named when reading a row: by name or by position.
 pub trait RowIndex {
-    fn position(&self, names: &[String]) -> Option<usize>;
+    /// The column's position in `columns`; `hint` is where it most likely is.
+    fn position(&self, columns: &Columns, hint: usize) -> Option<usize>;
 }
 
 impl RowIndex for &str {
-    fn position(&self, names: &[String]) -> Option<usize> {
+    fn position(&self, columns: &Columns, hint: usize) -> Option<usize> {
+        // Rows are mostly read in the order their columns were selected: then the column is the
+        // one after the last read, and a row of 40 columns is not searched from its start for
+        // each. A name selected twice is the first column of that name, as the search finds it.
+        let names = &columns.names;
+        if columns.distinct && names.get(hint).is_some_and(|n| n == self) {
+            return Some(hint);
+        }
         names.iter().position(|n| n == self)
     }
 }
 
 impl RowIndex for usize {
-    fn position(&self, names: &[String]) -> Option<usize> {
-        (*self < names.len()).then_some(*self)
+    fn position(&self, columns: &Columns, _hint: usize) -> Option<usize> {
+        (*self < columns.count()).then_some(*self)
     }
 }
 
@@ -367,19 +409,24 @@ impl<'r, T: FromValue<'r>> FromValue<'r> for Option<T> {
 }
 
 impl Row {
-    pub fn new(names: Arc<[String]>, values: Vec<Value>) -> Row {
-        Row { names, values }
+    pub fn new(columns: Arc<Columns>, values: Vec<Value>) -> Row {
+        Row {
+            columns,
+            values,
+            next: AtomicUsize::new(0),
+        }
     }
 
     /// A column's value as `T`; an error names the column if it is missing or of another type.
     pub fn try_get<'r, T: FromValue<'r>, I: RowIndex>(&'r self, index: I) -> StoreResult<T> {
         let i = index
-            .position(&self.names)
+            .position(&self.columns, self.next.load(Ordering::Relaxed))
             .ok_or_else(|| StoreError("a query read a column it did not select".into()))?;
+        self.next.store(i + 1, Ordering::Relaxed);
         T::from_value(&self.values[i]).ok_or_else(|| {
             StoreError(format!(
                 "column {} holds {:?}, not a {}",
-                self.names[i],
+                self.columns.names[i],
                 self.values[i],
                 std::any::type_name::<T>()
             ))
@@ -535,8 +582,8 @@ macro_rules! bind_all {
     }};
 }
 
-fn postgres_names(row: &PgRow) -> Arc<[String]> {
-    row.columns().iter().map(|c| c.name().to_owned()).collect()
+fn postgres_names(row: &PgRow) -> Arc<Columns> {
+    Columns::new(row.columns().iter().map(|c| c.name().to_owned()))
 }
 
 /// How a PostgreSQL column's values are read into [`Value`]s.
@@ -588,7 +635,7 @@ fn decode<'r, T: sqlx::Decode<'r, Postgres>>(
     T::decode(raw).map_err(|e| StoreError(format!("reading a value: {e}")))
 }
 
-fn from_postgres(row: &PgRow, names: Arc<[String]>, kinds: &[PgKind]) -> StoreResult<Row> {
+fn from_postgres(row: &PgRow, names: Arc<Columns>, kinds: &[PgKind]) -> StoreResult<Row> {
     let mut values = Vec::with_capacity(kinds.len());
     for (i, kind) in kinds.iter().enumerate() {
         let raw = row.try_get_raw(i)?;
@@ -609,7 +656,7 @@ fn from_postgres(row: &PgRow, names: Arc<[String]>, kinds: &[PgKind]) -> StoreRe
         };
         values.push(value);
     }
-    Ok(Row { names, values })
+    Ok(Row::new(names, values))
 }
 
 impl<'q> Query<'q> {
@@ -841,14 +888,48 @@ mod tests {
         }
     }
 
+    /// Reads by name find the first column of that name whatever order they come in: in select
+    /// order (where the next column is looked at first), in any other, and with names selected
+    /// twice.
+    #[test]
+    fn columns_are_found_by_name_in_any_order_of_reading() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for _ in 0..5_000 {
+            let names: Vec<String> = (0..1 + next(12))
+                .map(|_| format!("c{}", next(10)))
+                .collect();
+            let values: Vec<Value> = (0..names.len() as i64).map(Value::Int).collect();
+            let row = Row::new(Columns::new(names.clone()), values);
+            for _ in 0..20 {
+                let name = if next(3) == 0 {
+                    format!("c{}", next(12))
+                } else {
+                    let last = row.next.load(Ordering::Relaxed);
+                    names.get(last).cloned().unwrap_or_else(|| "c0".into())
+                };
+                let first = names.iter().position(|n| *n == name);
+                match row.try_get::<i64, _>(name.as_str()) {
+                    Ok(i) => assert_eq!(Some(i as usize), first, "{name} of {names:?}"),
+                    Err(_) => assert_eq!(first, None, "{name} of {names:?}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn typed_nulls_and_reading_values() {
         assert!(matches!(None::<&str>.to_param(), Param::Text(None)));
         assert!(matches!(None::<i64>.to_param(), Param::Int(None)));
-        let row = Row {
-            names: vec!["a".into(), "b".into(), "c".into()].into(),
-            values: vec![Value::Int(1), Value::Null, Value::Text("x".into())],
-        };
+        let row = Row::new(
+            Columns::new(["a".into(), "b".into(), "c".into()]),
+            vec![Value::Int(1), Value::Null, Value::Text("x".into())],
+        );
         assert_eq!(row.try_get::<i64, _>("a").unwrap(), 1);
         assert!(row.try_get::<bool, _>("a").unwrap());
         assert_eq!(row.try_get::<Option<String>, _>("b").unwrap(), None);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 
-use super::db::{Param, Row, Value};
+use super::db::{Columns, Param, Row, Value};
 use super::{StoreError, StoreResult};
 
 impl From<rusqlite::Error> for StoreError {
@@ -37,7 +37,7 @@ const STATEMENT_CACHE: usize = 256;
 #[derive(Debug)]
 pub struct Conn {
     raw: Connection,
-    columns: RefCell<HashMap<String, Arc<[String]>>>,
+    columns: RefCell<HashMap<String, Arc<Columns>, foldhash::fast::FixedState>>,
 }
 
 impl std::ops::Deref for Conn {
@@ -55,20 +55,16 @@ impl std::ops::DerefMut for Conn {
 
 impl Conn {
     /// The names of the columns `statement` (prepared from `sql`) returns.
-    fn column_names(&self, sql: &str, statement: &Statement<'_>) -> Arc<[String]> {
+    fn column_names(&self, sql: &str, statement: &Statement<'_>) -> Arc<Columns> {
         let mut known = self.columns.borrow_mut();
         // A query naming `table.*` gains columns if another process migrates the file meanwhile
         // (SQLite then prepares it again): then its names are asked again.
         if let Some(names) = known.get(sql) {
-            if names.len() == statement.column_count() {
+            if names.count() == statement.column_count() {
                 return names.clone();
             }
         }
-        let names: Arc<[String]> = statement
-            .column_names()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let names = Columns::new(statement.column_names().into_iter().map(str::to_owned));
         // A statement built for a number of rows has a text for each number: no more are kept
         // than the connection keeps prepared statements.
         if known.len() >= STATEMENT_CACHE {
@@ -338,8 +334,8 @@ pub fn fetch_all(conn: &Conn, sql: &str, params: &[Param]) -> StoreResult<Vec<Ro
         // Named once it has run: a statement prepared before the schema changed is prepared
         // again by its first step, and its columns are then the new ones.
         let names = names.get_or_insert_with(|| conn.column_names(sql, row.as_ref()));
-        let mut values = Vec::with_capacity(names.len());
-        for i in 0..names.len() {
+        let mut values = Vec::with_capacity(names.count());
+        for i in 0..names.count() {
             values.push(match row.get_ref(i)? {
                 ValueRef::Null => Value::Null,
                 ValueRef::Integer(v) => Value::Int(v),
