@@ -382,12 +382,16 @@ fn init_logs() -> ctlcloud::logs::Log {
     // Colours only on a terminal: a log written to a file or a collector stays plain text.
     let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let log = ctlcloud::logs::Log::start();
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(log.clone())
         .with_ansi(colours)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if colours {
+        subscriber.init();
+    } else {
+        subscriber.event_format(ctlcloud::logs::Line).init();
+    }
     log
 }
 
