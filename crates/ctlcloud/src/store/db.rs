@@ -282,14 +282,22 @@ pub struct Columns {
 }
 
 impl Columns {
+    /// Names looked for where the last read leaves off (SQLite: once per query and connection).
     pub fn new(names: impl IntoIterator<Item = String>) -> Arc<Columns> {
         let names: Box<[String]> = names.into_iter().collect();
-        // Sorted rather than each compared with all before it: on PostgreSQL this runs for every
-        // result, not once per query.
         let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
         sorted.sort_unstable();
         let distinct = sorted.windows(2).all(|pair| pair[0] != pair[1]);
         Arc::new(Columns { names, distinct })
+    }
+
+    /// Names always searched from the first (PostgreSQL: they are read for every result, and
+    /// checking them for repeats costs more than it saves).
+    pub fn searched(names: impl IntoIterator<Item = String>) -> Arc<Columns> {
+        Arc::new(Columns {
+            names: names.into_iter().collect(),
+            distinct: false,
+        })
     }
 
     /// How many columns.
@@ -583,7 +591,7 @@ macro_rules! bind_all {
 }
 
 fn postgres_names(row: &PgRow) -> Arc<Columns> {
-    Columns::new(row.columns().iter().map(|c| c.name().to_owned()))
+    Columns::searched(row.columns().iter().map(|c| c.name().to_owned()))
 }
 
 /// How a PostgreSQL column's values are read into [`Value`]s.
