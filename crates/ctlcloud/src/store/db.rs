@@ -277,8 +277,9 @@ impl<T: ToParam + Clone> ToParam for &Option<T> {
 #[derive(Debug)]
 pub struct Columns {
     names: Box<[String]>,
-    /// No two columns share a name (`SELECT a.*, b.*` can break this).
-    distinct: bool,
+    /// Whether a read may look first where the last one left off: only if no two columns share a
+    /// name (`SELECT a.*, b.*` can break this), which is checked for SQLite's names.
+    look_ahead: bool,
 }
 
 impl Columns {
@@ -287,8 +288,8 @@ impl Columns {
         let names: Box<[String]> = names.into_iter().collect();
         let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
         sorted.sort_unstable();
-        let distinct = sorted.windows(2).all(|pair| pair[0] != pair[1]);
-        Arc::new(Columns { names, distinct })
+        let look_ahead = sorted.windows(2).all(|pair| pair[0] != pair[1]);
+        Arc::new(Columns { names, look_ahead })
     }
 
     /// Names always searched from the first (PostgreSQL: they are read for every result, and
@@ -296,7 +297,7 @@ impl Columns {
     pub fn searched(names: impl IntoIterator<Item = String>) -> Arc<Columns> {
         Arc::new(Columns {
             names: names.into_iter().collect(),
-            distinct: false,
+            look_ahead: false,
         })
     }
 
@@ -333,7 +334,7 @@ impl RowIndex for &str {
         // one after the last read, and a row of 40 columns is not searched from its start for
         // each. A name selected twice is the first column of that name, as the search finds it.
         let names = &columns.names;
-        if columns.distinct && names.get(hint).is_some_and(|n| n == self) {
+        if columns.look_ahead && names.get(hint).is_some_and(|n| n == self) {
             return Some(hint);
         }
         names.iter().position(|n| n == self)
