@@ -246,27 +246,6 @@ impl Fields<'_, '_> {
         Ok(false)
     }
 
-    /// A whole number in decimal, as `Debug` writes it.
-    fn decimal(&mut self, value: u64, negative: bool) -> fmt::Result {
-        let mut digits = [0u8; 21];
-        let mut at = digits.len();
-        let mut rest = value;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        if negative {
-            at -= 1;
-            digits[at] = b'-';
-        }
-        self.writer
-            .write_str(std::str::from_utf8(&digits[at..]).map_err(|_| fmt::Error)?)
-    }
-
     fn record(&mut self, field: &Field, write: impl FnOnce(&mut Self, bool) -> fmt::Result) {
         if self.result.is_ok() {
             self.result = self.begin(field).and_then(|message| write(self, message));
@@ -294,11 +273,11 @@ impl Visit for Fields<'_, '_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record(field, |f, _| f.decimal(value, false));
+        self.record(field, |f, _| write!(f.writer, "{value}"));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.record(field, |f, _| f.decimal(value.unsigned_abs(), value < 0));
+        self.record(field, |f, _| write!(f.writer, "{value}"));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {

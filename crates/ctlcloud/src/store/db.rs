@@ -278,27 +278,18 @@ impl<T: ToParam + Clone> ToParam for &Option<T> {
 pub struct Columns {
     names: Box<[String]>,
     /// Whether a read may look first where the last one left off: only if no two columns share a
-    /// name (`SELECT a.*, b.*` can break this), which is checked for SQLite's names.
+    /// name (`SELECT a.*, b.*` can break this).
     look_ahead: bool,
 }
 
 impl Columns {
-    /// Names looked for where the last read leaves off (SQLite: once per query and connection).
+    /// The names of a query's columns; made once per query and connection on both engines.
     pub fn new(names: impl IntoIterator<Item = String>) -> Arc<Columns> {
         let names: Box<[String]> = names.into_iter().collect();
         let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
         sorted.sort_unstable();
         let look_ahead = sorted.windows(2).all(|pair| pair[0] != pair[1]);
         Arc::new(Columns { names, look_ahead })
-    }
-
-    /// Names always searched from the first (PostgreSQL: they are read for every result, and
-    /// checking them for repeats costs more than it saves).
-    pub fn searched(names: impl IntoIterator<Item = String>) -> Arc<Columns> {
-        Arc::new(Columns {
-            names: names.into_iter().collect(),
-            look_ahead: false,
-        })
     }
 
     /// How many columns.
@@ -591,12 +582,8 @@ macro_rules! bind_all {
     }};
 }
 
-fn postgres_names(row: &PgRow) -> Arc<Columns> {
-    Columns::searched(row.columns().iter().map(|c| c.name().to_owned()))
-}
-
 /// How a PostgreSQL column's values are read into [`Value`]s.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum PgKind {
     Int8,
     Int4,
@@ -609,31 +596,52 @@ enum PgKind {
     Void,
 }
 
-/// The kinds of a result's columns, told by their types once for all its rows; a type the store
-/// does not use is an error.
-fn postgres_kinds(row: &PgRow) -> StoreResult<Vec<PgKind>> {
-    row.columns()
-        .iter()
-        .map(|c| {
-            Ok(match c.type_info().name() {
-                "INT8" => PgKind::Int8,
-                "INT4" => PgKind::Int4,
-                "INT2" => PgKind::Int2,
-                "BOOL" => PgKind::Bool,
-                "FLOAT8" => PgKind::Float8,
-                "FLOAT4" => PgKind::Float4,
-                "BYTEA" => PgKind::Bytes,
-                "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => PgKind::Text,
-                "VOID" => PgKind::Void,
-                other => {
-                    return Err(StoreError(format!(
-                        "column {} has the unsupported type {other}",
-                        c.name()
-                    )))
-                }
+/// How a PostgreSQL statement's rows are read: their columns' names, and each column's kind as
+/// its type tells it (a type the store does not use is an error). Worked out once per statement
+/// and connection (see `postgres::Conn::shape`), not for every result.
+#[derive(Debug)]
+pub struct PgShape {
+    names: Arc<Columns>,
+    kinds: Box<[PgKind]>,
+}
+
+impl PgShape {
+    /// The shape of the rows `row` is one of.
+    pub fn of(row: &PgRow) -> StoreResult<PgShape> {
+        let kinds = row
+            .columns()
+            .iter()
+            .map(|c| {
+                Ok(match c.type_info().name() {
+                    "INT8" => PgKind::Int8,
+                    "INT4" => PgKind::Int4,
+                    "INT2" => PgKind::Int2,
+                    "BOOL" => PgKind::Bool,
+                    "FLOAT8" => PgKind::Float8,
+                    "FLOAT4" => PgKind::Float4,
+                    "BYTEA" => PgKind::Bytes,
+                    "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => PgKind::Text,
+                    "VOID" => PgKind::Void,
+                    other => {
+                        return Err(StoreError(format!(
+                            "column {} has the unsupported type {other}",
+                            c.name()
+                        )))
+                    }
+                })
             })
+            .collect::<StoreResult<_>>()?;
+        Ok(PgShape {
+            names: Columns::new(row.columns().iter().map(|c| c.name().to_owned())),
+            kinds,
         })
-        .collect()
+    }
+
+    /// Whether `row` still has this shape: a statement naming `table.*` has more columns once
+    /// another node has migrated the schema (the store's migrations only add columns).
+    pub fn fits(&self, row: &PgRow) -> bool {
+        self.kinds.len() == row.columns().len()
+    }
 }
 
 /// A value decoded as the type its column's kind was told to be (so sqlx's check that the types
@@ -644,9 +652,9 @@ fn decode<'r, T: sqlx::Decode<'r, Postgres>>(
     T::decode(raw).map_err(|e| StoreError(format!("reading a value: {e}")))
 }
 
-fn from_postgres(row: &PgRow, names: Arc<Columns>, kinds: &[PgKind]) -> StoreResult<Row> {
-    let mut values = Vec::with_capacity(kinds.len());
-    for (i, kind) in kinds.iter().enumerate() {
+fn from_postgres(row: &PgRow, shape: &PgShape) -> StoreResult<Row> {
+    let mut values = Vec::with_capacity(shape.kinds.len());
+    for (i, kind) in shape.kinds.iter().enumerate() {
         let raw = row.try_get_raw(i)?;
         let value = if raw.is_null() {
             Value::Null
@@ -665,7 +673,7 @@ fn from_postgres(row: &PgRow, names: Arc<Columns>, kinds: &[PgKind]) -> StoreRes
         };
         values.push(value);
     }
-    Ok(Row::new(names, values))
+    Ok(Row::new(shape.names.clone(), values))
 }
 
 impl<'q> Query<'q> {
@@ -726,7 +734,12 @@ impl<'q> Query<'q> {
         let result = bind_all!(sqlx::query::<Postgres>(&sql), self.params)
             .fetch_all(conn.statement())
             .await;
-        postgres_rows(conn.finished(result)?)
+        let rows = conn.finished(result)?;
+        let Some(first) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        let shape = conn.shape(self.sql, first)?;
+        rows.iter().map(|r| from_postgres(r, &shape)).collect()
     }
 
     pub async fn fetch_optional<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Option<Row>> {
@@ -738,17 +751,6 @@ impl<'q> Query<'q> {
             .await?
             .ok_or_else(|| StoreError("a query that returns a row returned none".into()))
     }
-}
-
-fn postgres_rows(rows: Vec<PgRow>) -> StoreResult<Vec<Row>> {
-    let Some(first) = rows.first() else {
-        return Ok(Vec::new());
-    };
-    let names = postgres_names(first);
-    let kinds = postgres_kinds(first)?;
-    rows.iter()
-        .map(|r| from_postgres(r, names.clone(), &kinds))
-        .collect()
 }
 
 /// A query read as its first column.

@@ -11,14 +11,16 @@
 //! half an hour of use: its server process's caches (of the catalog, of plans) only grow, and a
 //! new connection starts afresh.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::db::PgShape;
 use super::{StoreError, StoreResult};
 
 /// How long a request waits for a connection when all are in use.
@@ -29,6 +31,14 @@ const TRUSTED_IDLE: Duration = Duration::from_secs(1);
 
 /// How long a connection is used before it is replaced.
 const MAX_AGE: Duration = Duration::from_secs(30 * 60);
+
+/// How many statements' result shapes a connection keeps: more than the store has queries.
+const SHAPES: usize = 256;
+
+/// The shapes of the results a connection's statements returned, by statement text. A row is read
+/// by its columns' names: copying every name (40 for a server) and telling every column's kind
+/// by its type's name for each result was a twentieth of a GET's instructions.
+type Shapes = HashMap<String, Arc<PgShape>, foldhash::fast::FixedState>;
 
 /// A new connection. Its server process, while it runs a statement, checks every second that
 /// this node is still connected: one whose client went away while it waited (for a lock, most
@@ -44,10 +54,12 @@ async fn connect(options: &PgConnectOptions) -> StoreResult<PgConnection> {
     Ok(raw)
 }
 
-/// A connection in the pool: when it was made, and since when it is idle.
+/// A connection in the pool: what it knows of its statements' results, when it was made, and since
+/// when it is idle.
 #[derive(Debug)]
 struct Idle {
     raw: PgConnection,
+    shapes: Shapes,
     made: Instant,
     since: Instant,
 }
@@ -81,6 +93,7 @@ impl Conns {
             options,
             idle: Mutex::new(vec![Idle {
                 raw: first,
+                shapes: Shapes::default(),
                 made: now,
                 since: now,
             }]),
@@ -98,9 +111,10 @@ impl Conns {
             .map_err(|_| StoreError("the store is closed".into()))?;
         loop {
             let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let (raw, made) = match idle {
+            let (raw, shapes, made) = match idle {
                 Some(Idle {
                     mut raw,
+                    shapes,
                     made,
                     since,
                 }) => {
@@ -108,12 +122,17 @@ impl Conns {
                         // Gone while idle (the server restarted, a proxy timed it out).
                         continue;
                     }
-                    (raw, made)
+                    (raw, shapes, made)
                 }
-                None => (connect(&self.options).await?, Instant::now()),
+                None => (
+                    connect(&self.options).await?,
+                    Shapes::default(),
+                    Instant::now(),
+                ),
             };
             return Ok(Conn {
                 raw: Some(raw),
+                shapes,
                 made,
                 conns: self.clone(),
                 permit: Some(permit),
@@ -165,7 +184,7 @@ impl Conns {
         std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn give_back(&self, raw: PgConnection, made: Instant) {
+    fn give_back(&self, raw: PgConnection, shapes: Shapes, made: Instant) {
         if self.closed.load(Ordering::SeqCst) || made.elapsed() >= self.max_age {
             close_later(raw);
             return;
@@ -175,6 +194,7 @@ impl Conns {
             .unwrap_or_else(|e| e.into_inner())
             .push(Idle {
                 raw,
+                shapes,
                 made,
                 since: Instant::now(),
             });
@@ -185,6 +205,7 @@ impl Conns {
 #[derive(Debug)]
 pub struct Conn {
     raw: Option<PgConnection>,
+    shapes: Shapes,
     /// When the connection was made (see [`MAX_AGE`]).
     made: Instant,
     conns: Arc<Conns>,
@@ -218,6 +239,24 @@ impl Conn {
         Ok(result?)
     }
 
+    /// How the rows `sql` returned, `first` among them, are read: worked out once per statement and
+    /// connection.
+    pub fn shape(&mut self, sql: &str, first: &PgRow) -> StoreResult<Arc<PgShape>> {
+        if let Some(shape) = self.shapes.get(sql) {
+            if shape.fits(first) {
+                return Ok(shape.clone());
+            }
+        }
+        let shape = Arc::new(PgShape::of(first)?);
+        // A statement built for a number of rows has a text for each number: the shapes kept
+        // are bounded as sqlx bounds the statements it keeps prepared.
+        if self.shapes.len() >= SHAPES {
+            self.shapes.clear();
+        }
+        self.shapes.insert(sql.to_owned(), shape.clone());
+        Ok(shape)
+    }
+
     /// Commits the transaction begun by [`Conns::begin`].
     pub async fn commit(mut self) -> StoreResult<()> {
         self.control("COMMIT").await?;
@@ -238,6 +277,7 @@ impl Drop for Conn {
             return;
         };
         let permit = self.permit.take();
+        let shapes = std::mem::take(&mut self.shapes);
         let made = self.made;
         if self.busy {
             close_later(raw);
@@ -246,12 +286,12 @@ impl Drop for Conn {
             let conns = self.conns.clone();
             spawn(async move {
                 if sqlx::Executor::execute(&mut raw, "ROLLBACK").await.is_ok() {
-                    conns.give_back(raw, made);
+                    conns.give_back(raw, shapes, made);
                 }
                 drop(permit);
             });
         } else {
-            self.conns.give_back(raw, made);
+            self.conns.give_back(raw, shapes, made);
         }
     }
 }
@@ -346,6 +386,92 @@ mod tests {
             .await
             .expect_err("a timestamp is not read");
         assert!(refused.0.contains("started"), "{refused}");
+        drop(conn);
+        conns.close().await;
+    }
+
+    /// A connection keeps each statement's shape, given back to the pool and handed out again:
+    /// its rows are read by name in any order, and a name selected twice is its first column.
+    #[tokio::test]
+    async fn rows_are_read_by_name_from_the_shape_their_connection_keeps() {
+        let conns = conns().await;
+        let sql = "SELECT n AS a, -n AS a, n * 10 AS b FROM generate_series(1::BIGINT, 3) AS n";
+        let mut kept: Option<Arc<PgShape>> = None;
+        for _ in 0..2 {
+            let mut conn = conns.acquire().await.unwrap();
+            for _ in 0..2 {
+                let rows = db::query(sql)
+                    .fetch_all(Exec::Postgres(&mut conn))
+                    .await
+                    .unwrap();
+                assert_eq!(rows.len(), 3);
+                for (n, row) in (1..).zip(&rows) {
+                    // Out of select order, then in it: the second `a` never answers.
+                    for name in ["b", "a", "a", "b", "a"] {
+                        let expected = if name == "a" { n } else { n * 10 };
+                        assert_eq!(row.try_get::<i64, _>(name).unwrap(), expected, "{name}");
+                    }
+                }
+            }
+            let shape = conn.shapes.get(sql).expect("the shape is kept").clone();
+            if let Some(kept) = &kept {
+                assert!(Arc::ptr_eq(kept, &shape), "worked out again");
+            }
+            kept = Some(shape);
+            drop(conn);
+        }
+        conns.close().await;
+    }
+
+    /// A statement naming `table.*`, prepared again after another node added a column to the
+    /// table (as when sqlx drops it from the statements it keeps prepared), is read by its new
+    /// columns.
+    #[tokio::test]
+    async fn a_statement_that_gains_a_column_is_read_by_its_new_columns() {
+        let conns = conns().await;
+        let table = format!("shape_{}", crate::ids::new_id());
+        let mut conn = conns.acquire().await.unwrap();
+        for sql in [
+            format!("CREATE TABLE {table} (a BIGINT)"),
+            format!("INSERT INTO {table} VALUES (1)"),
+        ] {
+            db::query(&sql)
+                .execute(Exec::Postgres(&mut conn))
+                .await
+                .unwrap();
+        }
+        let select = format!("SELECT * FROM {table}");
+        let read = |row: &db::Row| -> Vec<Option<i64>> {
+            ["a", "b"]
+                .into_iter()
+                .map(|name| row.try_get::<i64, _>(name).ok())
+                .collect()
+        };
+        let rows = db::query(&select)
+            .fetch_all(Exec::Postgres(&mut conn))
+            .await
+            .unwrap();
+        assert_eq!(read(&rows[0]), [Some(1), None]);
+        let mut other = conns.options.connect().await.unwrap();
+        sqlx::Executor::execute(
+            &mut other,
+            format!("ALTER TABLE {table} ADD COLUMN b BIGINT DEFAULT 2").as_str(),
+        )
+        .await
+        .unwrap();
+        other.close().await.unwrap();
+        // Until prepared again, PostgreSQL refuses it ("cached plan must not change result type").
+        conn.statement().clear_cached_statements().await.unwrap();
+        conn.busy = false;
+        let rows = db::query(&select)
+            .fetch_all(Exec::Postgres(&mut conn))
+            .await
+            .unwrap();
+        assert_eq!(read(&rows[0]), [Some(1), Some(2)]);
+        db::query(&format!("DROP TABLE {table}"))
+            .execute(Exec::Postgres(&mut conn))
+            .await
+            .unwrap();
         drop(conn);
         conns.close().await;
     }
