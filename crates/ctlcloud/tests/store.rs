@@ -220,6 +220,66 @@ async fn group_defaults_are_read_along_the_lineage(store: &Store) {
         .is_empty());
 }
 
+on_every_engine!(reads_go_on_after_another_node_adds_a_column);
+/// A newer node's migration adds columns while this one runs: its statements, already prepared on
+/// its connections, still answer (on PostgreSQL a prepared statement whose result would gain a
+/// column is refused, so none reads `table.*` into its result).
+async fn reads_go_on_after_another_node_adds_a_column(store: &Store) {
+    let one = account(store, "ADD").await;
+    let tree = groups::in_datacenter(store.reader(), one.id, "WA1")
+        .await
+        .unwrap();
+    let default = tree.iter().find(|g| g.name == "Default Group").unwrap();
+    let before = groups::lineage(store.reader(), one.id, &default.id)
+        .await
+        .unwrap();
+    let packages = serde_json::json!([]);
+    let provisioning = servers::Provisioning {
+        name_prefix: "WA1ADDSRV",
+        seq: 1,
+        password: "secret-pw",
+        primary_dns: None,
+        secondary_dns: None,
+        packages: &packages,
+    };
+    let mut tx = store.write().await.unwrap();
+    let new = server(&one, &default.id, "WA1ADDSRV01");
+    servers::insert(&mut tx, &[(&new, &provisioning)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let server_before = servers::get(store.reader(), one.id, &new.id)
+        .await
+        .unwrap()
+        .expect("inserted");
+    for table in [
+        "groups",
+        "group_defaults",
+        "servers",
+        "accounts",
+        "users",
+        "tokens",
+    ] {
+        let mut tx = store.write().await.unwrap();
+        store::db::query(&format!("ALTER TABLE {table} ADD COLUMN added_later TEXT"))
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    for _ in 0..3 {
+        let after = groups::lineage(store.reader(), one.id, &default.id)
+            .await
+            .unwrap();
+        assert_eq!(format!("{after:?}"), format!("{before:?}"));
+        let server_after = servers::get(store.reader(), one.id, &new.id).await.unwrap();
+        assert_eq!(
+            format!("{server_after:?}"),
+            format!("{:?}", Some(&server_before))
+        );
+    }
+}
+
 on_every_engine!(users_and_tokens);
 async fn users_and_tokens(store: &Store) {
     let a = account(store, "USR").await;

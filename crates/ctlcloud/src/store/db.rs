@@ -637,8 +637,8 @@ impl PgShape {
         })
     }
 
-    /// Whether `row` still has this shape: a statement naming `table.*` has more columns once
-    /// another node has migrated the schema (the store's migrations only add columns).
+    /// Whether `row` still has this shape: a statement that reads `table.*` and is prepared again
+    /// after another node's migration answers more columns (migrations only add columns).
     pub fn fits(&self, row: &PgRow) -> bool {
         self.kinds.len() == row.columns().len()
     }

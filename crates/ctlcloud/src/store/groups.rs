@@ -213,17 +213,20 @@ pub async fn lineage(
     // The tree is never deeper than 256; a longer chain could only be a cycle.
     // The group is found by its key alone and its account checked last (see the store's module
     // notes).
-    let rows = db::query(
+    // The result names its columns: on PostgreSQL a prepared statement whose result would gain
+    // a column (another node's migration) is refused. No column of `group_defaults` shares a
+    // name with one of `groups`.
+    let rows = db::query(&format!(
         "WITH RECURSIVE chain AS ( \
              SELECT g.*, 0 AS depth FROM groups g WHERE g.id = ?1 \
              UNION ALL \
              SELECT g.*, c.depth + 1 FROM groups g JOIN chain c ON g.id = c.parent_id \
              WHERE c.depth < 255) \
-         SELECT c.*, d.cpu, d.memory_gb, d.network_id, d.primary_dns, d.secondary_dns, \
-                d.template_name \
+         SELECT {COLUMNS}, depth, cpu, memory_gb, network_id, primary_dns, secondary_dns, \
+                template_name \
          FROM chain c LEFT JOIN group_defaults d ON d.group_id = c.id \
-         WHERE c.account_id = ?2",
-    )
+         WHERE c.account_id = ?2"
+    ))
     .bind(group_id.to_lowercase())
     .bind(account_id)
     .fetch_all(conn)
