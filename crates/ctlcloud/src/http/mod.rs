@@ -373,5 +373,7 @@ mod tests {
         let future = handle(State(app), request);
         let size = std::mem::size_of_val(&future);
         assert!(size <= 8 * 1024, "the request's future is {size} bytes");
+        drop(future);
+        scratch.close().await;
     }
 }
