@@ -32,8 +32,10 @@ const TRUSTED_IDLE: Duration = Duration::from_secs(1);
 /// How long a connection is used before it is replaced.
 const MAX_AGE: Duration = Duration::from_secs(30 * 60);
 
-/// How many statements' result shapes a connection keeps: more than the store has queries.
-const SHAPES: usize = 256;
+/// How many statements a connection keeps prepared, with their results' shapes: more than the
+/// store has queries (sqlx's default of 100 is not), so that none is prepared again for want of
+/// room.
+const STATEMENTS: usize = 256;
 
 /// The shapes of the results a connection's statements returned, by statement text. A row is read
 /// by its columns' names: copying every name (40 for a server) and telling every column's kind
@@ -87,6 +89,7 @@ impl Conns {
         max: usize,
         max_age: Duration,
     ) -> StoreResult<Arc<Conns>> {
+        let options = options.statement_cache_capacity(STATEMENTS);
         let first = connect(&options).await?;
         let now = Instant::now();
         Ok(Arc::new(Conns {
@@ -249,8 +252,8 @@ impl Conn {
         }
         let shape = Arc::new(PgShape::of(first)?);
         // A statement built for a number of rows has a text for each number: the shapes kept
-        // are bounded as sqlx bounds the statements it keeps prepared.
-        if self.shapes.len() >= SHAPES {
+        // are bounded as the statements kept prepared are.
+        if self.shapes.len() >= STATEMENTS {
             self.shapes.clear();
         }
         self.shapes.insert(sql.to_owned(), shape.clone());
@@ -420,6 +423,34 @@ mod tests {
             kept = Some(shape);
             drop(conn);
         }
+        conns.close().await;
+    }
+
+    /// A connection keeps every statement it has run prepared, however many the store has.
+    #[tokio::test]
+    async fn a_connection_keeps_every_statement_prepared() {
+        let conns = conns().await;
+        let mut conn = conns.acquire().await.unwrap();
+        let texts: Vec<String> = (0..150)
+            .map(|n| format!("SELECT {n}::BIGINT AS n"))
+            .collect();
+        for _ in 0..2 {
+            for (n, sql) in (0..).zip(&texts) {
+                let answer: i64 = db::query_scalar(sql)
+                    .fetch_one(Exec::Postgres(&mut conn))
+                    .await
+                    .unwrap();
+                assert_eq!(answer, n);
+            }
+        }
+        let prepared: i64 = db::query_scalar(
+            "SELECT COUNT(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT % AS n'",
+        )
+        .fetch_one(Exec::Postgres(&mut conn))
+        .await
+        .unwrap();
+        assert_eq!(prepared, 150);
+        drop(conn);
         conns.close().await;
     }
 
