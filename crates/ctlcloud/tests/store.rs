@@ -247,7 +247,22 @@ async fn reads_go_on_after_another_node_adds_a_column(store: &Store) {
     servers::insert(&mut tx, &[(&new, &provisioning)])
         .await
         .unwrap();
+    let user = users::insert(&mut tx, one.id, "adder", "hash", &["ServerAdmin"], NOW, "t")
+        .await
+        .unwrap()
+        .unwrap();
+    users::insert_token(&mut tx, b"token-add", user, NOW, NOW + 100)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
+    let caller = || async move {
+        let p = users::principal(store.reader(), b"token-add", NOW)
+            .await
+            .unwrap()
+            .expect("the token's caller");
+        format!("{p:?}")
+    };
+    let caller_before = caller().await;
     let server_before = servers::get(store.reader(), one.id, &new.id)
         .await
         .unwrap()
@@ -257,6 +272,7 @@ async fn reads_go_on_after_another_node_adds_a_column(store: &Store) {
         "group_defaults",
         "servers",
         "accounts",
+        "ip_addresses",
         "users",
         "tokens",
     ] {
@@ -277,6 +293,7 @@ async fn reads_go_on_after_another_node_adds_a_column(store: &Store) {
             format!("{server_after:?}"),
             format!("{:?}", Some(&server_before))
         );
+        assert_eq!(caller().await, caller_before);
     }
 }
 
