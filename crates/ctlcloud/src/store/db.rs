@@ -542,14 +542,14 @@ pub fn query_as<T: FromRow>(sql: &str) -> As<'_, T> {
     }
 }
 
-/// Renumbers `?` placeholders as `$1, $2, …` (and `?N` as `$N`) for PostgreSQL. The store's SQL
-/// has no `?` inside string literals.
-fn postgres_sql(sql: &str) -> Cow<'_, str> {
+/// Renumbers `?` placeholders as `$1, $2, …` (and `?N` as `$N`) for PostgreSQL, once per
+/// statement and connection (`postgres::Conn::text`). The store's SQL has no `?` inside string
+/// literals.
+pub(super) fn postgres_sql(sql: &str) -> Cow<'_, str> {
     if !sql.contains('?') {
         return Cow::Borrowed(sql);
     }
-    // The text between placeholders is copied a run at a time: every statement sent to
-    // PostgreSQL passes through here, and its SELECT lists make it long.
+    // The text between placeholders is copied a run at a time: SELECT lists make it long.
     let mut out = String::with_capacity(sql.len() + 16);
     let mut n = 0;
     let mut runs = sql.split('?');
@@ -709,7 +709,7 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
-        let sql = postgres_sql(self.sql);
+        let sql = conn.text(self.sql);
         let result = bind_all!(sqlx::query::<Postgres>(&sql), self.params)
             .execute(conn.statement())
             .await;
@@ -730,7 +730,7 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
-        let sql = postgres_sql(self.sql);
+        let sql = conn.text(self.sql);
         let result = bind_all!(sqlx::query::<Postgres>(&sql), self.params)
             .fetch_all(conn.statement())
             .await;

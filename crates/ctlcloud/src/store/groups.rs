@@ -203,20 +203,13 @@ pub async fn set_subtree_status(
     Ok(())
 }
 
-/// A group of the account and each of its ancestors, the group first, each with its own defaults,
-/// in one statement. Empty when the account has no such group.
-pub async fn lineage(
-    conn: impl Into<Exec<'_>>,
-    account_id: i64,
-    group_id: &str,
-) -> StoreResult<Vec<(Group, GroupDefaults)>> {
-    // The tree is never deeper than 256; a longer chain could only be a cycle.
-    // The group is found by its key alone and its account checked last (see the store's module
-    // notes).
-    // The result names its columns: on PostgreSQL a prepared statement whose result would gain
-    // a column (another node's migration) is refused. No column of `group_defaults` shares a
-    // name with one of `groups`.
-    let rows = db::query(&format!(
+/// A group and its ancestors (`?1`), each with its own defaults, if of the account (`?2`). The tree
+/// is never deeper than 256; a longer chain could only be a cycle. The group is found by its key
+/// alone and its account checked last (see the store's module notes). The result names its
+/// columns: on PostgreSQL a prepared statement whose result would gain a column (another node's
+/// migration) is refused. No column of `group_defaults` shares a name with one of `groups`.
+static LINEAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
         "WITH RECURSIVE chain AS ( \
              SELECT g.*, 0 AS depth FROM groups g WHERE g.id = ?1 \
              UNION ALL \
@@ -226,11 +219,21 @@ pub async fn lineage(
                 template_name \
          FROM chain c LEFT JOIN group_defaults d ON d.group_id = c.id \
          WHERE c.account_id = ?2"
-    ))
-    .bind(group_id.to_lowercase())
-    .bind(account_id)
-    .fetch_all(conn)
-    .await?;
+    )
+});
+
+/// A group of the account and each of its ancestors, the group first, each with its own defaults,
+/// in one statement. Empty when the account has no such group.
+pub async fn lineage(
+    conn: impl Into<Exec<'_>>,
+    account_id: i64,
+    group_id: &str,
+) -> StoreResult<Vec<(Group, GroupDefaults)>> {
+    let rows = db::query(&LINEAGE)
+        .bind(group_id.to_lowercase())
+        .bind(account_id)
+        .fetch_all(conn)
+        .await?;
     // Put in order here rather than by an ORDER BY, which costs SQLite a temporary b-tree.
     let mut lineage = rows
         .iter()

@@ -28,6 +28,7 @@ pub mod public_ips;
 pub mod servers;
 pub mod snapshots;
 mod sqlite;
+mod statements;
 pub mod usage;
 pub mod users;
 mod writer;

@@ -11,7 +11,7 @@
 //! half an hour of use: its server process's caches (of the catalog, of plans) only grow, and a
 //! new connection starts afresh.
 
-use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +20,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::db::PgShape;
+use super::db::{self, PgShape};
+use super::statements::{self, ByText};
 use super::{StoreError, StoreResult};
 
 /// How long a request waits for a connection when all are in use.
@@ -32,15 +33,13 @@ const TRUSTED_IDLE: Duration = Duration::from_secs(1);
 /// How long a connection is used before it is replaced.
 const MAX_AGE: Duration = Duration::from_secs(30 * 60);
 
-/// How many statements a connection keeps prepared, with their results' shapes: more than the
-/// store has queries (sqlx's default of 100 is not), so that none is prepared again for want of
-/// room.
-const STATEMENTS: usize = 256;
-
-/// The shapes of the results a connection's statements returned, by statement text. A row is read
-/// by its columns' names: copying every name (40 for a server) and telling every column's kind
-/// by its type's name for each result was a twentieth of a GET's instructions.
-type Shapes = HashMap<String, Arc<PgShape>, foldhash::fast::FixedState>;
+/// What a connection keeps for each statement it has run: the text sent for it, its `?`
+/// placeholders renumbered, and how its rows are read.
+#[derive(Debug, Default)]
+struct Kept {
+    texts: ByText<Arc<str>>,
+    shapes: ByText<Arc<PgShape>>,
+}
 
 /// A new connection. Its server process, while it runs a statement, checks every second that
 /// this node is still connected: one whose client went away while it waited (for a lock, most
@@ -61,7 +60,7 @@ async fn connect(options: &PgConnectOptions) -> StoreResult<PgConnection> {
 #[derive(Debug)]
 struct Idle {
     raw: PgConnection,
-    shapes: Shapes,
+    kept: Kept,
     made: Instant,
     since: Instant,
 }
@@ -89,14 +88,14 @@ impl Conns {
         max: usize,
         max_age: Duration,
     ) -> StoreResult<Arc<Conns>> {
-        let options = options.statement_cache_capacity(STATEMENTS);
+        let options = options.statement_cache_capacity(statements::KEPT);
         let first = connect(&options).await?;
         let now = Instant::now();
         Ok(Arc::new(Conns {
             options,
             idle: Mutex::new(vec![Idle {
                 raw: first,
-                shapes: Shapes::default(),
+                kept: Kept::default(),
                 made: now,
                 since: now,
             }]),
@@ -114,10 +113,10 @@ impl Conns {
             .map_err(|_| StoreError("the store is closed".into()))?;
         loop {
             let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let (raw, shapes, made) = match idle {
+            let (raw, kept, made) = match idle {
                 Some(Idle {
                     mut raw,
-                    shapes,
+                    kept,
                     made,
                     since,
                 }) => {
@@ -125,17 +124,17 @@ impl Conns {
                         // Gone while idle (the server restarted, a proxy timed it out).
                         continue;
                     }
-                    (raw, shapes, made)
+                    (raw, kept, made)
                 }
                 None => (
                     connect(&self.options).await?,
-                    Shapes::default(),
+                    Kept::default(),
                     Instant::now(),
                 ),
             };
             return Ok(Conn {
                 raw: Some(raw),
-                shapes,
+                kept,
                 made,
                 conns: self.clone(),
                 permit: Some(permit),
@@ -187,7 +186,7 @@ impl Conns {
         std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn give_back(&self, raw: PgConnection, shapes: Shapes, made: Instant) {
+    fn give_back(&self, raw: PgConnection, kept: Kept, made: Instant) {
         if self.closed.load(Ordering::SeqCst) || made.elapsed() >= self.max_age {
             close_later(raw);
             return;
@@ -197,7 +196,7 @@ impl Conns {
             .unwrap_or_else(|e| e.into_inner())
             .push(Idle {
                 raw,
-                shapes,
+                kept,
                 made,
                 since: Instant::now(),
             });
@@ -208,7 +207,7 @@ impl Conns {
 #[derive(Debug)]
 pub struct Conn {
     raw: Option<PgConnection>,
-    shapes: Shapes,
+    kept: Kept,
     /// When the connection was made (see [`MAX_AGE`]).
     made: Instant,
     conns: Arc<Conns>,
@@ -242,22 +241,23 @@ impl Conn {
         Ok(result?)
     }
 
-    /// How the rows `sql` returned, `first` among them, are read: worked out once per statement and
-    /// connection.
+    /// The text sent to PostgreSQL for `sql`: its `?` placeholders renumbered `$1, $2, …`.
+    pub fn text(&mut self, sql: &str) -> Arc<str> {
+        let Ok(text) = self.kept.texts.get(
+            sql,
+            |_| true,
+            || Ok::<_, Infallible>(Arc::from(db::postgres_sql(sql))),
+        );
+        text
+    }
+
+    /// How the rows `sql` returned, `first` among them, are read.
     pub fn shape(&mut self, sql: &str, first: &PgRow) -> StoreResult<Arc<PgShape>> {
-        if let Some(shape) = self.shapes.get(sql) {
-            if shape.fits(first) {
-                return Ok(shape.clone());
-            }
-        }
-        let shape = Arc::new(PgShape::of(first)?);
-        // A statement built for a number of rows has a text for each number: the shapes kept
-        // are bounded as the statements kept prepared are.
-        if self.shapes.len() >= STATEMENTS {
-            self.shapes.clear();
-        }
-        self.shapes.insert(sql.to_owned(), shape.clone());
-        Ok(shape)
+        self.kept.shapes.get(
+            sql,
+            |shape| shape.fits(first),
+            || PgShape::of(first).map(Arc::new),
+        )
     }
 
     /// Commits the transaction begun by [`Conns::begin`].
@@ -280,7 +280,7 @@ impl Drop for Conn {
             return;
         };
         let permit = self.permit.take();
-        let shapes = std::mem::take(&mut self.shapes);
+        let kept = std::mem::take(&mut self.kept);
         let made = self.made;
         if self.busy {
             close_later(raw);
@@ -289,12 +289,12 @@ impl Drop for Conn {
             let conns = self.conns.clone();
             spawn(async move {
                 if sqlx::Executor::execute(&mut raw, "ROLLBACK").await.is_ok() {
-                    conns.give_back(raw, shapes, made);
+                    conns.give_back(raw, kept, made);
                 }
                 drop(permit);
             });
         } else {
-            self.conns.give_back(raw, shapes, made);
+            self.conns.give_back(raw, kept, made);
         }
     }
 }
@@ -393,17 +393,20 @@ mod tests {
         conns.close().await;
     }
 
-    /// A connection keeps each statement's shape, given back to the pool and handed out again:
-    /// its rows are read by name in any order, and a name selected twice is its first column.
+    /// A connection keeps each statement's text as sent and its shape, given back to the pool and
+    /// handed out again: its rows are read by name in any order, and a name selected twice is its
+    /// first column.
     #[tokio::test]
     async fn rows_are_read_by_name_from_the_shape_their_connection_keeps() {
         let conns = conns().await;
-        let sql = "SELECT n AS a, -n AS a, n * 10 AS b FROM generate_series(1::BIGINT, 3) AS n";
-        let mut kept: Option<Arc<PgShape>> = None;
+        let sql = "SELECT n AS a, -n AS a, n * 10 AS b FROM generate_series(?::BIGINT, ?) AS n";
+        let mut kept: Option<(Arc<str>, Arc<PgShape>)> = None;
         for _ in 0..2 {
             let mut conn = conns.acquire().await.unwrap();
             for _ in 0..2 {
                 let rows = db::query(sql)
+                    .bind(1)
+                    .bind(3)
                     .fetch_all(Exec::Postgres(&mut conn))
                     .await
                     .unwrap();
@@ -416,11 +419,22 @@ mod tests {
                     }
                 }
             }
-            let shape = conn.shapes.get(sql).expect("the shape is kept").clone();
-            if let Some(kept) = &kept {
-                assert!(Arc::ptr_eq(kept, &shape), "worked out again");
+            let text = conn.kept.texts.kept(sql).expect("the text is kept").clone();
+            assert_eq!(
+                &*text,
+                "SELECT n AS a, -n AS a, n * 10 AS b FROM generate_series($1::BIGINT, $2) AS n"
+            );
+            let shape = conn
+                .kept
+                .shapes
+                .kept(sql)
+                .expect("the shape is kept")
+                .clone();
+            if let Some((kept_text, kept_shape)) = &kept {
+                assert!(Arc::ptr_eq(kept_text, &text), "renumbered again");
+                assert!(Arc::ptr_eq(kept_shape, &shape), "worked out again");
             }
-            kept = Some(shape);
+            kept = Some((text, shape));
             drop(conn);
         }
         conns.close().await;

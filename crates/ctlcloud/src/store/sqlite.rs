@@ -4,7 +4,7 @@
 //! IMMEDIATE` while another process writes) go to a blocking thread, in [`super::writer`].
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +15,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 
 use super::db::{Columns, Param, Row, Value};
+use super::statements::{self, ByText};
 use super::{StoreError, StoreResult};
 
 impl From<rusqlite::Error> for StoreError {
@@ -26,18 +27,13 @@ impl From<rusqlite::Error> for StoreError {
 /// How long a statement waits for another process's lock on the file.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How many prepared statements each connection keeps: more than the store has queries.
-const STATEMENT_CACHE: usize = 256;
-
-/// A connection, with the column names of the queries it has run.
-///
-/// A row is read by its columns' names. Asking SQLite for them on every run (a C string each,
-/// checked to be UTF-8 and copied) was a quarter of the store's part of a GET; they are asked
-/// once per query and connection instead.
+/// A connection, with the column names of the queries it has run: a row is read by its columns'
+/// names, and asking SQLite for them (a C string each, checked to be UTF-8 and copied) is done
+/// once per query and connection.
 #[derive(Debug)]
 pub struct Conn {
     raw: Connection,
-    columns: RefCell<HashMap<String, Arc<Columns>, foldhash::fast::FixedState>>,
+    columns: RefCell<ByText<Arc<Columns>>>,
 }
 
 impl std::ops::Deref for Conn {
@@ -56,21 +52,15 @@ impl std::ops::DerefMut for Conn {
 impl Conn {
     /// The names of the columns `statement` (prepared from `sql`) returns.
     fn column_names(&self, sql: &str, statement: &Statement<'_>) -> Arc<Columns> {
-        let mut known = self.columns.borrow_mut();
-        // A query naming `table.*` gains columns if another process migrates the file meanwhile
-        // (SQLite then prepares it again): then its names are asked again.
-        if let Some(names) = known.get(sql) {
-            if names.count() == statement.column_count() {
-                return names.clone();
-            }
-        }
-        let names = Columns::new(statement.column_names().into_iter().map(str::to_owned));
-        // A statement built for a number of rows has a text for each number: no more are kept
-        // than the connection keeps prepared statements.
-        if known.len() >= STATEMENT_CACHE {
-            known.clear();
-        }
-        known.insert(sql.to_owned(), names.clone());
+        let Ok(names) = self.columns.borrow_mut().get(
+            sql,
+            |names| names.count() == statement.column_count(),
+            || {
+                Ok::<_, Infallible>(Columns::new(
+                    statement.column_names().into_iter().map(str::to_owned),
+                ))
+            },
+        );
         names
     }
 }
@@ -85,7 +75,7 @@ pub fn open(path: &Path, read_only: bool) -> StoreResult<Conn> {
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_prepared_statement_cache_capacity(statements::KEPT);
     if !read_only {
         conn.pragma_update(None, "journal_mode", "wal")?;
     }
