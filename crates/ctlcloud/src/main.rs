@@ -140,6 +140,11 @@ struct ServeArgs {
     /// connection idle this long between requests is closed.
     #[arg(long, env = "CTLCLOUD_READ_TIMEOUT_SECS", default_value_t = DEFAULT_READ_TIMEOUT.as_secs())]
     read_timeout_secs: u64,
+    /// How long a node goes on answering for a token's caller as it read them without reading
+    /// them again, in milliseconds: the longest a change to users made elsewhere can go unseen
+    /// by a node that missed its notification (PostgreSQL); 0 reads every request's caller.
+    #[arg(long, env = "CTLCLOUD_TRUST_CALLERS_MS", default_value_t = 1000)]
+    trust_callers_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -438,6 +443,7 @@ fn main() {
                     clock_offset_secs: a.clock_offset_secs,
                     admin_token_hash: a.admin_token_hash,
                     read_timeout: Duration::from_secs(a.read_timeout_secs.max(1)),
+                    trust_callers: Duration::from_millis(a.trust_callers_ms),
                     limits: Limits {
                         servers_per_account: a.max_servers_per_account,
                         groups_per_account: a.max_groups_per_account,

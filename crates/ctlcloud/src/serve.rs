@@ -37,6 +37,8 @@ pub struct ServeConfig {
     pub admin_token_hash: Option<String>,
     /// How long a client has to send a request's headers, and then its body.
     pub read_timeout: Duration,
+    /// How long a kept caller may be given out at most (see `store::callers`).
+    pub trust_callers: Duration,
     pub limits: Limits,
     pub bootstrap: Bootstrap,
 }
@@ -120,28 +122,30 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     // milliseconds on purpose), so a first start is not the sum of both; on a later start the
     // hash is not needed and is dropped.
     let first_password = FirstPassword::start(&config.bootstrap);
-    // Nodes on one PostgreSQL database wake each other's workers when they queue work. The
-    // listening connection is made while the store opens.
+    // Nodes on one PostgreSQL database wake each other's workers when they queue work, and tell
+    // each other of changes to callers. The listening connection is made while the store opens.
     let node = crate::ids::new_id();
     let queued = Arc::new(Notify::new());
+    let callers = Arc::new(store::callers::Callers::trusting_for(config.trust_callers));
     let (stop_wakeups, wakeups_stopping) = watch::channel(false);
     let listen = async {
         match &config.database_url {
-            Some(url) if config.max_running_jobs > 0 => {
+            Some(url) => {
                 let listening = crate::wakeup::listen(
                     url,
                     node.clone(),
                     queued.clone(),
+                    callers.clone(),
                     wakeups_stopping.clone(),
                 );
                 listening.await.map(Some)
             }
-            _ => Ok(None),
+            None => Ok(None),
         }
     };
     let opened = open_store(&config.data_dir, config.database_url.as_deref());
     let (store, listener) = tokio::join!(opened, listen);
-    let store = store?;
+    let store = store?.keeping_callers_in(callers);
     let mut wakeup_tasks: Vec<_> = listener?.into_iter().collect();
     let mut announcer = Announcer::default();
     if store.engine() == store::Engine::Postgres {

@@ -1,12 +1,16 @@
 //! Waking the idle workers of every node on one PostgreSQL database at once when a job is queued,
-//! through `LISTEN`/`NOTIFY` on the [`CHANNEL`] channel.
+//! through `LISTEN`/`NOTIFY` on the [`CHANNEL`] channel; and hearing of changes to callers
+//! committed by any node (see `store::callers`), on that module's channel.
 //!
 //! The node that queues a job announces it after the job's transaction commits ([`Announcer`]):
 //! a background task sends `NOTIFY`, so the request that queued the job never waits for it nor
 //! fails because of it, and a burst of jobs makes one notification per short moment. Every node
-//! that runs jobs listens ([`listen`]) and wakes its own workers on each notification from another
-//! node. Notifications are an optimisation only: a lost one (a failed `NOTIFY`, a listener between
-//! connections) delays a job until the next poll of some node's workers, never more.
+//! listens ([`listen`]) and wakes its own workers on each notification from another node. For
+//! work, notifications are an optimisation only: a lost one (a failed `NOTIFY`, a listener between
+//! connections) delays a job until the next poll of some node's workers, never more. A change to
+//! callers is notified by the transaction that makes it; one missed while the listener was between
+//! connections is made up for when it is connected again, and until then no kept caller is given
+//! out for longer than the node's trust window.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,6 +19,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
+
+use crate::store::callers::{self, Callers};
 
 /// The channel nodes notify and listen on.
 pub const CHANNEL: &str = "ctlcloud_jobs";
@@ -99,15 +105,18 @@ async fn notify(pool: &crate::store::Pool, node: &str) {
     }
 }
 
-/// Listens for the notifications of other nodes on a connection of its own to `url`, and signals
-/// `queued` on each. The first connection is made before this returns, so work announced from then
-/// on wakes this node (unless that connection failed: then it is retried in the background, and
-/// the workers poll meanwhile). A lost connection is made again; the workers are woken after each
-/// new connection, for the notifications missed in between. Stops when `shutdown` turns true.
+/// Listens for the notifications of other nodes on a connection of its own to `url`: signals
+/// `queued` on each about work, and tells `callers` of each change to callers. The first
+/// connection is made before this returns, so work announced from then on wakes this node (unless
+/// that connection failed: then it is retried in the background, and the workers poll meanwhile).
+/// A lost connection is made again; after each new connection the workers are woken and the
+/// callers kept forgotten, for the notifications missed in between. Stops when `shutdown` turns
+/// true.
 pub async fn listen(
     url: &str,
     node: String,
     queued: Arc<Notify>,
+    callers: Arc<Callers>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, String> {
     let options = PgConnectOptions::from_str(url)
@@ -135,6 +144,7 @@ pub async fn listen(
                         listener = Some(l);
                         retry = RETRY_FIRST;
                         queued.notify_one();
+                        callers.changed();
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot listen for work queued by other nodes; retrying, workers poll meanwhile");
@@ -148,15 +158,18 @@ pub async fn listen(
                 _ = shutdown.changed() => return,
             };
             match received {
+                Ok(Some(n)) if n.channel() == callers::CHANNEL => callers.changed(),
                 Ok(Some(n)) if n.payload() == node => {}
                 Ok(Some(_)) => queued.notify_one(),
                 Ok(None) => {
                     // The connection was lost and has been made again (or the next call makes
-                    // it): notifications sent in between are lost, so look for work now.
+                    // it): notifications sent in between are lost, so look for work now, and
+                    // read callers again.
                     tracing::warn!(
                         "lost the connection listening for work queued by other nodes; reconnected"
                     );
                     queued.notify_one();
+                    callers.changed();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "listening for work queued by other nodes failed; reconnecting, workers poll meanwhile");
@@ -167,7 +180,7 @@ pub async fn listen(
     }))
 }
 
-/// A listener with its own connection, subscribed to [`CHANNEL`].
+/// A listener with its own connection, subscribed to [`CHANNEL`] and to changes to callers.
 async fn subscribe(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
@@ -178,6 +191,6 @@ async fn subscribe(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error
         .connect_lazy_with(options.clone());
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.ignore_pool_close_event(true);
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, callers::CHANNEL]).await?;
     Ok(listener)
 }

@@ -256,7 +256,7 @@ async fn reads_go_on_after_another_node_adds_a_column(store: &Store) {
         .unwrap();
     tx.commit().await.unwrap();
     let caller = || async move {
-        let p = users::principal(store.reader(), b"token-add", NOW)
+        let (p, _) = users::principal(store.reader(), b"token-add", NOW)
             .await
             .unwrap()
             .expect("the token's caller");
@@ -299,6 +299,11 @@ async fn reads_go_on_after_another_node_adds_a_column(store: &Store) {
 
 on_every_engine!(users_and_tokens);
 async fn users_and_tokens(store: &Store) {
+    // Callers kept for longer than the test can take, however slow the machine.
+    let callers = store::callers::Callers::trusting_for(std::time::Duration::from_secs(600));
+    let store = &store
+        .clone()
+        .keeping_callers_in(std::sync::Arc::new(callers));
     let a = account(store, "USR").await;
     let mut tx = store.write().await.unwrap();
     let roles = ["ServerAdmin"];
@@ -330,32 +335,35 @@ async fn users_and_tokens(store: &Store) {
         ("Alice", "hash-1", false)
     );
     assert_eq!(login.roles, vec!["ServerAdmin".to_owned()]);
-    let p = users::principal(store.reader(), b"token-a", NOW + 99)
-        .await
-        .unwrap()
-        .unwrap();
+    let p = store.caller(b"token-a", NOW + 99).await.unwrap().unwrap();
     assert_eq!((p.user_id, p.account.alias.as_str()), (id, "USR"));
     assert!(
-        users::principal(store.reader(), b"token-a", NOW + 100)
-            .await
-            .unwrap()
-            .is_none(),
+        store.caller(b"token-a", NOW + 100).await.unwrap().is_none(),
         "expired"
     );
-    assert!(users::principal(store.reader(), b"unknown", NOW)
+    assert!(store.caller(b"unknown", NOW).await.unwrap().is_none());
+    // The caller is kept: a change not committed as a change to callers is not seen (within the
+    // trust window), one committed as such is.
+    let mut tx = store.write().await.unwrap();
+    users::set_roles(&mut tx, id, &["AccountViewer"], NOW, "t")
         .await
-        .unwrap()
-        .is_none());
+        .unwrap();
+    tx.commit().await.unwrap();
+    let kept = store.caller(b"token-a", NOW).await.unwrap().unwrap();
+    assert_eq!(kept.roles, ["ServerAdmin"], "read again");
+    store
+        .commit_callers(store.write().await.unwrap())
+        .await
+        .unwrap();
+    let read = store.caller(b"token-a", NOW).await.unwrap().unwrap();
+    assert_eq!(read.roles, ["AccountViewer"], "not read again");
     let mut tx = store.write().await.unwrap();
     users::set_password(&mut tx, id, "hash-3", NOW, "t")
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+    store.commit_callers(tx).await.unwrap();
     assert!(
-        users::principal(store.reader(), b"token-a", NOW)
-            .await
-            .unwrap()
-            .is_none(),
+        store.caller(b"token-a", NOW).await.unwrap().is_none(),
         "revoked"
     );
     let mut tx = store.write().await.unwrap();
@@ -367,12 +375,9 @@ async fn users_and_tokens(store: &Store) {
         .unwrap();
     assert!(users::get(&mut tx, "nobody").await.unwrap().is_none());
     assert_eq!(users::get(&mut tx, "ALICE").await.unwrap().unwrap().id, id);
-    tx.commit().await.unwrap();
+    store.commit_callers(tx).await.unwrap();
     assert!(
-        users::principal(store.reader(), b"token-c", NOW)
-            .await
-            .unwrap()
-            .is_none(),
+        store.caller(b"token-c", NOW).await.unwrap().is_none(),
         "disabled"
     );
     assert!(
@@ -413,6 +418,7 @@ async fn an_account_shows_its_parent_and_whether_it_has_custom_fields(store: &St
             .await
             .unwrap()
             .unwrap()
+            .0
             .account
     };
     assert_eq!(caller().await.parent_alias.as_deref(), Some("TOP"));

@@ -323,12 +323,10 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 
 /// The user behind a bearer token, if it is known, unexpired and unrevoked, and the user enabled.
 async fn user_of(app: &App, token: &str) -> ApiResult<Option<Principal>> {
-    Ok(crate::store::users::principal(
-        app.store.reader(),
-        &crate::ids::token_hash(token),
-        app.clock.now(),
-    )
-    .await?)
+    Ok(app
+        .store
+        .caller(&crate::ids::token_hash(token), app.clock.now())
+        .await?)
 }
 
 /// The caller behind the request's bearer token: 401 for a missing, malformed, unknown, expired or

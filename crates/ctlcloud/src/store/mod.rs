@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod alert_policies;
 pub mod audit;
+pub mod callers;
 pub mod db;
 pub mod group_defaults;
 pub mod groups;
@@ -39,6 +40,7 @@ use std::sync::Arc;
 
 use sqlx::postgres::PgConnectOptions;
 
+use crate::model::Principal;
 use db::Exec;
 pub use db::{Engine, Pool, Tx};
 
@@ -101,6 +103,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../migrations/0013_group_servers_in_order.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/0014_callers_changes.sql"),
+    ),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
@@ -133,6 +139,7 @@ pub struct Store {
     writes: Writes,
     reader: Pool,
     audit: Arc<audit::Queue>,
+    callers: Arc<callers::Callers>,
 }
 
 /// Where the store lives.
@@ -172,6 +179,7 @@ impl Store {
             writes: Writes::Sqlite(writer::Writer::start(conn)),
             reader: Pool::Sqlite(sqlite::Readers::new(&path)),
             audit: Arc::default(),
+            callers: Arc::default(),
         })
     }
 
@@ -186,11 +194,61 @@ impl Store {
             writes: Writes::Postgres(conns.clone()),
             reader: Pool::Postgres(conns),
             audit: Arc::default(),
+            callers: Arc::default(),
         })
     }
 
     pub fn engine(&self) -> Engine {
         self.reader.engine()
+    }
+
+    /// The same store, keeping callers in `callers` (shared with what tells it of other nodes'
+    /// changes, and with the node's trust window).
+    pub fn keeping_callers_in(mut self, callers: Arc<callers::Callers>) -> Store {
+        self.callers = callers;
+        self
+    }
+
+    /// The caller behind a token's hash at `now`, if the token is known, unexpired and unrevoked
+    /// and its user enabled: the one this node keeps while it holds (see [`callers`]), or read.
+    pub async fn caller(&self, hash: &[u8], now: i64) -> StoreResult<Option<Principal>> {
+        // Counted before the caller is read: a change committed in between then leaves the caller
+        // kept under the count before it, not given out.
+        let changes = match &self.reader {
+            Pool::Sqlite(_) => {
+                db::query_scalar::<i64>("SELECT n FROM callers_changes")
+                    .fetch_one(&self.reader)
+                    .await? as u64
+            }
+            Pool::Postgres(_) => self.callers.known_changes(),
+        };
+        if let Some(kept) = self.callers.get(hash, changes, now) {
+            return Ok(Some(kept));
+        }
+        let read = std::time::Instant::now();
+        let Some((caller, expires_at)) = users::principal(&self.reader, hash, now).await? else {
+            return Ok(None);
+        };
+        self.callers.keep(hash, &caller, expires_at, changes, read);
+        Ok(Some(caller))
+    }
+
+    /// Commits a transaction that changes who a token's caller is or what they may do (see
+    /// [`callers`]): counted with it, and announced to every node on PostgreSQL when it commits.
+    /// This node stops giving out the callers it keeps before this returns.
+    pub async fn commit_callers(&self, mut tx: Tx) -> StoreResult<()> {
+        db::query("UPDATE callers_changes SET n = n + 1")
+            .execute(&mut tx)
+            .await?;
+        if let Tx::Postgres(_) = tx {
+            db::query("SELECT pg_notify(?, '')")
+                .bind(callers::CHANNEL)
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.callers.changed();
+        Ok(())
     }
 
     /// Starts a write transaction. Nothing it does is visible or durable until `commit` returns.

@@ -215,10 +215,15 @@ pub async fn insert_token(
     Ok(())
 }
 
-/// The caller a token belongs to, if the token is known, unexpired, unrevoked and its user enabled.
-pub async fn principal(pool: &Pool, hash: &[u8], now: i64) -> StoreResult<Option<Principal>> {
+/// The caller a token belongs to, with when the token expires, if the token is known, unexpired,
+/// unrevoked and its user enabled. Requests ask [`super::Store::caller`], which keeps callers.
+pub async fn principal(
+    pool: &Pool,
+    hash: &[u8],
+    now: i64,
+) -> StoreResult<Option<(Principal, i64)>> {
     let row = db::query(&format!(
-        "SELECT u.id AS user_id, u.username, u.roles, {} \
+        "SELECT u.id AS user_id, u.username, u.roles, t.expires_at, {} \
          JOIN users u ON u.account_id = a.id JOIN tokens t ON t.user_id = u.id \
          WHERE t.hash = ? AND t.revoked = FALSE AND t.expires_at > ? AND u.disabled = FALSE",
         super::accounts::COLUMNS
@@ -228,12 +233,13 @@ pub async fn principal(pool: &Pool, hash: &[u8], now: i64) -> StoreResult<Option
     .fetch_optional(pool)
     .await?;
     row.map(|row| {
-        Ok(Principal {
+        let principal = Principal {
             user_id: row.try_get("user_id")?,
             username: row.try_get("username")?,
             account: super::accounts::from_row(&row)?,
             roles: roles(row.try_get("roles")?),
-        })
+        };
+        Ok((principal, row.try_get("expires_at")?))
     })
     .transpose()
 }
