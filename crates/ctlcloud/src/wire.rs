@@ -1,6 +1,7 @@
 //! The API's shapes on the wire, with its exact casing. Nothing here is stored; `crate::api`
 //! builds these from the records in `crate::model`.
 
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::Serialize;
 
 /// A link of the links framework. `verbs` absent means GET only.
@@ -40,6 +41,67 @@ impl Link {
     pub fn verbs(mut self, verbs: &[&'static str]) -> Link {
         self.verbs = Some(verbs.to_vec());
         self
+    }
+}
+
+/// A group's links: its own, then a `server` link for each server directly in it, written as the
+/// answer is written rather than made into [`Link`]s first: a group may hold a million servers,
+/// and a `Link` each (about 170 bytes with its href) would outweigh the answer itself.
+#[derive(Debug)]
+pub struct GroupLinks {
+    pub own: Vec<Link>,
+    /// `/v2/servers/{alias}/`, the start of each server's href.
+    pub server_prefix: String,
+    /// The ids (names) of the servers, in the order they are listed.
+    pub servers: Vec<String>,
+}
+
+impl Serialize for GroupLinks {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.own.len() + self.servers.len()))?;
+        for link in &self.own {
+            seq.serialize_element(link)?;
+        }
+        for id in &self.servers {
+            seq.serialize_element(&ServerLink {
+                prefix: &self.server_prefix,
+                id,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// A server's link in its group: `{"rel": "server", "href": prefix + id in lower case, "id": id}`,
+/// as [`Link`] would write it.
+struct ServerLink<'a> {
+    prefix: &'a str,
+    id: &'a str,
+}
+
+impl Serialize for ServerLink<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut link = serializer.serialize_struct("Link", 3)?;
+        link.serialize_field("rel", "server")?;
+        link.serialize_field("href", &ServerHref(self))?;
+        link.serialize_field("id", self.id)?;
+        link.end()
+    }
+}
+
+struct ServerHref<'a>(&'a ServerLink<'a>);
+
+impl Serialize for ServerHref<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl std::fmt::Display for ServerHref<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Server names are ASCII (`check_name`).
+        f.write_str(self.0.prefix)?;
+        f.write_str(&self.0.id.to_ascii_lowercase())
     }
 }
 
@@ -245,7 +307,7 @@ pub struct Group {
     pub status: String,
     pub servers_count: i64,
     pub groups: Vec<Group>,
-    pub links: Vec<Link>,
+    pub links: GroupLinks,
     pub change_info: ChangeInfo,
     pub custom_fields: Vec<CustomFieldValue>,
 }
@@ -500,4 +562,37 @@ pub struct ServerAlertPolicy {
     pub id: String,
     pub name: String,
     pub links: Vec<Link>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A group's server links are written exactly as the same links made into [`Link`]s.
+    #[test]
+    fn group_links_are_written_as_links() {
+        let own = || vec![Link::new("self", "/v2/groups/DEMO/g1".into()).verbs(&["GET"])];
+        let servers = vec!["WA1DEMOWEB01".to_owned(), "wa1demodb02".to_owned()];
+        let written = serde_json::to_string(&GroupLinks {
+            own: own(),
+            server_prefix: "/v2/servers/DEMO/".into(),
+            servers: servers.clone(),
+        })
+        .unwrap();
+        let mut links = own();
+        links.extend(servers.iter().map(|s| {
+            Link::new("server", format!("/v2/servers/DEMO/{}", s.to_lowercase())).id(s.clone())
+        }));
+        assert_eq!(written, serde_json::to_string(&links).unwrap());
+        let value = serde_json::to_value(GroupLinks {
+            own: Vec::new(),
+            server_prefix: "/v2/servers/DEMO/".into(),
+            servers,
+        })
+        .unwrap();
+        assert_eq!(
+            value[0],
+            serde_json::json!({"rel": "server", "href": "/v2/servers/DEMO/wa1demoweb01", "id": "WA1DEMOWEB01"})
+        );
+    }
 }

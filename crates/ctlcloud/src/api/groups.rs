@@ -133,7 +133,7 @@ fn present(alias: &str, defs: &[CustomFieldDef], tree: Tree) -> wire::Group {
     }
 }
 
-fn links(alias: &str, group: &Group, servers: Vec<String>) -> Vec<Link> {
+fn links(alias: &str, group: &Group, servers: Vec<String>) -> wire::GroupLinks {
     let id = &group.id;
     let mut links =
         vec![Link::new("self", format!("/v2/groups/{alias}/{id}"))
@@ -152,14 +152,9 @@ fn links(alias: &str, group: &Group, servers: Vec<String>) -> Vec<Link> {
             format!("/v2/groups/{alias}/{id}/archive"),
         ),
     ]);
-    // A group may hold thousands of servers: each link's href is its one allocation, the id is
-    // moved in. Server names are ASCII (`check_name`).
-    let prefix = format!("/v2/servers/{alias}/");
-    links.extend(servers.into_iter().map(|s| {
-        let mut href = String::with_capacity(prefix.len() + s.len());
-        href.push_str(&prefix);
-        href.extend(s.chars().map(|c| c.to_ascii_lowercase()));
-        Link::new("server", href).id(s)
-    }));
-    links
+    wire::GroupLinks {
+        own: links,
+        server_prefix: format!("/v2/servers/{alias}/"),
+        servers,
+    }
 }
