@@ -1,7 +1,8 @@
 //! What a connection keeps for each statement text it has run, on both engines: how its rows are
 //! read (SQLite: the column names; PostgreSQL: the names and each column's kind) and, on
 //! PostgreSQL, the text as sent. Working these out for every run was a quarter of the store's part
-//! of a GET on SQLite and a sixth on PostgreSQL.
+//! of a GET on SQLite; on PostgreSQL the shapes were a twentieth of a GET's instructions and the
+//! renumbering about a fiftieth (callgrind).
 
 use std::collections::HashMap;
 
