@@ -571,11 +571,11 @@ macro_rules! bind_all {
         let mut q = $q;
         for p in $params {
             q = match p {
-                Param::Int(v) => q.bind(v),
-                Param::Real(v) => q.bind(v),
-                Param::Text(v) => q.bind(v),
-                Param::Bytes(v) => q.bind(v),
-                Param::Bool(v) => q.bind(v),
+                Param::Int(v) => q.bind(*v),
+                Param::Real(v) => q.bind(*v),
+                Param::Text(v) => q.bind(v.as_deref()),
+                Param::Bytes(v) => q.bind(v.as_deref()),
+                Param::Bool(v) => q.bind(*v),
             };
         }
         q
@@ -638,7 +638,9 @@ impl PgShape {
     }
 
     /// Whether `row` still has this shape: a statement that reads `table.*` and is prepared again
-    /// after another node's migration answers more columns (migrations only add columns).
+    /// after another node's migration answers more columns. (A column whose type a migration
+    /// changed is found by PostgreSQL, and the connection's shapes worked out afresh: see
+    /// `Conn::prepare_again`.)
     pub fn fits(&self, row: &PgRow) -> bool {
         self.kinds.len() == row.columns().len()
     }
@@ -692,6 +694,25 @@ impl<'q> Query<'q> {
         self
     }
 
+    /// Runs the statement on a PostgreSQL connection; [`Conn::finished`] must follow.
+    async fn execute_on(
+        &self,
+        conn: &mut Conn,
+    ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+        let sql = conn.text(self.sql);
+        bind_all!(sqlx::query::<Postgres>(&sql), &self.params)
+            .execute(conn.statement())
+            .await
+    }
+
+    /// Runs the statement on a PostgreSQL connection for its rows; [`Conn::finished`] must follow.
+    async fn fetch_all_on(&self, conn: &mut Conn) -> Result<Vec<PgRow>, sqlx::Error> {
+        let sql = conn.text(self.sql);
+        bind_all!(sqlx::query::<Postgres>(&sql), &self.params)
+            .fetch_all(conn.statement())
+            .await
+    }
+
     pub async fn execute<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Done> {
         let mut pooled;
         let conn = match exec.into() {
@@ -709,10 +730,10 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
-        let sql = conn.text(self.sql);
-        let result = bind_all!(sqlx::query::<Postgres>(&sql), self.params)
-            .execute(conn.statement())
-            .await;
+        let mut result = self.execute_on(conn).await;
+        if conn.prepare_again(&result).await {
+            result = self.execute_on(conn).await;
+        }
         let rows_affected = conn.finished(result)?.rows_affected();
         Ok(Done { rows_affected })
     }
@@ -730,10 +751,10 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
-        let sql = conn.text(self.sql);
-        let result = bind_all!(sqlx::query::<Postgres>(&sql), self.params)
-            .fetch_all(conn.statement())
-            .await;
+        let mut result = self.fetch_all_on(conn).await;
+        if conn.prepare_again(&result).await {
+            result = self.fetch_all_on(conn).await;
+        }
         let rows = conn.finished(result)?;
         let Some(first) = rows.first() else {
             return Ok(Vec::new());

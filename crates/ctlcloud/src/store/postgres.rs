@@ -140,6 +140,7 @@ impl Conns {
                 permit: Some(permit),
                 busy: false,
                 in_transaction: false,
+                outdated: false,
             });
         }
     }
@@ -216,6 +217,9 @@ pub struct Conn {
     /// A statement was started and has not finished.
     busy: bool,
     in_transaction: bool,
+    /// Its prepared statements were made before a migration changed what they return: closed
+    /// when given back (see [`Conn::prepare_again`]).
+    outdated: bool,
 }
 
 impl Conn {
@@ -239,6 +243,33 @@ impl Conn {
             _ => self.busy = false,
         }
         Ok(result?)
+    }
+
+    /// Whether the statement that produced `result` should simply run again. PostgreSQL refuses
+    /// a statement prepared before a migration (of another node, in a rolling upgrade) changed
+    /// the type of a column it returns ("cached plan must not change result type"), and goes on
+    /// refusing it on that connection. Outside a transaction the connection drops what it keeps
+    /// prepared and the statement runs again; in one, the transaction has failed, and the
+    /// connection is closed rather than given back. Either way the idle connections, prepared
+    /// before the migration too, are closed, so that one request at most meets the refusal on
+    /// each connection in use.
+    pub async fn prepare_again<T>(&mut self, result: &Result<T, sqlx::Error>) -> bool {
+        let Err(sqlx::Error::Database(e)) = result else {
+            return false;
+        };
+        if e.code().as_deref() != Some("0A000") || !e.message().contains("cached plan") {
+            return false;
+        }
+        self.conns.forget_idle();
+        self.kept = Kept::default();
+        if !self.in_transaction {
+            let raw = self.raw.as_mut().expect("a loaned connection");
+            if raw.clear_cached_statements().await.is_ok() {
+                return true;
+            }
+        }
+        self.outdated = true;
+        false
     }
 
     /// The text sent to PostgreSQL for `sql`: its `?` placeholders renumbered `$1, $2, …`.
@@ -282,7 +313,7 @@ impl Drop for Conn {
         let permit = self.permit.take();
         let kept = std::mem::take(&mut self.kept);
         let made = self.made;
-        if self.busy {
+        if self.busy || self.outdated {
             close_later(raw);
         } else if self.in_transaction {
             // Rolled back before anyone else may use it; until then it still counts as in use.
@@ -468,56 +499,115 @@ mod tests {
         conns.close().await;
     }
 
-    /// A statement naming `table.*`, prepared again after another node added a column to the
-    /// table (as when sqlx drops it from the statements it keeps prepared), is read by its new
-    /// columns.
-    #[tokio::test]
-    async fn a_statement_that_gains_a_column_is_read_by_its_new_columns() {
-        let conns = conns().await;
+    /// A table of its own for one test, with one row: `a` = 1.
+    async fn table_of_its_own(conn: &mut Conn) -> String {
         let table = format!("shape_{}", crate::ids::new_id());
-        let mut conn = conns.acquire().await.unwrap();
         for sql in [
             format!("CREATE TABLE {table} (a BIGINT)"),
             format!("INSERT INTO {table} VALUES (1)"),
         ] {
-            db::query(&sql)
-                .execute(Exec::Postgres(&mut conn))
-                .await
-                .unwrap();
+            db::query(&sql).execute(Exec::Postgres(conn)).await.unwrap();
         }
-        let select = format!("SELECT * FROM {table}");
-        let read = |row: &db::Row| -> Vec<Option<i64>> {
-            ["a", "b"]
-                .into_iter()
-                .map(|name| row.try_get::<i64, _>(name).ok())
-                .collect()
-        };
-        let rows = db::query(&select)
-            .fetch_all(Exec::Postgres(&mut conn))
-            .await
-            .unwrap();
-        assert_eq!(read(&rows[0]), [Some(1), None]);
+        table
+    }
+
+    /// Runs `sql` on a connection of its own, as another node's migration would.
+    async fn elsewhere(conns: &Conns, sql: &str) {
         let mut other = conns.options.connect().await.unwrap();
-        sqlx::Executor::execute(
-            &mut other,
-            format!("ALTER TABLE {table} ADD COLUMN b BIGINT DEFAULT 2").as_str(),
-        )
-        .await
-        .unwrap();
+        sqlx::Executor::execute(&mut other, sql).await.unwrap();
         other.close().await.unwrap();
-        // Until prepared again, PostgreSQL refuses it ("cached plan must not change result type").
-        conn.statement().clear_cached_statements().await.unwrap();
-        conn.busy = false;
-        let rows = db::query(&select)
-            .fetch_all(Exec::Postgres(&mut conn))
+    }
+
+    /// The rows of `SELECT * FROM table`.
+    async fn every_column(exec: Exec<'_>, table: &str) -> StoreResult<Vec<db::Row>> {
+        db::query(&format!("SELECT * FROM {table}"))
+            .fetch_all(exec)
+            .await
+    }
+
+    /// The values of `a` and `b` in `rows`, as integers.
+    fn a_and_b(rows: &[db::Row]) -> Vec<[Option<i64>; 2]> {
+        let int = |row: &db::Row, name| row.try_get::<i64, _>(name).ok();
+        rows.iter().map(|r| [int(r, "a"), int(r, "b")]).collect()
+    }
+
+    /// A statement prepared before another node's migration changed what it returns (a column
+    /// added, a column's type changed), which PostgreSQL then refuses to run ("cached plan must
+    /// not change result type"), is prepared again and read by its new columns.
+    #[tokio::test]
+    async fn a_statement_whose_result_a_migration_changed_is_prepared_again() {
+        let conns = conns().await;
+        let mut conn = conns.acquire().await.unwrap();
+        let table = table_of_its_own(&mut conn).await;
+        let rows = every_column(Exec::Postgres(&mut conn), &table).await;
+        assert_eq!(a_and_b(&rows.unwrap()), [[Some(1), None]]);
+        elsewhere(
+            &conns,
+            &format!("ALTER TABLE {table} ADD COLUMN b BIGINT DEFAULT 2"),
+        )
+        .await;
+        let rows = every_column(Exec::Postgres(&mut conn), &table).await;
+        assert_eq!(a_and_b(&rows.unwrap()), [[Some(1), Some(2)]]);
+        // As many columns, one of another type: how the rows are read is worked out again.
+        elsewhere(
+            &conns,
+            &format!("ALTER TABLE {table} ALTER COLUMN b TYPE TEXT"),
+        )
+        .await;
+        let rows = every_column(Exec::Postgres(&mut conn), &table)
             .await
             .unwrap();
-        assert_eq!(read(&rows[0]), [Some(1), Some(2)]);
+        assert_eq!(rows[0].try_get::<String, _>("b").unwrap(), "2");
         db::query(&format!("DROP TABLE {table}"))
             .execute(Exec::Postgres(&mut conn))
             .await
             .unwrap();
         drop(conn);
+        conns.close().await;
+    }
+
+    /// In a transaction such a refusal fails the transaction, and its connection is closed
+    /// rather than given back to fail again.
+    #[tokio::test]
+    async fn a_connection_whose_statements_a_migration_outdated_in_a_transaction_is_closed() {
+        let conns = conns().await;
+        let mut conn = conns.begin().await.unwrap();
+        let first = backend(&mut conn).await;
+        let table = table_of_its_own(&mut conn).await;
+        every_column(Exec::Postgres(&mut conn), &table)
+            .await
+            .unwrap();
+        conn.commit().await.unwrap();
+        elsewhere(
+            &conns,
+            &format!("ALTER TABLE {table} ADD COLUMN b BIGINT DEFAULT 2"),
+        )
+        .await;
+        let mut conn = conns.begin().await.unwrap();
+        assert_eq!(backend(&mut conn).await, first);
+        let refused = every_column(Exec::Postgres(&mut conn), &table).await;
+        assert!(refused.is_err_and(|e| e.0.contains("cached plan")));
+        drop(conn);
+        // Both of the pool's connections, once the first is back or closed: neither is the first.
+        let mut both = Vec::new();
+        for _ in 0..2 {
+            let conn = tokio::time::timeout(Duration::from_secs(10), conns.begin())
+                .await
+                .expect("a connection comes free");
+            both.push(conn.unwrap());
+        }
+        for conn in &mut both {
+            assert_ne!(backend(conn).await, first);
+        }
+        let rows = every_column(Exec::Postgres(&mut both[0]), &table).await;
+        assert_eq!(a_and_b(&rows.unwrap()), [[Some(1), Some(2)]]);
+        db::query(&format!("DROP TABLE {table}"))
+            .execute(Exec::Postgres(&mut both[0]))
+            .await
+            .unwrap();
+        for conn in both {
+            conn.commit().await.unwrap();
+        }
         conns.close().await;
     }
 
