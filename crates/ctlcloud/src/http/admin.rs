@@ -26,7 +26,7 @@ pub async fn respond(
     app: &App,
     method: Method,
     parts: &Parts,
-    body: axum::body::Body,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let path = parts.uri.path();
     let Some(admin_token) = &app.admin_token else {
@@ -53,10 +53,7 @@ pub async fn respond(
         method,
         path: path.to_owned(),
         query: super::query_pairs(parts),
-        body: super::body::parse(
-            super::content_type(parts).as_deref(),
-            &super::read_body(body, app.read_timeout).await?,
-        )?,
+        body: super::body::parse(super::content_type(parts).as_deref(), &body)?,
     };
     let reply = adminapi::handle(app, &caller, &request).await?;
     Ok(json_response(reply.status, &reply.body))

@@ -100,6 +100,12 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
 
 async fn respond(app: &App, request: Request) -> ApiResult<Response> {
     let (parts, body) = request.into_parts();
+    // The body is read before anything is decided: a refusal sent while the client is still
+    // sending its body would reach it as a reset connection instead of the refusal's message.
+    let body = match axum::body::HttpBody::is_end_stream(&body) {
+        true => Bytes::new(),
+        false => read_body(body, app.read_timeout).await?,
+    };
     let path = parts.uri.path();
     let method = Method::parse(&parts.method).ok_or_else(|| {
         ApiError::new(
@@ -175,7 +181,7 @@ async fn authorized(
     app: &App,
     matched: Matched,
     parts: &axum::http::request::Parts,
-    body: axum::body::Body,
+    body: Bytes,
 ) -> ApiResult<(ApiResult<Response>, Option<Principal>)> {
     let endpoint = matched.endpoint;
     // Authentication, then authorization, both before anything else runs, unbuilt operations
@@ -201,7 +207,7 @@ async fn execute(
     app: &App,
     matched: Matched,
     parts: &axum::http::request::Parts,
-    body: axum::body::Body,
+    body: Bytes,
     caller: Option<(Principal, access::Grants)>,
 ) -> ApiResult<Response> {
     let endpoint = matched.endpoint;
@@ -217,7 +223,7 @@ async fn execute(
         matched,
         query: query_pairs(parts),
         content_type: content_type(parts),
-        body: read_body(body, app.read_timeout).await?,
+        body,
         principal,
         client: client_address(parts),
     };
