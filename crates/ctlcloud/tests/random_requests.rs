@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::random::{encode, Rng};
 use common::*;
 use ctlcloud::http::endpoints::ENDPOINTS;
 use serde_json::{json, Map, Value};
@@ -17,32 +18,6 @@ use serde_json::{json, Map, Value};
 const PER_ENDPOINT: usize = 40;
 /// How many requests go to paths outside the endpoint table.
 const STRAY_PATHS: usize = 500;
-
-/// splitmix64: small, fast, and enough to draw test inputs from a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// True `percent` times in a hundred.
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 /// Field names of the API's request bodies, so that random objects reach past the first check.
 const FIELDS: &[&str] = &[
@@ -292,19 +267,10 @@ fn random_body(rng: &mut Rng, valid: &[Value]) -> Body {
     }
 }
 
-/// Percent-encodes everything but unreserved characters, so that any string can be a segment;
-/// at most 2,000 bytes of it, which keeps the path within what the client sends.
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .take(2_000)
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// A random string as a path segment, at most 2,000 characters of it: a longer path is refused
+/// by the client before it is sent.
+fn random_segment(rng: &mut Rng) -> String {
+    encode(&random_string(rng).chars().take(2_000).collect::<String>())
 }
 
 /// The ids a path parameter is usually given, so that requests reach past "not found".
@@ -322,7 +288,7 @@ fn fill(rng: &mut Rng, pattern: &str, known: &Known) -> String {
                 return segment.to_owned();
             };
             if rng.chance(25) {
-                return encode(&random_string(rng));
+                return random_segment(rng);
             }
             match name {
                 "accountAlias" | "sourceAccountAlias" => "DEMO".into(),
@@ -330,7 +296,7 @@ fn fill(rng: &mut Rng, pattern: &str, known: &Known) -> String {
                 "serverId" => known.server.clone(),
                 "groupId" => known.group.clone(),
                 "networkId" => known.network.clone(),
-                _ => encode(&random_string(rng)),
+                _ => random_segment(rng),
             }
         })
         .collect::<Vec<_>>()
@@ -408,16 +374,7 @@ async fn send(
 
 #[tokio::test]
 async fn random_requests_are_answered_with_json_and_change_nothing_stored_before() {
-    let seed = match std::env::var("CTLCLOUD_TEST_SEED") {
-        Ok(seed) => seed.parse().expect("CTLCLOUD_TEST_SEED is a number"),
-        Err(_) => u64::from_le_bytes({
-            let mut bytes = [0; 8];
-            getrandom::getrandom(&mut bytes).unwrap();
-            bytes
-        }),
-    };
-    println!("seed {seed} (CTLCLOUD_TEST_SEED={seed} draws these requests again)");
-    let mut rng = Rng(seed);
+    let (mut rng, seed) = Rng::from_env();
     let dir = TempDir::new();
     let s = Session::start(&dir.0, Options::default()).await;
 
@@ -507,7 +464,7 @@ async fn random_requests_are_answered_with_json_and_change_nothing_stored_before
                         "status",
                     ])
                     .to_string(),
-                false => encode(&random_string(&mut rng)),
+                false => random_segment(&mut rng),
             })
             .collect();
         let path = format!("/{}", segments.join("/"));
