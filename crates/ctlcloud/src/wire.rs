@@ -1,11 +1,16 @@
 //! The API's shapes on the wire, with its exact casing. Nothing here is stored; `crate::api`
 //! builds these from the records in `crate::model`.
 
+use std::borrow::Cow;
+
 use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::Serialize;
 
-/// A link of the links framework. `verbs` absent means GET only.
-#[derive(Debug, Serialize)]
+use crate::access::links;
+
+/// A link of the links framework. `verbs` absent means GET only. A response writes its links
+/// through `access::links::shown`, which trims them to what the caller may do.
+#[derive(Clone, Debug, Serialize)]
 pub struct Link {
     pub rel: &'static str,
     pub href: String,
@@ -58,11 +63,31 @@ pub struct GroupLinks {
 
 impl Serialize for GroupLinks {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.own.len() + self.servers.len()))?;
-        for link in &self.own {
-            seq.serialize_element(link)?;
+        // Trimmed to what the caller may do (see `access::links`): the servers' links all lead
+        // to the same endpoint, so one of them decides for all.
+        let (own, servers): (Vec<Cow<'_, Link>>, &[String]) = match links::current() {
+            None => (self.own.iter().map(Cow::Borrowed).collect(), &self.servers),
+            Some(grants) => {
+                let own = self.own.iter().filter_map(|l| links::trimmed(l, grants));
+                let servers_shown = self.servers.first().is_some_and(|id| {
+                    links::may_get(
+                        grants,
+                        &ServerHref(&ServerLink {
+                            prefix: &self.server_prefix,
+                            id,
+                        })
+                        .to_string(),
+                    )
+                });
+                let servers: &[String] = if servers_shown { &self.servers } else { &[] };
+                (own.map(Cow::Owned).collect(), servers)
+            }
+        };
+        let mut seq = serializer.serialize_seq(Some(own.len() + servers.len()))?;
+        for link in &own {
+            seq.serialize_element(link.as_ref())?;
         }
-        for id in &self.servers {
+        for id in servers {
             seq.serialize_element(&ServerLink {
                 prefix: &self.server_prefix,
                 id,
@@ -144,6 +169,7 @@ pub struct Account {
     pub business_name: String,
     pub status: String,
     pub is_managed: bool,
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
 }
 
@@ -193,6 +219,7 @@ pub struct CustomFieldValue {
 pub struct DataCenter {
     pub id: String,
     pub name: String,
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
 }
 
@@ -333,6 +360,7 @@ pub struct Server {
     pub is_managed_backup: bool,
     pub details: ServerDetails,
     pub change_info: ChangeInfo,
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
 }
 
@@ -382,6 +410,7 @@ pub struct Partition {
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
     pub name: String,
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
 }
 
@@ -400,6 +429,7 @@ pub struct ServerOperation {
     pub is_queued: bool,
     /// Absent from entries that were not queued.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
@@ -429,6 +459,7 @@ pub struct ExperimentalStatus {
 pub struct ExperimentalSummary {
     pub blueprint_id: i64,
     pub location_id: String,
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
 }
 
@@ -452,6 +483,7 @@ pub struct Network {
     pub vlan: i64,
     #[serde(rename = "ipAddresses", skip_serializing_if = "Option::is_none")]
     pub ip_addresses: Option<Vec<NetworkAddress>>,
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
 }
 
@@ -534,6 +566,7 @@ pub struct GroupDefaults {
 #[serde(rename_all = "camelCase")]
 pub struct GroupOperation {
     pub is_queued: bool,
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
@@ -561,6 +594,7 @@ pub struct LogForwardingUpdate {
 pub struct ServerAlertPolicy {
     pub id: String,
     pub name: String,
+    #[serde(serialize_with = "links::shown")]
     pub links: Vec<Link>,
 }
 
@@ -568,22 +602,55 @@ pub struct ServerAlertPolicy {
 mod tests {
     use super::*;
 
-    /// A group's server links are written exactly as the same links made into [`Link`]s.
+    #[derive(Serialize)]
+    struct Shown {
+        #[serde(serialize_with = "links::shown")]
+        links: Vec<Link>,
+    }
+
+    /// A group's server links are written exactly as the same links made into [`Link`]s, for
+    /// every caller: trimmed the same way for one whose roles trim links.
     #[test]
     fn group_links_are_written_as_links() {
-        let own = || vec![Link::new("self", "/v2/groups/DEMO/g1".into()).verbs(&["GET"])];
+        let own = || {
+            vec![
+                Link::new("self", "/v2/groups/DEMO/g1".into()).verbs(&["GET", "PATCH", "DELETE"]),
+                Link::new("createServer", "/v2/servers/DEMO".into()).verbs(&["POST"]),
+            ]
+        };
         let servers = vec!["WA1DEMOWEB01".to_owned(), "wa1demodb02".to_owned()];
-        let written = serde_json::to_string(&GroupLinks {
+        let group_links = GroupLinks {
             own: own(),
             server_prefix: "/v2/servers/DEMO/".into(),
             servers: servers.clone(),
-        })
-        .unwrap();
+        };
         let mut links = own();
         links.extend(servers.iter().map(|s| {
             Link::new("server", format!("/v2/servers/DEMO/{}", s.to_lowercase())).id(s.clone())
         }));
-        assert_eq!(written, serde_json::to_string(&links).unwrap());
+        let shown = Shown { links };
+        for roles in [
+            &["AccountAdmin"][..],
+            &["ServerOperator"],
+            &["BillingManager"],
+        ] {
+            let grants =
+                crate::access::Grants::of(&roles.iter().map(|r| r.to_string()).collect::<Vec<_>>());
+            let (written, expected) = links::as_caller(grants, || {
+                let written = serde_json::to_string(&group_links).unwrap();
+                let expected = serde_json::to_string(&shown).unwrap();
+                let expected = expected["{\"links\":".len()..expected.len() - 1].to_owned();
+                (written, expected)
+            });
+            assert_eq!(written, expected, "{roles:?}");
+        }
+        let operator = crate::access::Grants::of(&["ServerOperator".to_owned()]);
+        let written = links::as_caller(operator, || serde_json::to_value(&group_links).unwrap());
+        assert_eq!(written.as_array().unwrap().len(), 3, "{written}");
+        assert_eq!(written[0]["verbs"], serde_json::json!(["GET"]), "{written}");
+        let billing = crate::access::Grants::of(&["BillingManager".to_owned()]);
+        let written = links::as_caller(billing, || serde_json::to_value(&group_links).unwrap());
+        assert_eq!(written, serde_json::json!([]));
         let value = serde_json::to_value(GroupLinks {
             own: Vec::new(),
             server_prefix: "/v2/servers/DEMO/".into(),

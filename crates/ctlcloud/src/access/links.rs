@@ -1,15 +1,17 @@
 //! The links framework's promise: a response lists only the verbs its caller may use. The HTTP
-//! layer runs each handler inside [`scope`] with the caller's grants; [`trim`] then routes every
-//! link's href through the endpoint table and keeps the verbs the grants allow, dropping links with
-//! none left. Handlers build their links in full and never think about roles.
+//! layer runs each handler inside [`scope`] with the caller's grants; as a response is written,
+//! every link's href is routed through the endpoint table and only the verbs the grants allow are
+//! written, links with none left not at all ([`shown`], [`trimmed`]). Handlers build their links
+//! in full and never think about roles.
 
 use std::future::Future;
 
-use serde_json::Value;
+use serde::Serializer;
 
 use super::rules::{self, Need};
 use super::Grants;
 use crate::http::router::{self, Method, Segments};
+use crate::wire::Link;
 
 tokio::task_local! {
     static CALLER: Grants;
@@ -26,6 +28,12 @@ pub fn scope<F: Future>(grants: Grants, handler: F) -> impl Future<Output = F::O
 /// links need trimming).
 pub fn current() -> Option<Grants> {
     CALLER.try_with(|g| *g).ok().filter(|g| *g != Grants::ALL)
+}
+
+/// Runs `f` as a handler of a caller with `grants` runs, for tests of what links are written.
+#[cfg(test)]
+pub fn as_caller<T>(grants: Grants, f: impl FnOnce() -> T) -> T {
+    CALLER.sync_scope(grants, f)
 }
 
 /// Whether the grants allow `verb` on the path split into `segments`. Paths outside the endpoint
@@ -48,96 +56,146 @@ fn allows(grants: Grants, verb: &str, segments: &Segments<'_>) -> bool {
     }
 }
 
-/// What becomes of one array element.
-enum Verdict {
-    NotALink,
-    Keep,
-    Drop,
-}
-
-/// Trims a link object's verbs in place; says whether anything is left of it.
-fn trim_link(item: &mut Value, grants: Grants) -> Verdict {
-    let Some(link) = item.as_object_mut() else {
-        return Verdict::NotALink;
-    };
-    let Some(href) = link
-        .get("href")
-        .and_then(Value::as_str)
-        .filter(|_| link.get("rel").is_some_and(Value::is_string))
-        .map(str::to_owned)
-    else {
-        return Verdict::NotALink;
-    };
+/// A link as a caller with `grants` sees it: with only the verbs they may use (a link without
+/// verbs means GET), and nothing at all when none is left.
+pub fn trimmed(link: &Link, grants: Grants) -> Option<Link> {
     // The path is split once for all the link's verbs.
-    let segments = Segments::of(href.split(['?', '#']).next().unwrap_or_default());
-    match link.get_mut("verbs") {
-        // No verbs means GET only.
-        None => match allows(grants, "GET", &segments) {
-            true => Verdict::Keep,
-            false => Verdict::Drop,
-        },
-        Some(Value::Array(verbs)) => {
-            verbs.retain(|v| v.as_str().is_none_or(|v| allows(grants, v, &segments)));
-            match verbs.is_empty() {
-                true => Verdict::Drop,
-                false => Verdict::Keep,
-            }
+    let segments = path_of(&link.href);
+    match &link.verbs {
+        None => allows(grants, "GET", &segments).then(|| link.clone()),
+        Some(verbs) => {
+            let verbs: Vec<&'static str> = verbs
+                .iter()
+                .copied()
+                .filter(|verb| allows(grants, verb, &segments))
+                .collect();
+            (!verbs.is_empty()).then(|| Link {
+                verbs: Some(verbs),
+                ..link.clone()
+            })
         }
-        Some(_) => Verdict::Keep,
     }
 }
 
-/// Trims every link anywhere in a response body.
-pub fn trim(value: &mut Value, grants: Grants) {
-    match value {
-        Value::Array(items) => items.retain_mut(|item| match trim_link(item, grants) {
-            Verdict::Keep => true,
-            Verdict::Drop => false,
-            Verdict::NotALink => {
-                trim(item, grants);
-                true
-            }
-        }),
-        Value::Object(map) => map.values_mut().for_each(|v| trim(v, grants)),
-        _ => {}
+/// Whether a caller with `grants` may GET `href` (a link without verbs).
+pub fn may_get(grants: Grants, href: &str) -> bool {
+    allows(grants, "GET", &path_of(href))
+}
+
+/// The segments of an href's path, without its query or fragment.
+fn path_of(href: &str) -> Segments<'_> {
+    Segments::of(href.split(['?', '#']).next().unwrap_or_default())
+}
+
+/// Writes a response's links as its caller sees them (see [`trimmed`]): every `links` field is
+/// written through this (`#[serde(serialize_with)]`), so that they are trimmed as the answer is
+/// written, without the answer being built twice.
+pub fn shown<S: Serializer>(links: &[Link], serializer: S) -> Result<S::Ok, S::Error> {
+    match current() {
+        None => serializer.collect_seq(links),
+        Some(grants) => serializer.collect_seq(links.iter().filter_map(|l| trimmed(l, grants))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Serialize;
     use serde_json::json;
 
+    #[derive(Serialize)]
+    struct Shown {
+        #[serde(serialize_with = "shown")]
+        links: Vec<Link>,
+    }
+
+    fn written(grants: Grants, links: Vec<Link>) -> serde_json::Value {
+        let body = Shown { links };
+        let text = as_caller(grants, || serde_json::to_string(&body).unwrap());
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["links"].take()
+    }
+
+    fn server_links() -> Vec<Link> {
+        vec![
+            Link::new("self", "/v2/servers/DEMO/wa1demoweb01".into())
+                .verbs(&["GET", "PATCH", "DELETE"]),
+            Link::new(
+                "publicIPAddresses",
+                "/v2/servers/DEMO/wa1demoweb01/publicIPAddresses".into(),
+            )
+            .verbs(&["POST"]),
+            Link::new(
+                "credentials",
+                "/v2/servers/DEMO/wa1demoweb01/credentials".into(),
+            ),
+            Link::new("status", "/v2/operations/DEMO/status/wa1-1".into()).id("wa1-1"),
+            Link::new("elsewhere", "/v2/not/a/route".into()).verbs(&["POST"]),
+        ]
+    }
+
     #[test]
-    fn verbs_are_trimmed_and_links_without_any_dropped() {
+    fn verbs_are_trimmed_and_links_without_any_left_out() {
         let operator = Grants::of(&["ServerOperator".into()]);
-        let mut body = json!({
-            "id": "WA1DEMOWEB01",
-            "links": [
-                {"rel": "self", "href": "/v2/servers/DEMO/wa1demoweb01", "verbs": ["GET", "PATCH", "DELETE"]},
-                {"rel": "publicIPAddresses", "href": "/v2/servers/DEMO/wa1demoweb01/publicIPAddresses", "verbs": ["POST"]},
-                {"rel": "credentials", "href": "/v2/servers/DEMO/wa1demoweb01/credentials"},
-                {"rel": "status", "href": "/v2/operations/DEMO/status/wa1-1", "id": "wa1-1"},
-                {"rel": "elsewhere", "href": "/v2/not/a/route", "verbs": ["POST"]}
-            ],
-            "details": {"snapshots": [{"name": "s", "links": [
-                {"rel": "delete", "href": "/v2/servers/DEMO/wa1demoweb01/snapshots/1", "verbs": ["DELETE"]}
-            ]}]}
-        });
-        trim(&mut body, operator);
-        let rels: Vec<&str> = body["links"]
+        let links = written(operator, server_links());
+        let rels: Vec<&str> = links
             .as_array()
             .unwrap()
             .iter()
             .map(|l| l["rel"].as_str().unwrap())
             .collect();
         assert_eq!(rels, ["self", "credentials", "status", "elsewhere"]);
-        assert_eq!(body["links"][0]["verbs"], json!(["GET"]));
-        assert_eq!(body["details"]["snapshots"][0]["links"], json!([]));
+        assert_eq!(links[0]["verbs"], json!(["GET"]));
+        assert_eq!(links[1].get("verbs"), None);
 
         let billing = Grants::of(&["BillingManager".into()]);
-        let mut group_link = json!([{"rel": "group", "href": "/v2/groups/DEMO/abc", "id": "abc"}]);
-        trim(&mut group_link, billing);
-        assert_eq!(group_link, json!([]));
+        let group_link = Link::new("group", "/v2/groups/DEMO/abc".into()).id("abc");
+        assert_eq!(written(billing, vec![group_link]), json!([]));
+    }
+
+    /// Every field of links in the source is written through [`shown`]: one that was not would
+    /// show every caller every verb.
+    #[test]
+    fn every_links_field_is_written_through_shown() {
+        fn sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                match path.is_dir() {
+                    true => sources(&path, found),
+                    false if path.extension().is_some_and(|e| e == "rs") => found.push(path),
+                    false => {}
+                }
+            }
+        }
+        let mut files = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut fields = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (n, line) in lines.iter().enumerate() {
+                let line = line.trim();
+                if line.starts_with("pub links: Vec<Link>") || line.starts_with("links: Vec<Link>,")
+                {
+                    fields += 1;
+                    let above = lines[n - 1];
+                    assert!(
+                        above.contains("serialize_with") && above.contains("shown"),
+                        "{}:{}: a links field not written through `shown`",
+                        file.display(),
+                        n + 1
+                    );
+                }
+            }
+        }
+        assert!(fields >= 12, "{fields} links fields found");
+    }
+
+    #[test]
+    fn a_caller_allowed_everything_sees_every_link_as_built() {
+        let links = written(Grants::ALL, server_links());
+        assert_eq!(links, serde_json::to_value(server_links()).unwrap());
     }
 }

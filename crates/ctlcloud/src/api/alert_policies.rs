@@ -19,12 +19,22 @@ struct Entity {
     name: String,
     actions: Value,
     triggers: Value,
+    #[serde(serialize_with = "crate::access::links::shown")]
     links: Vec<Link>,
 }
 
 #[derive(Serialize)]
 struct List {
     items: Vec<Entity>,
+    #[serde(serialize_with = "crate::access::links::shown")]
+    links: Vec<Link>,
+}
+
+/// A policy applied to a server: its id, and the link that removes it.
+#[derive(Serialize)]
+struct Attached {
+    id: String,
+    #[serde(serialize_with = "crate::access::links::shown")]
     links: Vec<Link>,
 }
 
@@ -147,7 +157,10 @@ pub async fn attach(app: &App, call: &Call) -> ApiResult<Response> {
     );
     reply(
         StatusCode::CREATED,
-        &serde_json::json!({ "id": policy.id, "links": [Link::new("self", href).verbs(&["DELETE"])] }),
+        &Attached {
+            id: policy.id,
+            links: vec![Link::new("self", href).verbs(&["DELETE"])],
+        },
     )
 }
 

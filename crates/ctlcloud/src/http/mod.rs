@@ -349,14 +349,10 @@ fn strip_scheme(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer ").then(|| &value[7..])
 }
 
-/// A JSON response. Its links are trimmed to what the caller may do (see `access::links`).
+/// A JSON response. Its links are trimmed to what the caller may do as it is written (see
+/// `access::links`): it is written here, inside the handler's scope.
 pub fn reply<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> ApiResult<Response> {
-    let Some(grants) = access::links::current() else {
-        return Ok(error::json_response(status, body));
-    };
-    let mut value = serde_json::to_value(body).map_err(ApiError::internal)?;
-    access::links::trim(&mut value, grants);
-    Ok(error::json_response(status, &value))
+    Ok(error::json_response(status, body))
 }
 
 #[cfg(test)]
