@@ -479,6 +479,40 @@ async fn until_closed(stream: &mut TcpStream) -> String {
     String::from_utf8(sent).unwrap()
 }
 
+/// A request refused before its body matters (no such route, no token, an operation not built,
+/// a method the path does not take) still has its body read first: a client in the middle of
+/// sending a large body gets the refusal, not a reset connection.
+#[tokio::test]
+async fn refusals_reach_a_client_still_sending_its_body() {
+    let dir = TempDir::new();
+    let s = Session::start(&dir.0, Options::default()).await;
+    let large = json!({"name": "x".repeat(1_000_000)});
+    let cases = [
+        (Method::POST, "/v2/nothing", Some(&s.token), 404),
+        (Method::POST, "/v2/groups/DEMO", None, 401),
+        (
+            Method::POST,
+            "/v2/antiAffinityPolicies/DEMO",
+            Some(&s.token),
+            501,
+        ),
+        (Method::PUT, "/v2/authentication/login", None, 405),
+    ];
+    for (method, path, token, expected) in cases {
+        let (status, body) = s
+            .server
+            .call(
+                method.clone(),
+                path,
+                token.map(String::as_str),
+                Some(large.clone()),
+            )
+            .await;
+        assert_eq!(status, expected, "{method} {path}: {body}");
+        assert!(body["message"].is_string(), "{method} {path}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn unknown_routes_unbuilt_operations_and_wrong_methods_answer_json() {
     let dir = TempDir::new();
