@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::random::{encode, Rng};
+use common::random::{encode, Leaves, Rng};
 use ctlcloud::http::body;
 use ctlcloud::http::endpoints::ENDPOINTS;
 use ctlcloud::http::router::{self, percent_decode, Method};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const CASES: usize = 5_000;
 
@@ -24,30 +24,24 @@ fn random_text(rng: &mut Rng, most: usize) -> String {
         .collect()
 }
 
-fn random_json(rng: &mut Rng, depth: usize) -> Value {
-    match rng.below(if depth >= 3 { 4 } else { 6 }) {
-        0 => Value::Null,
-        1 => json!(rng.chance(50)),
-        2 => match rng.below(3) {
-            0 => json!(rng.next() as i64),
-            1 => json!(rng.next()),
-            _ => json!(rng.below(1_000_000) as f64 / 64.0),
-        },
-        3 => json!(random_text(rng, 12)),
-        4 => Value::Array(
-            (0..rng.below(4))
-                .map(|_| random_json(rng, depth + 1))
-                .collect(),
-        ),
-        _ => random_object(rng, depth + 1),
-    }
+/// The leaves of random JSON: keys and strings of any characters, numbers of every kind.
+const LEAVES: Leaves = Leaves {
+    key: short_text,
+    string: short_text,
+    number: random_number,
+    members: 4,
+};
+
+fn short_text(rng: &mut Rng) -> String {
+    random_text(rng, 10)
 }
 
-fn random_object(rng: &mut Rng, depth: usize) -> Value {
-    let fields: Map<String, Value> = (0..rng.below(5))
-        .map(|_| (random_text(rng, 8), random_json(rng, depth)))
-        .collect();
-    Value::Object(fields)
+fn random_number(rng: &mut Rng) -> Value {
+    match rng.below(3) {
+        0 => json!(rng.next() as i64),
+        1 => json!(rng.next()),
+        _ => json!(rng.below(1_000_000) as f64 / 64.0),
+    }
 }
 
 const CONTENT_TYPES: &[Option<&str>] = &[
@@ -68,7 +62,7 @@ fn any_body_is_parsed_or_refused_with_a_message() {
             0 => (0..rng.below(64)).map(|_| rng.next() as u8).collect(),
             1 => random_text(&mut rng, 64).into_bytes(),
             _ => {
-                let text = random_json(&mut rng, 0).to_string();
+                let text = LEAVES.value(&mut rng, 0).to_string();
                 let cut = rng.below(text.len() + 1);
                 text.as_bytes()[..cut].to_vec()
             }
@@ -86,12 +80,8 @@ fn json_objects_and_arrays_are_read_as_they_were_written_bare_or_wrapped_in_a_st
     let (mut rng, seed) = Rng::from_env();
     for _ in 0..CASES {
         let value = match rng.chance(50) {
-            true => random_object(&mut rng, 0),
-            false => Value::Array(
-                (0..rng.below(4))
-                    .map(|_| random_json(&mut rng, 1))
-                    .collect(),
-            ),
+            true => LEAVES.object(&mut rng, 0),
+            false => LEAVES.array(&mut rng, 0),
         };
         // An empty object is read as no body at all.
         let expected = match &value {

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::random::{encode, Rng};
+use common::random::{encode, Leaves, Rng};
 use common::*;
 use ctlcloud::http::endpoints::ENDPOINTS;
 use serde_json::{json, Map, Value};
@@ -172,32 +172,20 @@ fn random_number(rng: &mut Rng) -> Value {
     }
 }
 
-fn random_value(rng: &mut Rng, depth: usize) -> Value {
-    let leaf = depth >= 3;
-    match rng.below(if leaf { 4 } else { 6 }) {
-        0 => Value::Null,
-        1 => json!(rng.chance(50)),
-        2 => random_number(rng),
-        3 => json!(random_string(rng)),
-        4 => Value::Array(
-            (0..rng.below(4))
-                .map(|_| random_value(rng, depth + 1))
-                .collect(),
-        ),
-        _ => random_object(rng, depth + 1),
-    }
-}
+/// The leaves of random bodies: the API's field names most often, troublesome strings and
+/// numbers.
+const LEAVES: Leaves = Leaves {
+    key: api_key,
+    string: random_string,
+    number: random_number,
+    members: 6,
+};
 
-fn random_object(rng: &mut Rng, depth: usize) -> Value {
-    let mut object = Map::new();
-    for _ in 0..rng.below(7) {
-        let key = match rng.chance(85) {
-            true => rng.pick(FIELDS).to_string(),
-            false => random_string(rng),
-        };
-        object.insert(key, random_value(rng, depth));
+fn api_key(rng: &mut Rng) -> String {
+    match rng.chance(85) {
+        true => rng.pick(FIELDS).to_string(),
+        false => random_string(rng),
     }
-    Value::Object(object)
 }
 
 /// A valid body with some of its values replaced, removed or added to, at any depth.
@@ -209,7 +197,7 @@ fn mangle(rng: &mut Rng, value: &Value, depth: usize) -> Value {
                 match rng.below(10) {
                     0 => {}
                     1 | 2 => {
-                        out.insert(key.clone(), random_value(rng, depth + 1));
+                        out.insert(key.clone(), LEAVES.value(rng, depth + 1));
                     }
                     _ => {
                         out.insert(key.clone(), mangle(rng, v, depth + 1));
@@ -217,7 +205,7 @@ fn mangle(rng: &mut Rng, value: &Value, depth: usize) -> Value {
                 }
             }
             if rng.chance(20) {
-                out.insert(rng.pick(FIELDS).to_string(), random_value(rng, depth + 1));
+                out.insert(rng.pick(FIELDS).to_string(), LEAVES.value(rng, depth + 1));
             }
             Value::Object(out)
         }
@@ -230,7 +218,7 @@ fn mangle(rng: &mut Rng, value: &Value, depth: usize) -> Value {
             }
             Value::Array(out)
         }
-        _ if rng.chance(15) => random_value(rng, depth + 1),
+        _ if rng.chance(15) => LEAVES.value(rng, depth + 1),
         other => other.clone(),
     }
 }
@@ -259,11 +247,9 @@ fn random_body(rng: &mut Rng, valid: &[Value]) -> Body {
             let picked = rng.pick(valid).clone();
             Body::Json(mangle(rng, &picked, 0))
         }
-        12..=15 => Body::Json(random_object(rng, 0)),
-        16 | 17 => Body::Json(Value::Array(
-            (0..rng.below(4)).map(|_| random_value(rng, 1)).collect(),
-        )),
-        _ => Body::Json(random_value(rng, 0)),
+        12..=15 => Body::Json(LEAVES.object(rng, 0)),
+        16 | 17 => Body::Json(LEAVES.array(rng, 0)),
+        _ => Body::Json(LEAVES.value(rng, 0)),
     }
 }
 

@@ -52,3 +52,39 @@ pub fn encode(segment: &str) -> String {
         })
         .collect()
 }
+
+/// Where random JSON takes its leaves from: object keys, strings and numbers.
+pub struct Leaves {
+    pub key: fn(&mut Rng) -> String,
+    pub string: fn(&mut Rng) -> String,
+    pub number: fn(&mut Rng) -> serde_json::Value,
+    /// The most members an object gets.
+    pub members: usize,
+}
+
+impl Leaves {
+    /// A JSON value of any kind, nested at most three deep below `depth`.
+    pub fn value(&self, rng: &mut Rng, depth: usize) -> serde_json::Value {
+        use serde_json::Value;
+        match rng.below(if depth >= 3 { 4 } else { 6 }) {
+            0 => Value::Null,
+            1 => Value::Bool(rng.chance(50)),
+            2 => (self.number)(rng),
+            3 => Value::String((self.string)(rng)),
+            4 => self.array(rng, depth + 1),
+            _ => self.object(rng, depth + 1),
+        }
+    }
+
+    pub fn object(&self, rng: &mut Rng, depth: usize) -> serde_json::Value {
+        let members = (0..rng.below(self.members + 1))
+            .map(|_| ((self.key)(rng), self.value(rng, depth)))
+            .collect();
+        serde_json::Value::Object(members)
+    }
+
+    pub fn array(&self, rng: &mut Rng, depth: usize) -> serde_json::Value {
+        let items = (0..rng.below(4)).map(|_| self.value(rng, depth)).collect();
+        serde_json::Value::Array(items)
+    }
+}
