@@ -374,6 +374,21 @@ mod tests {
             .unwrap()
     }
 
+    /// Both connections of a test's pool, each in a transaction if `begun`, waiting (10 s at
+    /// most) for those still in use.
+    async fn both(conns: &Arc<Conns>, begun: bool) -> Vec<Conn> {
+        let mut both = Vec::new();
+        for _ in 0..2 {
+            let conn = match begun {
+                true => tokio::time::timeout(Duration::from_secs(10), conns.begin()).await,
+                false => tokio::time::timeout(Duration::from_secs(10), conns.acquire()).await,
+            };
+            let conn = conn.expect("a connection comes free");
+            both.push(conn.unwrap());
+        }
+        both
+    }
+
     /// The server process behind a connection: the same one means the same connection.
     async fn backend(conn: &mut Conn) -> i64 {
         db::query_scalar("SELECT pg_backend_pid()::BIGINT")
@@ -589,13 +604,7 @@ mod tests {
         assert!(refused.is_err_and(|e| e.0.contains("cached plan")));
         drop(conn);
         // Both of the pool's connections, once the first is back or closed: neither is the first.
-        let mut both = Vec::new();
-        for _ in 0..2 {
-            let conn = tokio::time::timeout(Duration::from_secs(10), conns.begin())
-                .await
-                .expect("a connection comes free");
-            both.push(conn.unwrap());
-        }
+        let mut both = both(&conns, true).await;
         for conn in &mut both {
             assert_ne!(backend(conn).await, first);
         }
@@ -780,13 +789,7 @@ mod tests {
         drop(conn);
         // The rollback runs in the background, and the connection counts as in use until it
         // ends: of the pool's two connections, one is the first, back from its rollback.
-        let mut both = Vec::new();
-        for _ in 0..2 {
-            let conn = tokio::time::timeout(Duration::from_secs(10), conns.acquire())
-                .await
-                .expect("the connection comes back");
-            both.push(conn.unwrap());
-        }
+        let mut both = both(&conns, false).await;
         let mut came_back = false;
         for conn in &mut both {
             if backend(conn).await == first {
