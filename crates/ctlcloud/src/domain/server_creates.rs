@@ -8,6 +8,11 @@
 //! the next one, which decides them all together: one lock, one read of each count and set-wise
 //! inserts, then one commit. Each create is answered only after the transaction that holds it has
 //! committed, and each can still fail alone (a full network, a taken address, the cap).
+//!
+//! The next transaction does not wait for the last one's commit to start: it takes the creates
+//! waiting once it holds the write connection (SQLite) or the account's lock (PostgreSQL), so
+//! those that arrived while the last one committed join it. On SQLite the two often share one
+//! group commit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -140,44 +145,82 @@ impl Decider {
             ended: false,
         };
         loop {
-            let batch = {
-                let mut all = self
-                    .creates
-                    .waiting
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                let Some(queue) = all.get_mut(&self.account.id) else {
-                    return;
-                };
-                if queue.is_empty() {
-                    all.remove(&self.account.id);
-                    turn.ended = true;
-                    return;
-                }
-                let n = queue.len().min(MOST_AT_ONCE);
-                queue.drain(..n).collect::<Vec<_>>()
-            };
+            if !self.has_waiting(&mut turn) {
+                return;
+            }
+            // The connection first, then the batch: creates that arrive while the transaction
+            // waits for its turn (the previous batch's `COMMIT` among others) join it.
+            let tx = self
+                .store
+                .write_locked(store::Lock::Account(self.account.id))
+                .await;
+            let batch = self.take_waiting();
             let (planned, answers): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|w| (w.planned, w.answer)).unzip();
             let n = planned.len();
-            let decided = match self.commit(planned).await {
-                Ok(decided) => decided,
-                Err(e) => vec![Err(ApiError::from(e)); n],
+            let mut tx = match tx {
+                Ok(tx) => tx,
+                Err(e) => {
+                    answer_all(answers, vec![Err(ApiError::from(e)); n]);
+                    continue;
+                }
             };
-            for (answer, decided) in answers.into_iter().zip(decided) {
-                let _ = answer.send(decided);
-            }
+            let decided = match decide(&mut tx, &self.limits, &self.account, planned).await {
+                Ok(decided) => decided,
+                Err(e) => {
+                    drop(tx);
+                    answer_all(answers, vec![Err(ApiError::from(e)); n]);
+                    continue;
+                }
+            };
+            // The next batch is decided while this one commits: on SQLite it joins the same
+            // group commit or the next, on PostgreSQL it waits for the account's lock. Either
+            // way it sees this batch's names and addresses, and fails with it if it fails.
+            tokio::spawn(async move {
+                match tx.commit().await {
+                    Ok(()) => answer_all(answers, decided),
+                    Err(e) => answer_all(answers, vec![Err(ApiError::from(e)); n]),
+                }
+            });
         }
     }
 
-    async fn commit(&self, batch: Vec<Planned>) -> StoreResult<Vec<Answer>> {
-        let mut tx = self
-            .store
-            .write_locked(store::Lock::Account(self.account.id))
-            .await?;
-        let decided = decide(&mut tx, &self.limits, &self.account, batch).await?;
-        tx.commit().await?;
-        Ok(decided)
+    /// Whether creates wait; ends the turn if none do.
+    fn has_waiting(&self, turn: &mut Turn) -> bool {
+        let mut all = self
+            .creates
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match all.get(&self.account.id) {
+            None => false,
+            Some(queue) if queue.is_empty() => {
+                all.remove(&self.account.id);
+                turn.ended = true;
+                false
+            }
+            Some(_) => true,
+        }
+    }
+
+    /// Takes the creates waiting, at most [`MOST_AT_ONCE`].
+    fn take_waiting(&self) -> Vec<Waiting> {
+        let mut all = self
+            .creates
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(queue) = all.get_mut(&self.account.id) else {
+            return Vec::new();
+        };
+        let n = queue.len().min(MOST_AT_ONCE);
+        queue.drain(..n).collect()
+    }
+}
+
+fn answer_all(answers: Vec<oneshot::Sender<Answer>>, decided: Vec<Answer>) {
+    for (answer, decided) in answers.into_iter().zip(decided) {
+        let _ = answer.send(decided);
     }
 }
 
