@@ -37,7 +37,8 @@ pub struct ServeConfig {
     pub admin_token_hash: Option<String>,
     /// How long a client has to send a request's headers, and then its body.
     pub read_timeout: Duration,
-    /// How long a kept caller may be given out at most (see `store::callers`).
+    /// How long a kept caller or lineage may be given out at most (see `store::callers` and
+    /// `store::lineages`).
     pub trust_callers: Duration,
     pub limits: Limits,
     pub bootstrap: Bootstrap,
@@ -123,10 +124,14 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     // hash is not needed and is dropped.
     let first_password = FirstPassword::start(&config.bootstrap);
     // Nodes on one PostgreSQL database wake each other's workers when they queue work, and tell
-    // each other of changes to callers. The listening connection is made while the store opens.
+    // each other of changes to callers and groups. The listening connection is made while the store
+    // opens.
     let node = crate::ids::new_id();
     let queued = Arc::new(Notify::new());
     let callers = Arc::new(store::callers::Callers::trusting_for(config.trust_callers));
+    let lineages = Arc::new(store::lineages::Lineages::trusting_for(
+        config.trust_callers,
+    ));
     let (stop_wakeups, wakeups_stopping) = watch::channel(false);
     let listen = async {
         match &config.database_url {
@@ -136,6 +141,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
                     node.clone(),
                     queued.clone(),
                     callers.clone(),
+                    lineages.clone(),
                     wakeups_stopping.clone(),
                 );
                 listening.await.map(Some)
@@ -145,7 +151,9 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     };
     let opened = open_store(&config.data_dir, config.database_url.as_deref());
     let (store, listener) = tokio::join!(opened, listen);
-    let store = store?.keeping_callers_in(callers);
+    let store = store?
+        .keeping_callers_in(callers)
+        .keeping_lineages_in(lineages);
     let mut wakeup_tasks: Vec<_> = listener?.into_iter().collect();
     let mut announcer = Announcer::default();
     if store.engine() == store::Engine::Postgres {

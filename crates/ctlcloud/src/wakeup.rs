@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::store::callers::{self, Callers};
+use crate::store::lineages::{self, Lineages};
 
 /// The channel nodes notify and listen on.
 pub const CHANNEL: &str = "ctlcloud_jobs";
@@ -106,17 +107,19 @@ async fn notify(pool: &crate::store::Pool, node: &str) {
 }
 
 /// Listens for the notifications of other nodes on a connection of its own to `url`: signals
-/// `queued` on each about work, and tells `callers` of each change to callers. The first
+/// `queued` on each about work, and tells `callers` and `lineages` of each change to callers and
+/// to groups. The first
 /// connection is made before this returns, so work announced from then on wakes this node (unless
 /// that connection failed: then it is retried in the background, and the workers poll meanwhile).
 /// A lost connection is made again; after each new connection the workers are woken and the
-/// callers kept forgotten, for the notifications missed in between. Stops when `shutdown` turns
+/// callers and lineages kept forgotten, for the notifications missed in between. Stops when `shutdown` turns
 /// true.
 pub async fn listen(
     url: &str,
     node: String,
     queued: Arc<Notify>,
     callers: Arc<Callers>,
+    lineages: Arc<Lineages>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, String> {
     let options = PgConnectOptions::from_str(url)
@@ -145,6 +148,7 @@ pub async fn listen(
                         retry = RETRY_FIRST;
                         queued.notify_one();
                         callers.changed();
+                        lineages.changed();
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot listen for work queued by other nodes; retrying, workers poll meanwhile");
@@ -159,17 +163,19 @@ pub async fn listen(
             };
             match received {
                 Ok(Some(n)) if n.channel() == callers::CHANNEL => callers.changed(),
+                Ok(Some(n)) if n.channel() == lineages::CHANNEL => lineages.changed(),
                 Ok(Some(n)) if n.payload() == node => {}
                 Ok(Some(_)) => queued.notify_one(),
                 Ok(None) => {
                     // The connection was lost and has been made again (or the next call makes
                     // it): notifications sent in between are lost, so look for work now, and
-                    // read callers again.
+                    // read callers and lineages again.
                     tracing::warn!(
                         "lost the connection listening for work queued by other nodes; reconnected"
                     );
                     queued.notify_one();
                     callers.changed();
+                    lineages.changed();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "listening for work queued by other nodes failed; reconnecting, workers poll meanwhile");
@@ -180,7 +186,8 @@ pub async fn listen(
     }))
 }
 
-/// A listener with its own connection, subscribed to [`CHANNEL`] and to changes to callers.
+/// A listener with its own connection, subscribed to [`CHANNEL`] and to changes to callers and
+/// groups.
 async fn subscribe(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
@@ -191,6 +198,8 @@ async fn subscribe(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error
         .connect_lazy_with(options.clone());
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.ignore_pool_close_event(true);
-    listener.listen_all([CHANNEL, callers::CHANNEL]).await?;
+    listener
+        .listen_all([CHANNEL, callers::CHANNEL, lineages::CHANNEL])
+        .await?;
     Ok(listener)
 }

@@ -192,6 +192,63 @@ async fn each_request_acts_as_its_own_caller_on_every_node() {
     }
 }
 
+/// Each node keeps the lineages of the groups it creates servers into: a change to a group's
+/// defaults reaches the next create on the node that made it at once, and the other node's once
+/// its notification arrives, well within the (here long) trust window.
+#[tokio::test]
+async fn new_group_defaults_reach_creates_on_every_node() {
+    let db = TestDatabase::create().await;
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    let mut options = on(&db, 60, 0);
+    options.env = vec![("CTLCLOUD_TRUST_CALLERS_MS", "600000".into())];
+    let a = Session::start(&dir_a.0, options.clone()).await;
+    let b = Server::start(&dir_b.0, &options);
+    let group = a.group_id("Default Group").await;
+    set_default_cpu(&a, &group, 2).await;
+    assert_eq!(created_cpu(&a.server, &a.token, &group, "a").await, 2);
+    assert_eq!(created_cpu(&b, &a.token, &group, "b").await, 2);
+
+    set_default_cpu(&a, &group, 3).await;
+    let on_a = created_cpu(&a.server, &a.token, &group, "a").await;
+    assert_eq!(on_a, 3, "the node that changed them");
+    // The notification reaches the other node a moment after the change committed. Each try
+    // takes an address: a few dozen leave the account's network room.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for n in 0.. {
+        if created_cpu(&b, &a.token, &group, &format!("b{n}")).await == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node B still creates with the old defaults after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn set_default_cpu(s: &Session, group: &str, cpu: u32) {
+    let path = format!("/v2/groups/DEMO/{group}/defaults");
+    let body = serde_json::json!({"cpu": cpu, "memoryGB": 1,
+                                  "templateName": "UBUNTU-16-64-TEMPLATE"});
+    let (status, answer) = s.post(&path, body).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// The cpu of a server created on `node` with nothing but a name and the group.
+async fn created_cpu(node: &Server, token: &str, group: &str, name: &str) -> u64 {
+    let body = serde_json::json!({"name": name, "groupId": group});
+    let post = reqwest::Method::POST;
+    let (status, created) = node
+        .call(post, "/v2/servers/DEMO", Some(token), Some(body))
+        .await;
+    assert_eq!(status, 202, "{created}");
+    let href = created["links"][1]["href"].as_str().unwrap();
+    let (_, server) = node
+        .call(reqwest::Method::GET, href, Some(token), None)
+        .await;
+    server["details"]["cpu"].as_u64().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_the_work_and_survive_one_being_killed() {
     let db = TestDatabase::create().await;

@@ -220,6 +220,96 @@ async fn group_defaults_are_read_along_the_lineage(store: &Store) {
         .is_empty());
 }
 
+on_every_engine!(kept_lineages_hold_until_a_group_or_its_defaults_change);
+async fn kept_lineages_hold_until_a_group_or_its_defaults_change(store: &Store) {
+    use ctlcloud::model::GroupDefaults;
+    use ctlcloud::store::{group_defaults, lineages::Lineages};
+    // Kept for longer than the test can take, however slow the machine.
+    let lineages = std::sync::Arc::new(Lineages::trusting_for(std::time::Duration::from_secs(600)));
+    let store = &store.clone().keeping_lineages_in(lineages.clone());
+    let one = account(store, "LIN").await;
+    let tree = groups::in_datacenter(store.reader(), one.id, "WA1")
+        .await
+        .unwrap();
+    let root = tree.iter().find(|g| g.parent_id.is_none()).unwrap();
+    let default = tree.iter().find(|g| g.name == "Default Group").unwrap();
+    let lineage = || async {
+        let mut conn = store.read().await.unwrap();
+        let id = default.id.to_uppercase();
+        store.lineage(&mut conn, one.id, &id).await.unwrap()
+    };
+    let behind_the_stores_back = |sql: String| async move {
+        let mut tx = store.write().await.unwrap();
+        store::db::query(&sql).execute(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+    };
+    let rename = |name: &str| {
+        format!(
+            "UPDATE groups SET name = '{name}' WHERE id = '{}'",
+            default.id
+        )
+    };
+    let first = lineage().await;
+    let ids: Vec<&str> = first.iter().map(|(g, _)| g.id.as_str()).collect();
+    assert_eq!(ids, [default.id.as_str(), root.id.as_str()]);
+
+    // A change nothing counted is not seen while the lineage is kept...
+    behind_the_stores_back(rename("Renamed")).await;
+    assert_eq!(lineage().await[0].0.name, "Default Group");
+    // ...one the store counts is, with everything committed before it.
+    let mut tx = store.write().await.unwrap();
+    let cpu = GroupDefaults {
+        cpu: Some(2),
+        network_id: Some("net-1".into()),
+        ..GroupDefaults::default()
+    };
+    group_defaults::put(&mut tx, &root.id, &cpu).await.unwrap();
+    tx.commit().await.unwrap();
+    let read = lineage().await;
+    assert_eq!(read[0].0.name, "Renamed");
+    assert_eq!(read[1].1, cpu);
+
+    // Another node's change: counted in the file it shares (SQLite), or notified (PostgreSQL).
+    behind_the_stores_back(rename("Again")).await;
+    assert_eq!(lineage().await[0].0.name, "Renamed");
+    match store.engine() {
+        store::Engine::Sqlite => {
+            behind_the_stores_back("UPDATE groups_changes SET n = n + 1".into()).await
+        }
+        store::Engine::Postgres => lineages.changed(),
+    }
+    assert_eq!(lineage().await[0].0.name, "Again");
+
+    // Every statement that changes a group or its defaults counts.
+    let mut tx = store.write().await.unwrap();
+    group_defaults::forget_network(&mut tx, "net-1")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(lineage().await[1].1.network_id, None);
+    let mut tx = store.write().await.unwrap();
+    let mut renamed = lineage().await[0].0.clone();
+    renamed.name = "Patched".into();
+    groups::update(&mut tx, &renamed).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(lineage().await[0].0.name, "Patched");
+    let mut tx = store.write().await.unwrap();
+    groups::set_subtree_status(&mut tx, &root.id, "archived", NOW, "t")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let statuses: Vec<String> = lineage()
+        .await
+        .iter()
+        .map(|(g, _)| g.status.clone())
+        .collect();
+    assert_eq!(statuses, ["archived", "archived"]);
+    let mut tx = store.write().await.unwrap();
+    groups::delete(&mut tx, &default.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(lineage().await.is_empty());
+}
+
 on_every_engine!(reads_go_on_after_another_node_adds_a_column);
 /// A newer node's migration adds columns while this one runs: its statements, already prepared on
 /// its connections, still answer (on PostgreSQL a prepared statement whose result would gain a

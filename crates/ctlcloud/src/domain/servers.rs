@@ -99,8 +99,11 @@ pub async fn create(
     new: NewServer,
 ) -> ApiResult<(Server, Job)> {
     let mut conn = app.store.read().await?;
-    // The group and its defaults, with those it inherits, in one read.
-    let lineage = store::groups::lineage(&mut conn, account.id, &new.group_id).await?;
+    // The group and its defaults, with those it inherits: kept by this node, or one read.
+    let lineage = app
+        .store
+        .lineage(&mut conn, account.id, &new.group_id)
+        .await?;
     let group = match lineage.first() {
         Some((group, _)) => group.clone(),
         None => return Err(no_such_group(account, "groupId", &new.group_id)),

@@ -18,11 +18,9 @@
 //! Unknown, revoked and expired tokens are never kept; a kept caller whose token has expired since
 //! is not given out.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::kept::Kept;
 use crate::model::Principal;
 
 /// The channel on which PostgreSQL notifies every node of a committed change to callers.
@@ -31,31 +29,10 @@ pub const CHANNEL: &str = "ctlcloud_callers";
 /// How long a node gives out a caller it read, at most, by default.
 pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
 
-/// The most callers a node keeps: past that, those it no longer trusts are dropped, and if that
-/// is not enough, all.
-const MOST: usize = 10_000;
-
-/// A caller as read, with what it was read under.
+/// The callers a node keeps, by their token's hash, with when the token expires (on the server's
+/// clock).
 #[derive(Debug)]
-struct Kept {
-    principal: Principal,
-    /// When the token expires, on the server's clock.
-    expires_at: i64,
-    /// The count of changes it was read under (see [`Callers::get`]).
-    changes: u64,
-    /// When its read began.
-    read: Instant,
-}
-
-/// The callers a node keeps, by their token's hash.
-#[derive(Debug)]
-pub struct Callers {
-    kept: Mutex<HashMap<Vec<u8>, Kept, foldhash::fast::FixedState>>,
-    /// The changes to callers this node knows of (PostgreSQL): bumped by its own commits and by
-    /// every notification. SQLite reads the count from the file instead.
-    known_changes: AtomicU64,
-    trusted_for: Duration,
-}
+pub struct Callers(Kept<Vec<u8>, (Principal, i64)>);
 
 impl Default for Callers {
     fn default() -> Self {
@@ -66,36 +43,27 @@ impl Default for Callers {
 impl Callers {
     /// Callers kept for at most `trusted_for` (zero: none is kept).
     pub fn trusting_for(trusted_for: Duration) -> Callers {
-        Callers {
-            kept: Mutex::default(),
-            known_changes: AtomicU64::new(0),
-            trusted_for,
-        }
+        Callers(Kept::trusting_for(trusted_for))
     }
 
-    /// The count of changes to callers this node knows of.
+    /// The count of changes to callers this node knows of (PostgreSQL).
     pub fn known_changes(&self) -> u64 {
-        self.known_changes.load(Ordering::Acquire)
+        self.0.known_changes()
     }
 
     /// Records a change to callers: none kept so far is given out again.
     pub fn changed(&self) {
-        self.known_changes.fetch_add(1, Ordering::AcqRel);
+        self.0.changed()
     }
 
     /// The caller kept for `hash`, if it was read under `changes` (the count of changes as it is
     /// now), less than the trust window ago, and its token is unexpired at `now`.
     pub fn get(&self, hash: &[u8], changes: u64, now: i64) -> Option<Principal> {
-        let kept = self.lock();
-        let k = kept.get(hash)?;
-        let holds =
-            k.changes == changes && k.expires_at > now && k.read.elapsed() < self.trusted_for;
-        holds.then(|| k.principal.clone())
+        let (principal, expires_at) = self.0.get(hash, changes)?;
+        (expires_at > now).then_some(principal)
     }
 
-    /// Keeps a caller whose read began at `read`, under `changes` as counted before it began. A
-    /// change committed during the read leaves it kept under the count before the change, so it
-    /// is not given out.
+    /// Keeps a caller whose read began at `read`, under `changes` as counted before it began.
     pub fn keep(
         &self,
         hash: &[u8],
@@ -104,31 +72,12 @@ impl Callers {
         changes: u64,
         read: Instant,
     ) {
-        if self.trusted_for.is_zero() {
-            return;
-        }
-        let mut kept = self.lock();
-        if kept.len() >= MOST {
-            kept.retain(|_, k| k.read.elapsed() < self.trusted_for);
-            if kept.len() >= MOST {
-                kept.clear();
-            }
-        }
-        kept.insert(
+        self.0.keep(
             hash.to_vec(),
-            Kept {
-                principal: principal.clone(),
-                expires_at,
-                changes,
-                read,
-            },
-        );
-    }
-
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Kept, foldhash::fast::FixedState>> {
-        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+            (principal.clone(), expires_at),
+            changes,
+            read,
+        )
     }
 }
 
@@ -176,29 +125,5 @@ mod tests {
         callers.changed();
         callers.keep(b"t", &caller("ann"), 100, before, read);
         assert!(callers.get(b"t", callers.known_changes(), 0).is_none());
-    }
-
-    #[test]
-    fn no_caller_is_given_out_past_the_trust_window() {
-        let none = Callers::trusting_for(Duration::ZERO);
-        none.keep(b"t", &caller("ann"), 100, 0, Instant::now());
-        assert!(none.get(b"t", 0, 0).is_none());
-        let callers = Callers::trusting_for(Duration::from_secs(60));
-        let long_ago = Instant::now()
-            .checked_sub(Duration::from_secs(61))
-            .expect("this machine has been up for a minute");
-        callers.keep(b"t", &caller("ann"), 100, 0, long_ago);
-        assert!(callers.get(b"t", 0, 0).is_none());
-    }
-
-    #[test]
-    fn no_more_callers_are_kept_than_the_most() {
-        let callers = Callers::default();
-        for n in 0..MOST * 2 + 3 {
-            callers.keep(&n.to_le_bytes(), &caller("ann"), 100, 0, Instant::now());
-            assert!(callers.lock().len() <= MOST);
-        }
-        let last = (MOST * 2 + 2).to_le_bytes();
-        assert!(callers.get(&last, 0, 0).is_some());
     }
 }

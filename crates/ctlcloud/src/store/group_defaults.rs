@@ -44,16 +44,16 @@ pub async fn put(conn: &mut Tx, group_id: &str, d: &GroupDefaults) -> StoreResul
     .bind(&d.primary_dns)
     .bind(&d.secondary_dns)
     .bind(&d.template_name)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    super::lineages::count_change(conn).await
 }
 
 /// Forgets a network every group named as its default, once the network is gone.
 pub async fn forget_network(conn: &mut Tx, network_id: &str) -> StoreResult<()> {
     db::query("UPDATE group_defaults SET network_id = NULL WHERE network_id = ?")
         .bind(network_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    super::lineages::count_change(conn).await
 }

@@ -153,9 +153,9 @@ pub async fn update(conn: &mut Tx, g: &Group) -> StoreResult<()> {
     .bind(g.change.modified_at)
     .bind(&g.change.modified_by)
     .bind(&g.id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    super::lineages::count_change(conn).await
 }
 
 /// The ids of a group and every group below it, deepest first, so that deleting them in this
@@ -198,9 +198,9 @@ pub async fn set_subtree_status(
     .bind(status)
     .bind(now)
     .bind(by)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    super::lineages::count_change(conn).await
 }
 
 /// A group and its ancestors (`?1`), each with its own defaults, if of the account (`?2`). The tree
@@ -269,9 +269,9 @@ pub async fn system(
 pub async fn delete(conn: &mut Tx, id: &str) -> StoreResult<()> {
     db::query("DELETE FROM groups WHERE id = ?")
         .bind(id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    super::lineages::count_change(conn).await
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub mod db;
 pub mod group_defaults;
 pub mod groups;
 pub mod jobs;
+mod kept;
+pub mod lineages;
 pub mod log_forwarding;
 pub mod networks;
 mod postgres;
@@ -107,6 +109,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../migrations/0014_callers_changes.sql"),
     ),
+    (15, include_str!("../../migrations/0015_groups_changes.sql")),
 ];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
@@ -140,6 +143,7 @@ pub struct Store {
     reader: Pool,
     audit: Arc<audit::Queue>,
     callers: Arc<callers::Callers>,
+    lineages: Arc<lineages::Lineages>,
 }
 
 /// Where the store lives.
@@ -180,6 +184,7 @@ impl Store {
             reader: Pool::Sqlite(sqlite::Readers::new(&path)),
             audit: Arc::default(),
             callers: Arc::default(),
+            lineages: Arc::default(),
         })
     }
 
@@ -195,6 +200,7 @@ impl Store {
             reader: Pool::Postgres(conns),
             audit: Arc::default(),
             callers: Arc::default(),
+            lineages: Arc::default(),
         })
     }
 
@@ -207,6 +213,43 @@ impl Store {
     pub fn keeping_callers_in(mut self, callers: Arc<callers::Callers>) -> Store {
         self.callers = callers;
         self
+    }
+
+    /// The same store, keeping lineages in `lineages` (shared with what tells it of other nodes'
+    /// changes, and with the node's trust window).
+    pub fn keeping_lineages_in(mut self, lineages: Arc<lineages::Lineages>) -> Store {
+        self.lineages = lineages;
+        self
+    }
+
+    /// A group of the account and each of its ancestors, the group first, each with its own
+    /// defaults: the lineage this node keeps while it holds (see [`lineages`]), or read in `conn`.
+    /// Empty when the account has no such group.
+    pub async fn lineage(
+        &self,
+        conn: &mut Tx,
+        account_id: i64,
+        group_id: &str,
+    ) -> StoreResult<lineages::Lineage> {
+        // Counted before the lineage is read, as for callers.
+        let changes = match &self.writes {
+            Writes::Sqlite(_) => {
+                db::query_scalar::<i64>("SELECT n FROM groups_changes")
+                    .fetch_one(&mut *conn)
+                    .await? as u64
+            }
+            Writes::Postgres(conns) => self.lineages.notified_changes() + conns.group_changes(),
+        };
+        let key = (account_id, group_id.to_lowercase());
+        if let Some(kept) = self.lineages.get(&key, changes) {
+            return Ok(kept);
+        }
+        let read = std::time::Instant::now();
+        let lineage = Arc::new(groups::lineage(conn, account_id, group_id).await?);
+        if !lineage.is_empty() {
+            self.lineages.keep(key, lineage.clone(), changes, read);
+        }
+        Ok(lineage)
     }
 
     /// The caller behind a token's hash at `now`, if the token is known, unexpired and unrevoked

@@ -12,7 +12,7 @@
 //! new connection starts afresh.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,8 @@ pub struct Conns {
     closed: AtomicBool,
     /// [`MAX_AGE`], shorter in tests.
     max_age: Duration,
+    /// Transactions changing groups committed through this pool (see `store::lineages`).
+    group_changes: AtomicU64,
 }
 
 impl Conns {
@@ -102,6 +104,7 @@ impl Conns {
             permits: Arc::new(Semaphore::new(max)),
             closed: AtomicBool::new(false),
             max_age,
+            group_changes: AtomicU64::new(0),
         }))
     }
 
@@ -141,6 +144,7 @@ impl Conns {
                 busy: false,
                 in_transaction: false,
                 outdated: false,
+                changes_groups: false,
             });
         }
     }
@@ -166,6 +170,11 @@ impl Conns {
         let result = sqlx::Executor::execute(raw, sqlx::raw_sql(&sql)).await;
         conn.finished(result)?;
         Ok(conn)
+    }
+
+    /// Transactions changing groups committed through this pool.
+    pub fn group_changes(&self) -> u64 {
+        self.group_changes.load(Ordering::Acquire)
     }
 
     /// Closes the idle connections; those in use close when they are given back.
@@ -220,6 +229,8 @@ pub struct Conn {
     /// Its prepared statements were made before a migration changed what they return: closed
     /// when given back (see [`Conn::prepare_again`]).
     outdated: bool,
+    /// Its transaction changed groups: counted in the pool once it commits.
+    changes_groups: bool,
 }
 
 impl Conn {
@@ -295,7 +306,20 @@ impl Conn {
     pub async fn commit(mut self) -> StoreResult<()> {
         self.control("COMMIT").await?;
         self.in_transaction = false;
+        if self.changes_groups {
+            self.conns.group_changes.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(())
+    }
+
+    /// Counts a change to groups in the pool: at once outside a transaction (the statement has
+    /// committed), when the transaction commits inside one.
+    pub fn count_group_change(&mut self) {
+        if self.in_transaction {
+            self.changes_groups = true;
+        } else {
+            self.conns.group_changes.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     async fn control(&mut self, sql: &'static str) -> StoreResult<()> {
