@@ -2,7 +2,9 @@
 //! random JSON, malformed JSON, wrong content types, random path parameters and random paths. A
 //! server must answer each with a status below 500 (or 501 for an operation not built), a JSON
 //! body, and a message with every refusal; must go on answering; and must leave what was stored
-//! before untouched.
+//! before untouched. Path parameters name a real server, group, network, job and alert policy
+//! three times in four; one that requests deleted (or archived) is replaced before the next
+//! endpoint's requests, so that they go on reaching past the lookup of what they name.
 //!
 //! The requests are drawn from a seed, printed with every failure: `CTLCLOUD_TEST_SEED=<seed>`
 //! draws the same requests again. Without it each run draws new ones.
@@ -264,6 +266,78 @@ struct Known {
     server: String,
     group: String,
     network: String,
+    /// A job of the account (the known server's build), for the queue's status.
+    status: String,
+    /// An alert policy.
+    policy: String,
+    /// The data center's root group, where a new group is made when the known one is gone.
+    root: String,
+    /// Servers and groups made so far to stand in for those requests took away.
+    made: usize,
+}
+
+/// Makes sure the server and group that requests are given exist and take work, making new ones
+/// in place of those that requests deleted or archived: otherwise most requests after that would
+/// end at their lookup with a 404.
+async fn restore(s: &Session, known: &mut Known) {
+    let (status, group) = s.get(&format!("/v2/groups/DEMO/{}", known.group)).await;
+    if status != 200 || group["status"] != "active" {
+        known.made += 1;
+        let new = json!({"name": format!("Fuzz {}", known.made), "parentGroupId": known.root});
+        let (status, made) = s.post("/v2/groups/DEMO", new).await;
+        assert_eq!(status, 201, "{made}");
+        known.group = made["id"].as_str().unwrap().to_owned();
+    }
+    let (status, _) = s
+        .get(&format!("/v2/alertPolicies/DEMO/{}", known.policy))
+        .await;
+    if known.policy.is_empty() || status != 200 {
+        let (status, made) = s.post("/v2/alertPolicies/DEMO", policy_body()).await;
+        assert_eq!(status, 201, "{made}");
+        known.policy = made["id"].as_str().unwrap().to_owned();
+    }
+    let (status, server) = s.get(&format!("/v2/servers/DEMO/{}", known.server)).await;
+    if status != 200 || server["status"] != "active" {
+        known.made += 1;
+        let body = create_body(&format!("w{}", known.made), &known.group);
+        let (status, accepted) = s.post("/v2/servers/DEMO", body).await;
+        assert_eq!(status, 202, "{accepted}");
+        s.wait(&status_href(&accepted)).await;
+        // The create's self link names the server by its UUID.
+        let (_, server) = s.get(accepted["links"][1]["href"].as_str().unwrap()).await;
+        known.server = server["id"].as_str().unwrap().to_owned();
+    }
+}
+
+/// A server create's body.
+fn create_body(name: &str, group: &str) -> Value {
+    json!({"name": name, "groupId": group, "sourceServerId": "UBUNTU-16-64-TEMPLATE",
+           "cpu": 1, "memoryGB": 2, "type": "standard"})
+}
+
+/// An alert policy's body.
+fn policy_body() -> Value {
+    json!({"name": "p", "actions": [{"action": "email", "settings": {"recipients": ["a@b.c"]}}],
+           "triggers": [{"metric": "cpu", "duration": "00:05:00", "threshold": 80}]})
+}
+
+/// Valid bodies of the API's requests, naming what is known; requests send them mangled.
+fn valid_bodies(known: &Known) -> Vec<Value> {
+    vec![
+        create_body("web", &known.group),
+        json!({"name": "Fuzzed", "description": "d", "parentGroupId": known.group}),
+        json!([{"op": "set", "member": "cpu", "value": 2}]),
+        json!([{"op": "set", "member": "disks", "value": [{"diskId": "0:0", "sizeGB": 2}]}]),
+        json!([known.server]),
+        json!({"serverIds": [known.server], "snapshotExpirationDays": 3}),
+        json!({"ports": [{"protocol": "TCP", "port": 80}], "internalIPAddress": "10.0.0.1",
+               "sourceRestrictions": [{"cidr": "10.0.0.0/24"}]}),
+        json!({"name": "n", "description": "d", "networkId": known.network}),
+        json!({"cpu": 2, "memoryGB": 4, "networkId": known.network, "primaryDns": "8.8.8.8"}),
+        policy_body(),
+        json!({"id": known.policy}),
+        json!({"username": "nobody-here", "password": "not this one"}),
+    ]
 }
 
 fn fill(rng: &mut Rng, pattern: &str, known: &Known) -> String {
@@ -282,6 +356,8 @@ fn fill(rng: &mut Rng, pattern: &str, known: &Known) -> String {
                 "serverId" => known.server.clone(),
                 "groupId" => known.group.clone(),
                 "networkId" => known.network.clone(),
+                "statusId" | "operationId" => known.status.clone(),
+                "policyId" => known.policy.clone(),
                 _ => random_segment(rng),
             }
         })
@@ -389,31 +465,27 @@ async fn random_requests_are_answered_with_json_and_change_nothing_stored_before
     assert_eq!(status, 202, "{accepted}");
     s.wait(&status_href(&accepted)).await;
     let (_, networks) = s.get("/v2-experimental/networks/DEMO/WA1").await;
-    let known = Known {
+    let status_id = status_href(&accepted)
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut known = Known {
         server: "WA1DEMOWEB01".into(),
         group: body["groupId"].as_str().unwrap().to_owned(),
         network: networks[0]["id"].as_str().unwrap().to_owned(),
+        status: status_id,
+        policy: String::new(),
+        root,
+        made: 0,
     };
-    let valid = [
-        body.clone(),
-        json!({"name": "Fuzzed", "description": "d", "parentGroupId": known.group}),
-        json!([{"op": "set", "member": "cpu", "value": 2}]),
-        json!([{"op": "set", "member": "disks", "value": [{"diskId": "0:0", "sizeGB": 2}]}]),
-        json!([known.server]),
-        json!({"serverIds": [known.server], "snapshotExpirationDays": 3}),
-        json!({"ports": [{"protocol": "TCP", "port": 80}], "internalIPAddress": "10.0.0.1",
-               "sourceRestrictions": [{"cidr": "10.0.0.0/24"}]}),
-        json!({"name": "n", "description": "d", "networkId": known.network}),
-        json!({"cpu": 2, "memoryGB": 4, "networkId": known.network, "primaryDns": "8.8.8.8"}),
-        json!({"name": "p", "actions": [{"action": "email", "settings": {"recipients": ["a@b.c"]}}],
-               "triggers": [{"metric": "cpu", "duration": "00:05:00", "threshold": 80}]}),
-        json!({"username": "nobody-here", "password": "not this one"}),
-    ];
 
     // How many answers of each status, printed: requests that only ever bounced off the first
     // check would test little.
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     for endpoint in ENDPOINTS {
+        restore(&s, &mut known).await;
+        let valid = valid_bodies(&known);
         // An operation not built answers 501 whatever it is sent: a few requests show it.
         let requests = if endpoint.op.is_some() {
             PER_ENDPOINT
@@ -436,6 +508,8 @@ async fn random_requests_are_answered_with_json_and_change_nothing_stored_before
         }
     }
     let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    restore(&s, &mut known).await;
+    let valid = valid_bodies(&known);
     for _ in 0..STRAY_PATHS {
         let segments: Vec<String> = (0..rng.below(7))
             .map(|_| match rng.chance(60) {
