@@ -18,6 +18,15 @@ fn on(db: &TestDatabase, lease_secs: u64, delay_ms: u64) -> Options {
     }
 }
 
+/// Two nodes on `db` that keep what they read for ten minutes (`--trust-callers-ms`): only the
+/// notifications of changes make them read again within a test. The first is logged in.
+async fn two_trusting_nodes(db: &TestDatabase, a: &TempDir, b: &TempDir) -> (Session, Server) {
+    let mut options = on(db, 60, 0);
+    options.env = vec![("CTLCLOUD_TRUST_CALLERS_MS", "600000".into())];
+    let first = Session::start(&a.0, options.clone()).await;
+    (first, Server::start(&b.0, &options))
+}
+
 #[tokio::test]
 async fn the_walkthrough_on_postgres() {
     let db = TestDatabase::create().await;
@@ -101,10 +110,7 @@ async fn a_node_reaches_postgresql_over_its_unix_socket() {
 async fn each_request_acts_as_its_own_caller_on_every_node() {
     let db = TestDatabase::create().await;
     let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
-    let mut options = on(&db, 60, 0);
-    options.env = vec![("CTLCLOUD_TRUST_CALLERS_MS", "600000".into())];
-    let a = Session::start(&dir_a.0, options.clone()).await;
-    let b = Server::start(&dir_b.0, &options);
+    let (a, b) = two_trusting_nodes(&db, &dir_a, &dir_b).await;
     let admin = |args: &[&str], stdin: Option<&str>| {
         admin_on(&dir_a.0, Some(&db.url), args, stdin);
     };
@@ -199,10 +205,7 @@ async fn each_request_acts_as_its_own_caller_on_every_node() {
 async fn new_group_defaults_reach_creates_on_every_node() {
     let db = TestDatabase::create().await;
     let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
-    let mut options = on(&db, 60, 0);
-    options.env = vec![("CTLCLOUD_TRUST_CALLERS_MS", "600000".into())];
-    let a = Session::start(&dir_a.0, options.clone()).await;
-    let b = Server::start(&dir_b.0, &options);
+    let (a, b) = two_trusting_nodes(&db, &dir_a, &dir_b).await;
     let group = a.group_id("Default Group").await;
     set_default_cpu(&a, &group, 2).await;
     assert_eq!(created_cpu(&a.server, &a.token, &group, "a").await, 2);
