@@ -299,20 +299,8 @@ async fn restore(s: &Session, known: &mut Known) {
     let (status, server) = s.get(&format!("/v2/servers/DEMO/{}", known.server)).await;
     if status != 200 || server["status"] != "active" {
         known.made += 1;
-        let body = create_body(&format!("w{}", known.made), &known.group);
-        let (status, accepted) = s.post("/v2/servers/DEMO", body).await;
-        assert_eq!(status, 202, "{accepted}");
-        s.wait(&status_href(&accepted)).await;
-        // The create's self link names the server by its UUID.
-        let (_, server) = s.get(accepted["links"][1]["href"].as_str().unwrap()).await;
-        known.server = server["id"].as_str().unwrap().to_owned();
+        known.server = s.build_in(&format!("w{}", known.made), &known.group).await;
     }
-}
-
-/// A server create's body.
-fn create_body(name: &str, group: &str) -> Value {
-    json!({"name": name, "groupId": group, "sourceServerId": "UBUNTU-16-64-TEMPLATE",
-           "cpu": 1, "memoryGB": 2, "type": "standard"})
 }
 
 /// An alert policy's body.
@@ -324,7 +312,7 @@ fn policy_body() -> Value {
 /// Valid bodies of the API's requests, naming what is known; requests send them mangled.
 fn valid_bodies(known: &Known) -> Vec<Value> {
     vec![
-        create_body("web", &known.group),
+        server_body_in("web", &known.group),
         json!({"name": "Fuzzed", "description": "d", "parentGroupId": known.group}),
         json!([{"op": "set", "member": "cpu", "value": 2}]),
         json!([{"op": "set", "member": "disks", "value": [{"diskId": "0:0", "sizeGB": 2}]}]),
@@ -449,8 +437,7 @@ async fn random_requests_are_answered_with_json_and_change_nothing_stored_before
         )
         .await;
     assert_eq!(status, 201, "{kept_group}");
-    let mut kept_body = s.server_body("keep").await;
-    kept_body["groupId"] = kept_group["id"].clone();
+    let mut kept_body = server_body_in("keep", kept_group["id"].as_str().unwrap());
     let (status, accepted) = s.post("/v2/servers/DEMO", kept_body.clone()).await;
     assert_eq!(status, 202, "{accepted}");
     s.wait(&status_href(&accepted)).await;

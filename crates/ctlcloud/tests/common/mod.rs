@@ -284,15 +284,7 @@ impl Session {
 
     /// A create-server body for the Default Group.
     pub async fn server_body(&self, name: &str) -> Value {
-        json!({
-            "name": name,
-            "description": format!("{name} server"),
-            "groupId": self.group_id("Default Group").await,
-            "sourceServerId": "UBUNTU-16-64-TEMPLATE",
-            "cpu": 1,
-            "memoryGB": 2,
-            "type": "standard",
-        })
+        server_body_in(name, &self.group_id("Default Group").await)
     }
 
     /// Polls a status href until the job ends; returns the final status body.
@@ -433,10 +425,16 @@ impl Drop for TestDatabase {
 impl Session {
     /// Builds a server from `server_body` and waits for its build; returns its id.
     pub async fn build(&self, name: &str) -> String {
+        self.build_in(name, &self.group_id("Default Group").await)
+            .await
+    }
+
+    /// Builds a server from `server_body_in` and waits for its build; returns its id.
+    pub async fn build_in(&self, name: &str, group_id: &str) -> String {
         let (status, created) = self
             .post(
                 &format!("/v2/servers/{}", self.alias),
-                self.server_body(name).await,
+                server_body_in(name, group_id),
             )
             .await;
         assert_eq!(status, 202, "create {name}: {created}");
@@ -526,4 +524,17 @@ pub fn links(body: &Value) -> Vec<(String, String, Option<Vec<String>>)> {
         _ => {}
     }
     out
+}
+
+/// A create-server body for the group `group_id`.
+pub fn server_body_in(name: &str, group_id: &str) -> Value {
+    json!({
+        "name": name,
+        "description": format!("{name} server"),
+        "groupId": group_id,
+        "sourceServerId": "UBUNTU-16-64-TEMPLATE",
+        "cpu": 1,
+        "memoryGB": 2,
+        "type": "standard",
+    })
 }
