@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 
 use crate::access::throttle::Throttle;
 use crate::adminapi::AdminToken;
+use crate::api::answers::Answers;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::compute::Compute;
@@ -29,6 +30,8 @@ pub struct App {
     pub limits: Limits,
     /// Server creates waiting to be decided together, per account.
     pub creates: Arc<Creates>,
+    /// Answers to GETs of a server, kept while nothing is committed (SQLite).
+    pub answers: Answers,
     /// Failed logins and admin-token attempts, per client (in memory on this node).
     pub throttle: Throttle,
     /// The operator's admin token; the admin API is off without one.
@@ -50,6 +53,7 @@ impl App {
             announcer: Default::default(),
             limits: Default::default(),
             creates: Default::default(),
+            answers: Default::default(),
             throttle: Default::default(),
             admin_token: None,
             read_timeout: connections::DEFAULT_READ_TIMEOUT,

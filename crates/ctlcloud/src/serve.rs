@@ -190,6 +190,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         announcer,
         limits: config.limits,
         creates: Default::default(),
+        answers: crate::api::answers::Answers::trusting_for(config.trust_callers),
         throttle: Default::default(),
         admin_token,
         read_timeout: config.read_timeout,

@@ -180,7 +180,7 @@ impl Role {
 }
 
 /// The permissions a caller holds: the union of their roles'.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Grants(u32);
 
 impl Grants {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod alert_policies;
+pub mod answers;
 mod authentication;
 mod datacenters;
 mod group_actions;

@@ -1,6 +1,7 @@
 //! Errors as clients see them: a status and a JSON `{"message"}` body, with `modelState` naming the
 //! field for validation failures. Internal errors are logged and answered with a generic 500.
 
+use axum::body::Bytes;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -120,14 +121,17 @@ impl IntoResponse for ApiError {
 /// A JSON response with the given status.
 pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut response = (status, bytes).into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            );
-            response
-        }
+        Ok(bytes) => json_bytes_response(status, bytes.into()),
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// A response of JSON already written.
+pub fn json_bytes_response(status: StatusCode, json: Bytes) -> Response {
+    let mut response = (status, json).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
 }

@@ -355,6 +355,18 @@ pub fn reply<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> ApiR
     Ok(error::json_response(status, body))
 }
 
+/// A JSON response already written (by [`written`], or kept).
+pub fn reply_written(status: StatusCode, json: Bytes) -> ApiResult<Response> {
+    Ok(error::json_bytes_response(status, json))
+}
+
+/// A JSON body written as [`reply`] would write it: with its links trimmed to the caller's grants.
+pub fn written<T: serde::Serialize + ?Sized>(body: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(ApiError::internal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

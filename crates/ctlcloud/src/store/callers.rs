@@ -8,7 +8,10 @@
 //! [`super::Store::commit_callers`], which counts them in the `callers_changes` table and, on
 //! PostgreSQL, notifies every node on [`CHANNEL`] in the same transaction.
 //! - SQLite: a request reads that count (one row) in its own snapshot, before the caller, so a
-//!   change committed by another process on the file (`ctlcloud admin`) holds at once too.
+//!   change committed by another process on the file (`ctlcloud admin`) holds at once too. When
+//!   nothing at all was committed to the file since the count was last read (see
+//!   [`super::commits`]), the count is known without reading it, and a request with a kept caller
+//!   reads nothing.
 //! - PostgreSQL: reading the count would be a round trip again. Each node counts the
 //!   notifications it receives instead (its own changes too, once committed), and a kept caller
 //!   holds while that count has not moved. A notification missed while the listening connection

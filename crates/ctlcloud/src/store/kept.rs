@@ -1,11 +1,13 @@
-//! What a node keeps of rows it read, to spare reading them again, each under the count of
-//! changes it was read under: the callers of recent tokens ([`super::callers`]) and the groups
-//! servers are created into ([`super::lineages`]).
+//! What a node keeps of what it read, to spare reading it again, each under the count of changes
+//! it was read under: the callers of recent tokens ([`super::callers`]), the groups servers are
+//! created into ([`super::lineages`]) and the answers to GETs of a server (`api::answers`).
 //!
 //! A kept value is given out only while the count has not moved since its read began and for at
-//! most the node's trust window. How the count is known depends on the engine: SQLite reads it
-//! from the file in the request's own snapshot; on PostgreSQL each node counts the notifications
-//! it receives and the changes it commits itself.
+//! most the node's trust window. How the count is known depends on what is kept and the engine:
+//! on SQLite callers and lineages are counted in the file, read in the request's own snapshot
+//! (callers only when anything was committed since the count was last read), and answers by the
+//! commits to the file ([`super::commits`]); on PostgreSQL each node counts the notifications it
+//! receives and the changes it commits itself.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -13,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The most values kept: past that, those no longer trusted are dropped, and if that is not
-/// enough, all.
+/// The most values kept by default: past that, those no longer trusted are dropped, and if that
+/// is not enough, all.
 const MOST: usize = 10_000;
 
 #[derive(Debug)]
@@ -34,15 +36,22 @@ pub struct Kept<K, V> {
     /// count from the file instead.
     known_changes: AtomicU64,
     trusted_for: Duration,
+    most: usize,
 }
 
 impl<K: Eq + Hash, V: Clone> Kept<K, V> {
     /// Values given out for at most `trusted_for` after their read (zero: none is kept).
     pub fn trusting_for(trusted_for: Duration) -> Self {
+        Kept::holding(MOST, trusted_for)
+    }
+
+    /// At most `most` values, each given out for at most `trusted_for` after its read.
+    pub fn holding(most: usize, trusted_for: Duration) -> Self {
         Kept {
             entries: Mutex::default(),
             known_changes: AtomicU64::new(0),
             trusted_for,
+            most,
         }
     }
 
@@ -77,9 +86,9 @@ impl<K: Eq + Hash, V: Clone> Kept<K, V> {
             return;
         }
         let mut entries = self.lock();
-        if entries.len() >= MOST {
+        if entries.len() >= self.most {
             entries.retain(|_, e| e.read.elapsed() < self.trusted_for);
-            if entries.len() >= MOST {
+            if entries.len() >= self.most {
                 entries.clear();
             }
         }

@@ -18,11 +18,12 @@ pub mod accounts;
 pub mod alert_policies;
 pub mod audit;
 pub mod callers;
+mod commits;
 pub mod db;
 pub mod group_defaults;
 pub mod groups;
 pub mod jobs;
-mod kept;
+pub(crate) mod kept;
 pub mod lineages;
 pub mod log_forwarding;
 pub mod networks;
@@ -144,6 +145,10 @@ pub struct Store {
     audit: Arc<audit::Queue>,
     callers: Arc<callers::Callers>,
     lineages: Arc<lineages::Lineages>,
+    /// The commits to the file as this node has seen them (SQLite).
+    commits: Option<Arc<commits::Commits>>,
+    /// The count of changes to callers, with the count of commits it was read at (SQLite).
+    callers_changes: Arc<std::sync::Mutex<Option<(u64, u64)>>>,
 }
 
 /// Where the store lives.
@@ -160,10 +165,12 @@ impl Store {
     pub async fn open(location: Location<'_>) -> StoreResult<Store> {
         match location {
             Location::File(path) => {
-                let store = Store::open_sqlite(path).await?;
+                let mut store = Store::open_sqlite(path).await?;
                 let mut tx = store.write().await?;
                 migrate(Exec::from(&mut tx)).await?;
                 tx.commit().await?;
+                // The file's shared-memory index exists once a transaction ran in WAL mode.
+                store.commits = commits::Commits::open(path).map(Arc::new);
                 Ok(store)
             }
             Location::Postgres(url) => Store::open_postgres(url).await,
@@ -185,6 +192,8 @@ impl Store {
             audit: Arc::default(),
             callers: Arc::default(),
             lineages: Arc::default(),
+            commits: None,
+            callers_changes: Arc::default(),
         })
     }
 
@@ -201,6 +210,8 @@ impl Store {
             audit: Arc::default(),
             callers: Arc::default(),
             lineages: Arc::default(),
+            commits: None,
+            callers_changes: Arc::default(),
         })
     }
 
@@ -258,11 +269,7 @@ impl Store {
         // Counted before the caller is read: a change committed in between then leaves the caller
         // kept under the count before it, not given out.
         let changes = match &self.reader {
-            Pool::Sqlite(_) => {
-                db::query_scalar::<i64>("SELECT n FROM callers_changes")
-                    .fetch_one(&self.reader)
-                    .await? as u64
-            }
+            Pool::Sqlite(_) => self.callers_changes_in_file().await?,
             Pool::Postgres(_) => self.callers.known_changes(),
         };
         if let Some(kept) = self.callers.get(hash, changes, now) {
@@ -274,6 +281,43 @@ impl Store {
         };
         self.callers.keep(hash, &caller, expires_at, changes, read);
         Ok(Some(caller))
+    }
+
+    /// The count of changes to callers in the SQLite file: read in the request's snapshot, unless
+    /// nothing was committed to the file since it was last read.
+    async fn callers_changes_in_file(&self) -> StoreResult<u64> {
+        // Seen before the count is read: a commit in between moves what is seen next.
+        let seen = self.commits_seen();
+        let last = *self
+            .callers_changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let (Some(seen), Some((at, n))) = (seen, last) {
+            if seen == at {
+                return Ok(n);
+            }
+        }
+        let n = db::query_scalar::<i64>("SELECT n FROM callers_changes")
+            .fetch_one(&self.reader)
+            .await? as u64;
+        if let Some(seen) = seen {
+            *self
+                .callers_changes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some((seen, n));
+        }
+        Ok(n)
+    }
+
+    /// The count of commits to the SQLite file this node has seen, as of now (see [`commits`]):
+    /// what the task reads next is as of this count or later, and what was read under one count
+    /// holds while the count is the same. `None` on PostgreSQL, when it cannot be known this time,
+    /// and in a task whose reads are in a snapshot begun earlier.
+    pub fn commits_seen(&self) -> Option<u64> {
+        match &self.reader {
+            Pool::Sqlite(readers) if readers.reads_afresh() => self.commits.as_ref()?.count(),
+            _ => None,
+        }
     }
 
     /// Commits a transaction that changes who a token's caller is or what they may do (see
@@ -509,7 +553,38 @@ impl Scratch {
 
 #[cfg(test)]
 mod tests {
-    use super::{accounts, Location, Store, MIGRATIONS};
+    use super::{accounts, db, Location, Scratch, Store, MIGRATIONS};
+
+    /// What a task reads after `commits_seen` is as of that count or later: a task already
+    /// reading a snapshot begun earlier gets no count.
+    #[tokio::test]
+    async fn commits_are_seen_only_for_reads_not_in_an_earlier_snapshot() {
+        let scratch = Scratch::open().await;
+        let store = &scratch.store;
+        let before = store.commits_seen().expect("SQLite's count");
+        store
+            .in_snapshot(async {
+                assert_eq!(store.commits_seen(), Some(before), "nothing read yet");
+                db::query_scalar::<i64>("SELECT n FROM callers_changes")
+                    .fetch_one(store.reader())
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    store.commits_seen(),
+                    None,
+                    "reading a snapshot begun before"
+                );
+            })
+            .await;
+        let mut tx = store.write().await.unwrap();
+        db::query("UPDATE callers_changes SET n = n + 1")
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_ne!(store.commits_seen(), Some(before), "a commit moves it");
+        scratch.close().await;
+    }
 
     /// A store written before accounts kept their parent's alias and custom field count, and
     /// servers what they have attached, has them filled in when it is opened.

@@ -179,6 +179,14 @@ impl Readers {
         }
     }
 
+    /// Whether the task's next read on this pool reads as of now: not in a snapshot begun before.
+    pub fn reads_afresh(self: &Arc<Self>) -> bool {
+        !matches!(
+            self.own_snapshot(|state| matches!(state, SnapshotState::Open(_))),
+            Some(true)
+        )
+    }
+
     /// Runs `f` on the state of the task's snapshot if the task has one on this pool.
     fn own_snapshot<T>(self: &Arc<Self>, f: impl FnOnce(&mut SnapshotState) -> T) -> Option<T> {
         SNAPSHOT
