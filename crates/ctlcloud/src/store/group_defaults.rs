@@ -49,11 +49,15 @@ pub async fn put(conn: &mut Tx, group_id: &str, d: &GroupDefaults) -> StoreResul
     super::lineages::count_change(conn).await
 }
 
-/// Forgets a network every group named as its default, once the network is gone.
+/// Forgets a network every group named as its default, once the network is gone. Counted as a
+/// change to groups only if a group named it.
 pub async fn forget_network(conn: &mut Tx, network_id: &str) -> StoreResult<()> {
-    db::query("UPDATE group_defaults SET network_id = NULL WHERE network_id = ?")
+    let forgotten = db::query("UPDATE group_defaults SET network_id = NULL WHERE network_id = ?")
         .bind(network_id)
         .execute(&mut *conn)
         .await?;
+    if forgotten.rows_affected() == 0 {
+        return Ok(());
+    }
     super::lineages::count_change(conn).await
 }
