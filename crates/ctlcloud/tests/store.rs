@@ -432,40 +432,80 @@ async fn users_and_tokens(store: &Store) {
         "expired"
     );
     assert!(store.caller(b"unknown", NOW).await.unwrap().is_none());
-    // The caller is kept: a change not committed as a change to callers is not seen (within the
-    // trust window), one committed as such is.
+    // The caller is kept: a change nothing counted is not seen (within the trust window)...
+    let behind_the_stores_back = |sql: String| async move {
+        let mut tx = store.write().await.unwrap();
+        store::db::query(&sql).execute(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+    };
+    behind_the_stores_back(format!(
+        "UPDATE users SET roles = 'AccountViewer' WHERE id = {id}"
+    ))
+    .await;
+    let kept = store.caller(b"token-a", NOW).await.unwrap().unwrap();
+    assert_eq!(kept.roles, ["ServerAdmin"], "read again");
+    // ...one the store counts is, with everything committed before it.
     let mut tx = store.write().await.unwrap();
-    users::set_roles(&mut tx, id, &["AccountViewer"], NOW, "t")
+    users::set_roles(&mut tx, id, &["AccountViewer", "BillingManager"], NOW, "t")
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let kept = store.caller(b"token-a", NOW).await.unwrap().unwrap();
-    assert_eq!(kept.roles, ["ServerAdmin"], "read again");
-    store
-        .commit_callers(store.write().await.unwrap())
-        .await
-        .unwrap();
     let read = store.caller(b"token-a", NOW).await.unwrap().unwrap();
-    assert_eq!(read.roles, ["AccountViewer"], "not read again");
+    assert_eq!(
+        read.roles,
+        ["AccountViewer", "BillingManager"],
+        "not read again"
+    );
+    // Every statement that changes callers counts: a new password (which revokes the tokens),
+    // disabling, revoking, a custom field for the account.
     let mut tx = store.write().await.unwrap();
     users::set_password(&mut tx, id, "hash-3", NOW, "t")
         .await
         .unwrap();
-    store.commit_callers(tx).await.unwrap();
+    tx.commit().await.unwrap();
     assert!(
         store.caller(b"token-a", NOW).await.unwrap().is_none(),
         "revoked"
     );
+    let token = |name: &'static [u8]| async move {
+        let mut tx = store.write().await.unwrap();
+        users::insert_token(&mut tx, name, id, NOW, NOW + 100)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(store.caller(name, NOW).await.unwrap().is_some(), "kept");
+    };
+    token(b"token-r").await;
     let mut tx = store.write().await.unwrap();
-    users::insert_token(&mut tx, b"token-c", id, NOW, NOW + 100)
+    assert_eq!(users::revoke_tokens(&mut tx, id).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    assert!(
+        store.caller(b"token-r", NOW).await.unwrap().is_none(),
+        "revoked"
+    );
+    token(b"token-f").await;
+    let mut tx = store.write().await.unwrap();
+    let field = CustomFieldDef {
+        id: "f-1".into(),
+        name: "Cost center".into(),
+        is_required: false,
+        kind: "text".into(),
+        options: Vec::new(),
+    };
+    assert!(accounts::insert_custom_field(&mut tx, a.id, &field)
         .await
-        .unwrap();
+        .unwrap());
+    tx.commit().await.unwrap();
+    let read = store.caller(b"token-f", NOW).await.unwrap().unwrap();
+    assert!(read.account.has_custom_fields, "read again");
+    token(b"token-c").await;
+    let mut tx = store.write().await.unwrap();
     users::set_disabled(&mut tx, id, true, NOW, "t")
         .await
         .unwrap();
     assert!(users::get(&mut tx, "nobody").await.unwrap().is_none());
     assert_eq!(users::get(&mut tx, "ALICE").await.unwrap().unwrap().id, id);
-    store.commit_callers(tx).await.unwrap();
+    tx.commit().await.unwrap();
     assert!(
         store.caller(b"token-c", NOW).await.unwrap().is_none(),
         "disabled"

@@ -46,8 +46,7 @@ pub async fn create_custom_field(
     };
     let mut tx = app.store.write().await?;
     let def = custom_fields::define(&mut tx, &account, new).await?;
-    // Read with the caller: whether the account defines custom fields.
-    app.store.commit_callers(tx).await?;
+    tx.commit().await?;
     reply(StatusCode::CREATED, &wire::CustomFieldDef::from(def))
 }
 

@@ -134,7 +134,7 @@ pub async fn set_roles(
     let roles = roles_of(request)?;
     let mut tx = app.store.write().await?;
     domain::set_roles(&mut tx, &user, &roles, app.clock.now(), caller.name()).await?;
-    app.store.commit_callers(tx).await?;
+    tx.commit().await?;
     reply(StatusCode::OK, &present(reread(app, &user).await?, None))
 }
 
@@ -149,7 +149,7 @@ pub async fn set_password(
     let (hash, generated) = password_of(request).await?;
     let mut tx = app.store.write().await?;
     domain::set_password(&mut tx, &user, &hash, app.clock.now(), caller.name()).await?;
-    app.store.commit_callers(tx).await?;
+    tx.commit().await?;
     reply(
         StatusCode::OK,
         &present(reread(app, &user).await?, generated),
@@ -166,7 +166,7 @@ pub async fn set_disabled(
     let user = find(app, caller, username).await?;
     let mut tx = app.store.write().await?;
     domain::set_disabled(&mut tx, &user, disabled, app.clock.now(), caller.name()).await?;
-    app.store.commit_callers(tx).await?;
+    tx.commit().await?;
     reply(StatusCode::OK, &present(reread(app, &user).await?, None))
 }
 
@@ -180,6 +180,6 @@ pub async fn revoke_tokens(app: &App, caller: &Caller, username: &str) -> ApiRes
     let user = find(app, caller, username).await?;
     let mut tx = app.store.write().await?;
     let revoked = domain::revoke_tokens(&mut tx, &user, app.clock.now(), caller.name()).await?;
-    app.store.commit_callers(tx).await?;
+    tx.commit().await?;
     reply(StatusCode::OK, &Revoked { revoked })
 }

@@ -173,7 +173,9 @@ pub async fn insert_custom_field(
     }
     db::query("UPDATE accounts SET custom_fields_count = custom_fields_count + 1 WHERE id = ?")
         .bind(account_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    // Whether the account has custom fields is read with its callers.
+    super::callers::count_change(conn).await?;
     Ok(true)
 }

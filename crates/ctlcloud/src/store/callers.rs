@@ -3,27 +3,28 @@
 //! was one of the two round trips of a GET.
 //!
 //! A kept caller is given out only while nothing that decides who a token's caller is or what
-//! they may do has changed since it was read: a user's roles, password or being disabled, revoked
-//! tokens, an account's custom fields. Those changes are committed with
-//! [`super::Store::commit_callers`], which counts them in the `callers_changes` table and, on
-//! PostgreSQL, notifies every node on [`CHANNEL`] in the same transaction.
-//! - SQLite: a request reads that count (one row) in its own snapshot, before the caller, so a
-//!   change committed by another process on the file (`ctlcloud admin`) holds at once too. When
-//!   nothing at all was committed to the file since the count was last read (see
-//!   [`super::commits`]), the count is known without reading it, and a request with a kept caller
-//!   reads nothing.
-//! - PostgreSQL: reading the count would be a round trip again. Each node counts the
-//!   notifications it receives instead (its own changes too, once committed), and a kept caller
-//!   holds while that count has not moved. A notification missed while the listening connection
-//!   was lost is made up for when it is made again. Until then the other bound applies: no caller
-//!   is kept longer than the node's trust window (`--trust-callers-ms`, one second by default).
+//! they may do has changed since it was read: a user's roles or being disabled, revoked tokens
+//! (a new password revokes them), an account's custom fields. Every statement that makes such a
+//! change counts it in its own transaction ([`count_change`], see `store::kept`):
+//! - SQLite: in the `callers_changes` table. A request reads that count (one row) in its own
+//!   snapshot, before the caller, so a change committed by another process on the file
+//!   (`ctlcloud admin`) holds at once too. When nothing at all was committed to the file since
+//!   the count was last read (see [`super::commits`]), the count is known without reading it, and
+//!   a request with a kept caller reads nothing.
+//! - PostgreSQL: reading the count would be a round trip again. The transaction notifies every
+//!   node on [`CHANNEL`]; each node counts the notifications it receives, and the changes it
+//!   commits itself, and a kept caller holds while that count has not moved. A notification
+//!   missed while the listening connection was lost is made up for when it is made again. Until
+//!   then the other bound applies: no caller is kept longer than the node's trust window
+//!   (`--trust-callers-ms`, one second by default).
 //!
 //! Unknown, revoked and expired tokens are never kept; a kept caller whose token has expired since
 //! is not given out.
 
 use std::time::{Duration, Instant};
 
-use super::kept::Kept;
+use super::kept::{self, Counted, Kept};
+use super::{StoreResult, Tx};
 use crate::model::Principal;
 
 /// The channel on which PostgreSQL notifies every node of a committed change to callers.
@@ -49,12 +50,12 @@ impl Callers {
         Callers(Kept::trusting_for(trusted_for))
     }
 
-    /// The count of changes to callers this node knows of (PostgreSQL).
-    pub fn known_changes(&self) -> u64 {
+    /// The count of changes to callers this node was notified of (PostgreSQL).
+    pub fn notified_changes(&self) -> u64 {
         self.0.known_changes()
     }
 
-    /// Records a change to callers: none kept so far is given out again.
+    /// Records a change to callers made by another node: none kept so far is given out again.
     pub fn changed(&self) {
         self.0.changed()
     }
@@ -84,6 +85,11 @@ impl Callers {
     }
 }
 
+/// Counts a change to callers made in `tx` (see the module's notes).
+pub(super) async fn count_change(tx: &mut Tx) -> StoreResult<()> {
+    kept::count_change(tx, Counted::Callers).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,23 +116,23 @@ mod tests {
     #[test]
     fn a_caller_is_given_out_while_nothing_changed_and_its_token_lives() {
         let callers = Callers::default();
-        let changes = callers.known_changes();
+        let changes = callers.notified_changes();
         callers.keep(b"t", &caller("ann"), 100, changes, Instant::now());
         let got = callers.get(b"t", changes, 99).expect("kept");
         assert_eq!(got.username, "ann");
         assert!(callers.get(b"other", changes, 99).is_none());
         assert!(callers.get(b"t", changes, 100).is_none(), "expired");
         callers.changed();
-        assert!(callers.get(b"t", callers.known_changes(), 99).is_none());
+        assert!(callers.get(b"t", callers.notified_changes(), 99).is_none());
     }
 
     #[test]
     fn a_caller_read_across_a_change_is_not_given_out() {
         let callers = Callers::default();
-        let before = callers.known_changes();
+        let before = callers.notified_changes();
         let read = Instant::now();
         callers.changed();
         callers.keep(b"t", &caller("ann"), 100, before, read);
-        assert!(callers.get(b"t", callers.known_changes(), 0).is_none());
+        assert!(callers.get(b"t", callers.notified_changes(), 0).is_none());
     }
 }

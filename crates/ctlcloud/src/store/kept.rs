@@ -15,6 +15,60 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::{db, StoreResult, Tx};
+
+/// What nodes keep that a transaction can change: each change is counted in the transaction that
+/// makes it ([`count_change`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Counted {
+    /// Users, their roles and tokens, and what else a caller is read with ([`super::callers`]).
+    Callers = 0,
+    /// Groups and their defaults ([`super::lineages`]).
+    Groups = 1,
+}
+
+impl Counted {
+    /// The row counting them on SQLite, and the channel notifying them on PostgreSQL.
+    fn counter(self) -> (&'static str, &'static str) {
+        match self {
+            Counted::Callers => (
+                "UPDATE callers_changes SET n = n + 1",
+                super::callers::CHANNEL,
+            ),
+            Counted::Groups => (
+                "UPDATE groups_changes SET n = n + 1",
+                super::lineages::CHANNEL,
+            ),
+        }
+    }
+}
+
+/// Counts a change to `what` made in `tx`, wherever it runs (a request, a job's step,
+/// `ctlcloud admin`), so that no node gives out what it kept from before it:
+/// - SQLite: in a row of the file, which requests read in their own snapshot.
+/// - PostgreSQL: a notification to every node, and, once the transaction commits, the count of
+///   this node's own changes, so that the node that made a change never gives out what it read
+///   before (it may hear of the notification later). A row counting changes would make every
+///   transaction that changes one wait for the others.
+pub(super) async fn count_change(tx: &mut Tx, what: Counted) -> StoreResult<()> {
+    let (counting, channel) = what.counter();
+    match tx {
+        Tx::Sqlite(_) | Tx::SqliteBatch(_) => {
+            db::query(counting).execute(tx).await?;
+        }
+        Tx::Postgres(_) | Tx::PostgresAutocommit(_) => {
+            db::query("SELECT pg_notify(?, '')")
+                .bind(channel)
+                .execute(&mut *tx)
+                .await?;
+            if let Tx::Postgres(conn) | Tx::PostgresAutocommit(conn) = tx {
+                conn.count_change(what);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The most values kept by default: past that, those no longer trusted are dropped, and if that
 /// is not enough, all.
 const MOST: usize = 10_000;

@@ -19,8 +19,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::kept::Kept;
-use super::{db, StoreResult, Tx};
+use super::kept::{self, Counted, Kept};
+use super::{StoreResult, Tx};
 use crate::model::{Group, GroupDefaults};
 
 /// The channel on which PostgreSQL notifies every node of a committed change to groups.
@@ -66,21 +66,5 @@ impl Lineages {
 
 /// Counts a change to groups or their defaults made in `tx` (see the module's notes).
 pub(super) async fn count_change(tx: &mut Tx) -> StoreResult<()> {
-    match tx {
-        Tx::Sqlite(_) | Tx::SqliteBatch(_) => {
-            db::query("UPDATE groups_changes SET n = n + 1")
-                .execute(tx)
-                .await?;
-        }
-        Tx::Postgres(_) | Tx::PostgresAutocommit(_) => {
-            db::query("SELECT pg_notify(?, '')")
-                .bind(CHANNEL)
-                .execute(&mut *tx)
-                .await?;
-            if let Tx::Postgres(conn) | Tx::PostgresAutocommit(conn) = tx {
-                conn.count_group_change();
-            }
-        }
-    }
-    Ok(())
+    kept::count_change(tx, Counted::Groups).await
 }

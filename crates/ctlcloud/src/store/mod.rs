@@ -249,7 +249,9 @@ impl Store {
                     .fetch_one(&mut *conn)
                     .await? as u64
             }
-            Writes::Postgres(conns) => self.lineages.notified_changes() + conns.group_changes(),
+            Writes::Postgres(conns) => {
+                self.lineages.notified_changes() + conns.changes(kept::Counted::Groups)
+            }
         };
         let key = (account_id, group_id.to_lowercase());
         if let Some(kept) = self.lineages.get(&key, changes) {
@@ -270,7 +272,9 @@ impl Store {
         // kept under the count before it, not given out.
         let changes = match &self.reader {
             Pool::Sqlite(_) => self.callers_changes_in_file().await?,
-            Pool::Postgres(_) => self.callers.known_changes(),
+            Pool::Postgres(conns) => {
+                self.callers.notified_changes() + conns.changes(kept::Counted::Callers)
+            }
         };
         if let Some(kept) = self.callers.get(hash, changes, now) {
             return Ok(Some(kept));
@@ -318,24 +322,6 @@ impl Store {
             Pool::Sqlite(readers) if readers.reads_afresh() => self.commits.as_ref()?.count(),
             _ => None,
         }
-    }
-
-    /// Commits a transaction that changes who a token's caller is or what they may do (see
-    /// [`callers`]): counted with it, and announced to every node on PostgreSQL when it commits.
-    /// This node stops giving out the callers it keeps before this returns.
-    pub async fn commit_callers(&self, mut tx: Tx) -> StoreResult<()> {
-        db::query("UPDATE callers_changes SET n = n + 1")
-            .execute(&mut tx)
-            .await?;
-        if let Tx::Postgres(_) = tx {
-            db::query("SELECT pg_notify(?, '')")
-                .bind(callers::CHANNEL)
-                .execute(&mut tx)
-                .await?;
-        }
-        tx.commit().await?;
-        self.callers.changed();
-        Ok(())
     }
 
     /// Starts a write transaction. Nothing it does is visible or durable until `commit` returns.

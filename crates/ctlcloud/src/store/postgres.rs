@@ -21,6 +21,7 @@ use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::db::{self, PgShape};
+use super::kept::Counted;
 use super::statements::{self, ByText};
 use super::{StoreError, StoreResult};
 
@@ -74,8 +75,8 @@ pub struct Conns {
     closed: AtomicBool,
     /// [`MAX_AGE`], shorter in tests.
     max_age: Duration,
-    /// Transactions changing groups committed through this pool (see `store::lineages`).
-    group_changes: AtomicU64,
+    /// Transactions committed through this pool that changed what nodes keep, by [`Counted`].
+    changes: [AtomicU64; 2],
 }
 
 impl Conns {
@@ -104,7 +105,7 @@ impl Conns {
             permits: Arc::new(Semaphore::new(max)),
             closed: AtomicBool::new(false),
             max_age,
-            group_changes: AtomicU64::new(0),
+            changes: Default::default(),
         }))
     }
 
@@ -144,7 +145,7 @@ impl Conns {
                 busy: false,
                 in_transaction: false,
                 outdated: false,
-                changes_groups: false,
+                changed: [false; 2],
             });
         }
     }
@@ -172,9 +173,9 @@ impl Conns {
         Ok(conn)
     }
 
-    /// Transactions changing groups committed through this pool.
-    pub fn group_changes(&self) -> u64 {
-        self.group_changes.load(Ordering::Acquire)
+    /// Transactions changing `what` committed through this pool.
+    pub fn changes(&self, what: Counted) -> u64 {
+        self.changes[what as usize].load(Ordering::Acquire)
     }
 
     /// Closes the idle connections; those in use close when they are given back.
@@ -229,8 +230,8 @@ pub struct Conn {
     /// Its prepared statements were made before a migration changed what they return: closed
     /// when given back (see [`Conn::prepare_again`]).
     outdated: bool,
-    /// Its transaction changed groups: counted in the pool once it commits.
-    changes_groups: bool,
+    /// What its transaction changed, by [`Counted`]: counted in the pool once it commits.
+    changed: [bool; 2],
 }
 
 impl Conn {
@@ -306,19 +307,21 @@ impl Conn {
     pub async fn commit(mut self) -> StoreResult<()> {
         self.control("COMMIT").await?;
         self.in_transaction = false;
-        if self.changes_groups {
-            self.conns.group_changes.fetch_add(1, Ordering::AcqRel);
+        for (count, changed) in self.conns.changes.iter().zip(self.changed) {
+            if changed {
+                count.fetch_add(1, Ordering::AcqRel);
+            }
         }
         Ok(())
     }
 
-    /// Counts a change to groups in the pool: at once outside a transaction (the statement has
+    /// Counts a change to `what` in the pool: at once outside a transaction (the statement has
     /// committed), when the transaction commits inside one.
-    pub fn count_group_change(&mut self) {
+    pub fn count_change(&mut self, what: Counted) {
         if self.in_transaction {
-            self.changes_groups = true;
+            self.changed[what as usize] = true;
         } else {
-            self.conns.group_changes.fetch_add(1, Ordering::AcqRel);
+            self.conns.changes[what as usize].fetch_add(1, Ordering::AcqRel);
         }
     }
 

@@ -135,7 +135,8 @@ pub async fn touch(conn: &mut Tx, id: i64, now: i64, by: &str) -> StoreResult<()
     Ok(())
 }
 
-/// Sets a user's password hash and revokes every token they hold.
+/// Sets a user's password hash and revokes every token they hold (the password is not read with
+/// a caller: the revocation is the change to callers).
 pub async fn set_password(
     conn: &mut Tx,
     id: i64,
@@ -164,6 +165,7 @@ pub async fn set_roles(
         .bind(id)
         .execute(&mut *conn)
         .await?;
+    super::callers::count_change(conn).await?;
     touch(conn, id, now, by).await
 }
 
@@ -180,6 +182,7 @@ pub async fn set_disabled(
         .bind(id)
         .execute(&mut *conn)
         .await?;
+    super::callers::count_change(conn).await?;
     touch(conn, id, now, by).await?;
     if disabled {
         revoke_tokens(conn, id).await?;
@@ -189,13 +192,16 @@ pub async fn set_disabled(
 
 /// Revokes every token a user holds; returns how many were not revoked before.
 pub async fn revoke_tokens(conn: &mut Tx, user_id: i64) -> StoreResult<u64> {
-    Ok(
+    let revoked =
         db::query("UPDATE tokens SET revoked = TRUE WHERE user_id = ? AND revoked = FALSE")
             .bind(user_id)
-            .execute(conn)
+            .execute(&mut *conn)
             .await?
-            .rows_affected(),
-    )
+            .rows_affected();
+    if revoked > 0 {
+        super::callers::count_change(conn).await?;
+    }
+    Ok(revoked)
 }
 
 pub async fn insert_token(
