@@ -30,7 +30,7 @@ pub struct App {
     pub limits: Limits,
     /// Server creates waiting to be decided together, per account.
     pub creates: Arc<Creates>,
-    /// Answers to GETs of a server, kept while nothing is committed (SQLite).
+    /// Answers to GETs of a server or a group, kept while nothing is committed (SQLite).
     pub answers: Answers,
     /// Failed logins and admin-token attempts, per client (in memory on this node).
     pub throttle: Throttle,

@@ -141,9 +141,9 @@ struct ServeArgs {
     #[arg(long, env = "CTLCLOUD_READ_TIMEOUT_SECS", default_value_t = DEFAULT_READ_TIMEOUT.as_secs())]
     read_timeout_secs: u64,
     /// How long a node goes on answering for a token's caller, using a group's lineage, and giving
-    /// out a kept answer to a GET of a server (SQLite), as it read them without reading them again,
-    /// in milliseconds: the longest a change to users or groups made elsewhere can go unseen by a
-    /// node that missed its notification (PostgreSQL); 0 reads them for every request.
+    /// out a kept answer to a GET of a server or a group (SQLite), as it read them without reading
+    /// them again, in milliseconds: the longest a change to users or groups made elsewhere can go
+    /// unseen by a node that missed its notification (PostgreSQL); 0 reads them for every request.
     #[arg(long, env = "CTLCLOUD_TRUST_CALLERS_MS", default_value_t = 1000)]
     trust_callers_ms: u64,
 }

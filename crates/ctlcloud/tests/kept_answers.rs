@@ -1,6 +1,6 @@
-//! A node answers a GET of a server it answered before from what it kept, while nothing has been
-//! committed to the store since (SQLite): the answer is always what reading the store would give,
-//! whoever changed it, and it is never another caller's.
+//! A node answers a GET of a server or a group it answered before from what it kept, while
+//! nothing has been committed to the store since (SQLite): the answer is always what reading the
+//! store would give, whoever changed it, and it is never another caller's.
 
 mod common;
 
@@ -71,4 +71,43 @@ async fn a_kept_answer_is_what_the_store_holds_and_the_callers_own() {
     let otto = s.server.login("otto", "Otto-Passw0rd").await;
     let (status, refused) = s.server.call(Method::GET, &path, Some(&otto), None).await;
     assert_eq!(status, 404, "{refused}");
+}
+
+#[tokio::test]
+async fn a_kept_group_answer_is_what_the_store_holds() {
+    let dir = TempDir::new();
+    let s = Session::start(&dir.0, Options::default()).await;
+    let group = s.group_id("Default Group").await;
+    let path = format!("/v2/groups/DEMO/{group}");
+    let (status, first) = s.get(&path).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        s.get(&path).await,
+        (200, first),
+        "asked again, nothing changed"
+    );
+
+    // A server built into it is in the next answer.
+    let id = s.build("ingrp").await;
+    let (_, now) = s.get(&path).await;
+    let servers: Vec<String> = links(&now)
+        .into_iter()
+        .filter(|(rel, _, _)| rel == "server")
+        .map(|(_, href, _)| href)
+        .collect();
+    assert!(
+        servers
+            .iter()
+            .any(|href| href.ends_with(&id.to_lowercase())),
+        "{servers:?}"
+    );
+
+    // So is a change another process commits to the file.
+    let file = rusqlite::Connection::open(dir.0.join("ctlcloud.db")).unwrap();
+    file.execute(
+        "UPDATE groups SET name = 'Renamed behind its back' WHERE id = ?1",
+        [&group],
+    )
+    .unwrap();
+    assert_eq!(s.get(&path).await.1["name"], "Renamed behind its back");
 }

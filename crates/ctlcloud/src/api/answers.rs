@@ -1,6 +1,6 @@
-//! The answers to GETs of a server that a node keeps, to answer the same GET again without reading
-//! the store while nothing at all has been committed to it since (clients poll a server's GET
-//! while they wait for it).
+//! The answers to GETs of a server or a group that a node keeps, to answer the same GET again
+//! without reading the store while nothing at all has been committed to it since (clients poll a
+//! server while they wait for it, and read their groups again and again to refresh their state).
 //!
 //! Only on SQLite, where whether anything was committed, by any process on the file, is known
 //! without a read (`Store::commits_seen`): an answer read under one count of commits is given out
@@ -12,29 +12,48 @@
 //! links their roles let them see. It is kept for the caller's account and grants, and a caller
 //! is authorized afresh (and their reach of the account checked) before one is given out.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use crate::access::Grants;
+use crate::app::App;
+use crate::http::error::ApiResult;
+use crate::http::{reply_written, Call};
 use crate::store::kept::Kept;
 
 /// The most answers kept (a server's answer is a few kilobytes).
 const MOST: usize = 2_000;
 
+/// The largest answer kept: a group of a few hundred servers. Larger ones are read every time.
+const MOST_BYTES: usize = 32 << 10;
+
 /// What an answer was asked with.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Asked {
     /// The caller's account.
-    pub caller_account: i64,
+    caller_account: i64,
     /// The caller's grants, when they do not allow everything (`access::links::current`).
-    pub grants: Option<Grants>,
-    /// The account the server was asked of.
-    pub account: i64,
-    /// The server's name or uuid, as written in the path.
-    pub server: String,
-    /// Whether it was asked by uuid.
-    pub by_uuid: bool,
+    grants: Option<Grants>,
+    /// The route's pattern, the values of its path, and the query, as written.
+    route: &'static str,
+    path: Vec<String>,
+    query: Vec<(String, String)>,
+}
+
+impl Asked {
+    fn of(call: &Call) -> Asked {
+        Asked {
+            caller_account: call.principal().account.id,
+            grants: crate::access::links::current(),
+            route: call.matched.endpoint.path,
+            path: call.matched.values().map(str::to_owned).collect(),
+            query: call.query_pairs().to_vec(),
+        }
+    }
 }
 
 /// Answers kept, by what they were asked with.
@@ -52,14 +71,28 @@ impl Answers {
     pub fn trusting_for(trusted_for: Duration) -> Answers {
         Answers(Kept::holding(MOST, trusted_for))
     }
+}
 
-    /// The answer kept for `asked`, if it was read under `commits` (the count as it is now).
-    pub fn get(&self, asked: &Asked, commits: u64) -> Option<Bytes> {
-        self.0.get(asked, commits)
+/// Answers a GET with what was kept for it, if anything may be given out; otherwise runs `read`,
+/// which reads what the answer shows and writes it, and keeps that. A handler calls it once the
+/// caller's reach of the account is checked, and reads nothing else before: what is kept is read
+/// after the count of commits it is kept under.
+pub async fn kept_or_read(
+    app: &App,
+    call: &Call,
+    read: impl Future<Output = ApiResult<Bytes>>,
+) -> ApiResult<Response> {
+    let Some(commits) = app.store.commits_seen() else {
+        return reply_written(StatusCode::OK, read.await?);
+    };
+    let asked = Asked::of(call);
+    if let Some(answer) = app.answers.0.get(&asked, commits) {
+        return reply_written(StatusCode::OK, answer);
     }
-
-    /// Keeps an answer whose reads began at `read`, under `commits` as seen before they began.
-    pub fn keep(&self, asked: Asked, answer: Bytes, commits: u64, read: Instant) {
-        self.0.keep(asked, answer, commits, read)
+    let began = Instant::now();
+    let answer = read.await?;
+    if answer.len() <= MOST_BYTES {
+        app.answers.0.keep(asked, answer.clone(), commits, began);
     }
+    reply_written(StatusCode::OK, answer)
 }

@@ -11,19 +11,22 @@ use crate::domain::group_patch::{self, Change};
 use crate::domain::groups::{self, NewGroup, Tree};
 use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::{reply, Call};
+use crate::http::{reply, written, Call};
 use crate::model::{CustomFieldDef, Group};
 use crate::store::accounts;
 use crate::wire::{self, Link};
 
 pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
-    let id = call.param("groupId");
-    let tree = groups::tree(app, &account, id)
-        .await?
-        .ok_or_else(|| groups::not_found(id))?;
-    let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
-    reply(StatusCode::OK, &present(&account.alias, &defs, tree))
+    let read = async {
+        let id = call.param("groupId");
+        let tree = groups::tree(app, &account, id)
+            .await?
+            .ok_or_else(|| groups::not_found(id))?;
+        let defs = accounts::custom_fields(app.store.reader(), account.id).await?;
+        written(&present(&account.alias, &defs, tree))
+    };
+    super::answers::kept_or_read(app, call, read).await
 }
 
 pub async fn create(app: &App, call: &Call) -> ApiResult<Response> {

@@ -1,7 +1,6 @@
 //! Servers: create, get (by name or by uuid), delete, and the guest credentials.
 
-use std::time::Instant;
-
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -10,12 +9,12 @@ use crate::domain::servers::{self as domain, NewServer};
 use crate::domain::{custom_fields, disks, packages};
 use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::{reply, reply_written, written, Call};
+use crate::http::{reply, written, Call};
 use crate::model::{ipv4, parse_ipv4, Account, PublicIp, Server};
 use crate::store::{self, accounts, public_ips, servers};
 use crate::wire::{self, Link};
 
-use super::answers::Asked;
+use super::answers;
 use super::queue::status_link;
 
 fn not_built(what: &str) -> ApiError {
@@ -184,23 +183,15 @@ async fn find_in(
 
 pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
     let account = super::account(app, call).await?;
-    // Seen before anything the answer shows is read (see `answers`).
-    let commits = app.store.commits_seen();
-    let asked = Asked {
-        caller_account: call.principal().account.id,
-        grants: crate::access::links::current(),
-        account: account.id,
-        server: call.param("serverId").to_owned(),
-        by_uuid: call.query_bool("uuid")?.unwrap_or(false),
-    };
-    if let Some(answer) = commits.and_then(|n| app.answers.get(&asked, n)) {
-        return reply_written(StatusCode::OK, answer);
-    }
-    let read = Instant::now();
+    answers::kept_or_read(app, call, read(app, call, &account)).await
+}
+
+/// The server named in the path, as a GET answers it.
+async fn read(app: &App, call: &Call, account: &Account) -> ApiResult<Bytes> {
     // One connection for the server and everything shown with it; on SQLite also one consistent
     // view, and one read transaction instead of one per statement.
     let mut tx = app.store.read().await?;
-    let server = find_in(&mut tx, call, &account).await?;
+    let server = find_in(&mut tx, call, account).await?;
     // The definitions only name the values a server holds.
     let defs = if server.custom_fields.is_empty() {
         Vec::new()
@@ -296,7 +287,7 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
             .collect(),
         custom_fields: super::custom_field_values(&defs, &server.custom_fields),
     };
-    let answer = written(&wire::Server {
+    written(&wire::Server {
         id: server.id.clone(),
         name: server.id.clone(),
         description: server.description,
@@ -313,11 +304,7 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
         details,
         change_info: (&server.change).into(),
         links,
-    })?;
-    if let Some(n) = commits {
-        app.answers.keep(asked, answer.clone(), n, read);
-    }
-    reply_written(StatusCode::OK, answer)
+    })
 }
 
 /// One entry per private address, and one per public address with the private address it is

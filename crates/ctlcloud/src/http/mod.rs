@@ -55,6 +55,11 @@ impl Call {
         query_param(&self.query, name)
     }
 
+    /// The query's parameters, as written.
+    pub fn query_pairs(&self) -> &[(String, String)] {
+        &self.query
+    }
+
     /// A boolean query parameter (`true`/`false` in any case).
     pub fn query_bool(&self, name: &str) -> ApiResult<Option<bool>> {
         match self.query(name).map(str::trim) {

@@ -166,6 +166,11 @@ pub struct Matched {
 }
 
 impl Matched {
+    /// The values of the path's placeholders, in the path's order.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.params.iter().map(|(_, v)| v.as_str())
+    }
+
     /// The value of a path placeholder; every handler asks only for its own route's names.
     pub fn param(&self, name: &str) -> &str {
         self.params
