@@ -108,12 +108,11 @@ async fn notify(pool: &crate::store::Pool, node: &str) {
 
 /// Listens for the notifications of other nodes on a connection of its own to `url`: signals
 /// `queued` on each about work, and tells `callers` and `lineages` of each change to callers and
-/// to groups. The first
-/// connection is made before this returns, so work announced from then on wakes this node (unless
-/// that connection failed: then it is retried in the background, and the workers poll meanwhile).
-/// A lost connection is made again; after each new connection the workers are woken and the
-/// callers and lineages kept forgotten, for the notifications missed in between. Stops when `shutdown` turns
-/// true.
+/// to groups. The first connection is made before this returns, so work announced from then on
+/// wakes this node (unless that connection failed: then it is retried in the background, and the
+/// workers poll meanwhile). A lost connection is made again; after each new connection the
+/// workers are woken and the callers and lineages kept forgotten, for the notifications missed in
+/// between. Stops when `shutdown` turns true.
 pub async fn listen(
     url: &str,
     node: String,

@@ -313,14 +313,18 @@ impl Store {
         Ok(n)
     }
 
-    /// The count of commits to the SQLite file this node has seen, as of now (see [`commits`]):
-    /// what the task reads next is as of this count or later, and what was read under one count
-    /// holds while the count is the same. `None` on PostgreSQL, when it cannot be known this time,
-    /// and in a task whose reads are in a snapshot begun earlier.
+    /// The count of commits to the SQLite file this node has seen (see [`commits`]): what the
+    /// task reads next is as of this count or later, and what was read under one count holds
+    /// while the count is the same. Counted once for all a GET checks before its first read (its
+    /// caller, its kept answer). `None` on PostgreSQL, when it cannot be known this time, and in a
+    /// task whose reads are in a snapshot begun earlier.
     pub fn commits_seen(&self) -> Option<u64> {
         match &self.reader {
-            Pool::Sqlite(readers) if readers.reads_afresh() => self.commits.as_ref()?.count(),
-            _ => None,
+            Pool::Sqlite(readers) => {
+                let commits = self.commits.as_ref()?;
+                readers.commits_for_next_read(|| commits.count())
+            }
+            Pool::Postgres(_) => None,
         }
     }
 
@@ -551,6 +555,19 @@ mod tests {
         store
             .in_snapshot(async {
                 assert_eq!(store.commits_seen(), Some(before), "nothing read yet");
+                // Counted once before the first read: a commit meanwhile is for the reads to see.
+                let other = store.clone();
+                tokio::spawn(async move {
+                    let mut tx = other.write().await.unwrap();
+                    db::query("UPDATE callers_changes SET n = n + 1")
+                        .execute(&mut tx)
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                })
+                .await
+                .unwrap();
+                assert_eq!(store.commits_seen(), Some(before), "counted once");
                 db::query_scalar::<i64>("SELECT n FROM callers_changes")
                     .fetch_one(store.reader())
                     .await

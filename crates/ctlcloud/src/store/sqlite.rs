@@ -133,7 +133,7 @@ impl Readers {
     pub fn in_snapshot<F: Future>(self: &Arc<Self>, task: F) -> impl Future<Output = F::Output> {
         let slot = Snapshot {
             readers: self.clone(),
-            state: SnapshotState::NotBegun,
+            state: SnapshotState::NotBegun { commits: None },
         };
         SNAPSHOT.scope(RefCell::new(slot), task)
     }
@@ -146,7 +146,7 @@ impl Readers {
     ) -> StoreResult<T> {
         let mut work = Some(work);
         let in_snapshot = self.own_snapshot(|state| {
-            if matches!(state, SnapshotState::NotBegun) {
+            if matches!(state, SnapshotState::NotBegun { .. }) {
                 match self.get().and_then(ReadTx::begin) {
                     Ok(tx) => *state = SnapshotState::Open(tx),
                     Err(e) => return Some(Err(e)),
@@ -179,12 +179,29 @@ impl Readers {
         }
     }
 
-    /// Whether the task's next read on this pool reads as of now: not in a snapshot begun before.
-    pub fn reads_afresh(self: &Arc<Self>) -> bool {
-        !matches!(
-            self.own_snapshot(|state| matches!(state, SnapshotState::Open(_))),
-            Some(true)
-        )
+    /// The count of commits (`count`, see `store::commits`) that the task's next read on this
+    /// pool is as of, or later: counted now, or, in a snapshot not yet begun, once for all that
+    /// the task checks before its first read; `None` in a snapshot begun already.
+    pub fn commits_for_next_read(
+        self: &Arc<Self>,
+        count: impl FnOnce() -> Option<u64>,
+    ) -> Option<u64> {
+        let mut count = Some(count);
+        let mut take = || (count.take().expect("counted once"))();
+        let decided = self.own_snapshot(|state| match state {
+            SnapshotState::NotBegun { commits } => {
+                if commits.is_none() {
+                    *commits = take();
+                }
+                Some(*commits)
+            }
+            SnapshotState::Open(_) => Some(None),
+            SnapshotState::Ended => None,
+        });
+        match decided.flatten() {
+            Some(commits) => commits,
+            None => take(),
+        }
     }
 
     /// Runs `f` on the state of the task's snapshot if the task has one on this pool.
@@ -220,7 +237,10 @@ struct Snapshot {
 // size of its open transaction is never moved about.
 #[allow(clippy::large_enum_variant)]
 enum SnapshotState {
-    NotBegun,
+    /// The count of commits its first read will be as of or later, once asked for.
+    NotBegun {
+        commits: Option<u64>,
+    },
     Open(ReadTx),
     /// The task wrote or took the transaction over: every read is again on its own.
     Ended,
