@@ -132,7 +132,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     let lineages = Arc::new(store::lineages::Lineages::trusting_for(
         config.trust_callers,
     ));
-    let (stop_wakeups, wakeups_stopping) = watch::channel(false);
+    let (stop_background, background_stopping) = watch::channel(false);
     let listen = async {
         match &config.database_url {
             Some(url) => {
@@ -142,7 +142,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
                     queued.clone(),
                     callers.clone(),
                     lineages.clone(),
-                    wakeups_stopping.clone(),
+                    background_stopping.clone(),
                 );
                 listening.await.map(Some)
             }
@@ -154,13 +154,17 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     let store = store?
         .keeping_callers_in(callers)
         .keeping_lineages_in(lineages);
-    let mut wakeup_tasks: Vec<_> = listener?.into_iter().collect();
+    let mut background_tasks: Vec<_> = listener?.into_iter().collect();
     let mut announcer = Announcer::default();
     if store.engine() == store::Engine::Postgres {
         let pool = store.reader().clone();
-        let (a, task) = crate::wakeup::announcer(pool, node.clone(), wakeups_stopping.clone());
+        let (a, task) = crate::wakeup::announcer(pool, node.clone(), background_stopping.clone());
         announcer = a;
-        wakeup_tasks.push(task);
+        background_tasks.push(task);
+        background_tasks.push(store::statistics::keep_current(
+            store.clone(),
+            background_stopping.clone(),
+        ));
     }
     let clock = Clock::with_offset(config.clock_offset_secs);
     if store.engine() == store::Engine::Sqlite {
@@ -220,8 +224,8 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         let _ = workers.await;
     }
     // After the workers: the jobs they queued last are still announced.
-    let _ = stop_wakeups.send(true);
-    for task in wakeup_tasks {
+    let _ = stop_background.send(true);
+    for task in background_tasks {
         let _ = task.await;
     }
     store.close().await;

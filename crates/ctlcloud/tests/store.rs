@@ -720,6 +720,72 @@ async fn the_lowest_free_address_fills_holes_first(store: &Store) {
     drop(tx);
 }
 
+on_every_engine!(tables_that_grow_are_analysed_on_postgresql);
+async fn tables_that_grow_are_analysed_on_postgresql(store: &Store) {
+    let (a, group, _) = account_in_wa1(store, "GROW").await;
+    if store.engine() == store::Engine::Postgres {
+        // Autovacuum could analyse the table first; this test's database is its own.
+        store::db::query("ALTER TABLE servers SET (autovacuum_enabled = false)")
+            .execute(store.reader())
+            .await
+            .unwrap();
+    }
+    let packages = serde_json::json!([]);
+    let prefixes: Vec<String> = (0..1_200).map(|i| format!("WA1GROW{i:04}")).collect();
+    let rows: Vec<(Server, servers::Provisioning)> = prefixes
+        .iter()
+        .map(|prefix| {
+            let provisioning = servers::Provisioning {
+                name_prefix: prefix,
+                seq: 1,
+                password: "secret-pw",
+                primary_dns: None,
+                secondary_dns: None,
+                packages: &packages,
+            };
+            (server(&a, &group.id, &format!("{prefix}01")), provisioning)
+        })
+        .collect();
+    let mut tx = store.write().await.unwrap();
+    let refs: Vec<_> = rows.iter().map(|(s, p)| (s, p)).collect();
+    servers::insert(&mut tx, &refs).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let analysed = || async { store::statistics::analyze_grown(store).await.unwrap() };
+    if store.engine() == store::Engine::Sqlite {
+        assert_eq!(analysed().await, Vec::<String>::new());
+        return;
+    }
+    // PostgreSQL counts the rows once the inserting session reports them, within a second or so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let tables = analysed().await;
+        if tables.iter().any(|t| t == "servers") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "servers were never analysed; last time: {tables:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        !analysed().await.iter().any(|t| t == "servers"),
+        "a table is analysed again only once it has grown again"
+    );
+    // A create's read of the names in use, for a batch of thirty, is planned from the statistics:
+    // PostgreSQL expects a row for each name (each is used once), not a share of the table's rows.
+    let some: Vec<String> = prefixes[..30].iter().map(|p| format!("'{p}'")).collect();
+    let plan: Vec<String> = store::db::query_scalar(&format!(
+        "EXPLAIN SELECT name_prefix, seq FROM servers WHERE name_prefix IN ({})",
+        some.join(", ")
+    ))
+    .fetch_all(store.reader())
+    .await
+    .unwrap();
+    assert!(plan[0].contains(" rows=30 "), "{plan:?}");
+}
+
 on_every_engine!(servers_names_and_addresses_never_collide);
 async fn servers_names_and_addresses_never_collide(store: &Store) {
     let (a, group, net) = account_in_wa1(store, "SRV").await;

@@ -33,6 +33,7 @@ pub mod servers;
 pub mod snapshots;
 mod sqlite;
 mod statements;
+pub mod statistics;
 pub mod usage;
 pub mod users;
 mod writer;
@@ -464,6 +465,8 @@ pub enum Lock {
     Account(i64),
     /// The address ranges every account's networks and public addresses are carved from.
     AddressSpace,
+    /// Analysing the tables that grew (see [`statistics`]), taken by one node at a time.
+    Statistics,
 }
 
 impl Lock {
@@ -473,6 +476,7 @@ impl Lock {
         match self {
             Lock::Account(id) => (1, id as i32),
             Lock::AddressSpace => (2, 0),
+            Lock::Statistics => (3, 0),
         }
     }
 }
