@@ -19,7 +19,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{db, Engine, Lock, Store, StoreResult};
+use super::db::{self, Exec};
+use super::{Engine, Lock, Store, StoreResult};
 
 /// How often a node looks for grown tables.
 pub const EVERY: Duration = Duration::from_secs(1);
@@ -35,6 +36,10 @@ pub async fn analyze_grown(store: &Store) -> StoreResult<Vec<String>> {
     if store.engine() != Engine::Postgres {
         return Ok(Vec::new());
     }
+    // One statement while nothing has grown, which is most of the time.
+    if grown(Exec::from(store.reader())).await?.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = store.write().await?;
     let (class, key) = Lock::Statistics.keys();
     let ours: bool = db::query_scalar("SELECT pg_try_advisory_xact_lock(?::INT, ?::INT)")
@@ -45,25 +50,31 @@ pub async fn analyze_grown(store: &Store) -> StoreResult<Vec<String>> {
     if !ours {
         return Ok(Vec::new());
     }
-    let grown: Vec<String> = db::query_scalar(
+    // Again under the lock: another node may have analysed them meanwhile.
+    let tables = grown(Exec::from(&mut tx)).await?;
+    if !tables.is_empty() {
+        let quoted: Vec<String> = tables
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect();
+        db::query(&format!("ANALYZE {}", quoted.join(", ")))
+            .execute(&mut tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(tables)
+}
+
+/// The tables that have grown to more than twice the rows their statistics count.
+async fn grown(exec: Exec<'_>) -> StoreResult<Vec<String>> {
+    db::query_scalar(
         "SELECT s.relname::TEXT FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid \
          WHERE s.schemaname = current_schema() AND s.n_live_tup >= ? \
          AND s.n_live_tup > 2 * GREATEST(c.reltuples, 0) ORDER BY s.relname",
     )
     .bind(LEAST_ROWS)
-    .fetch_all(&mut tx)
-    .await?;
-    if !grown.is_empty() {
-        let tables: Vec<String> = grown
-            .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect();
-        db::query(&format!("ANALYZE {}", tables.join(", ")))
-            .execute(&mut tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(grown)
+    .fetch_all(exec)
+    .await
 }
 
 /// Starts the task that analyses grown tables every [`EVERY`] until `stopping` turns true. A
