@@ -4,9 +4,9 @@
 //! database has none, and autovacuum looks at a database at most once a minute, while a busy node
 //! fills tables from nothing in seconds. Plans made meanwhile are made for a handful of rows, and
 //! each connection keeps the plan of a statement it has run a few times: a create's read of the
-//! names in use, or a worker's read of the servers it builds, then scans the whole table on every
-//! run (3.5 and 2 ms where an index answers in hundredths of that), until autovacuum first
-//! analyses it. So every node looks each [`EVERY`] for tables that have grown to more than twice
+//! names in use, or a worker's read of the servers it builds, then scans a whole table on every
+//! run (up to 3.5 and 2 ms at 15,000 servers, where the indexes answer in 0.04 and 0.2), until
+//! autovacuum first analyses it. So every node looks each [`EVERY`] for tables that have grown to more than twice
 //! the rows their statistics count (and to [`LEAST_ROWS`] at least) and analyses them, which
 //! makes PostgreSQL plan the statements that read them anew. A table growing steadily is analysed
 //! about log2 of its rows times in all; after that, autovacuum's own thresholds come first.
