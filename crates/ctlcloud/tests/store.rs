@@ -730,26 +730,32 @@ async fn tables_that_grow_are_analysed_on_postgresql(store: &Store) {
             .await
             .unwrap();
     }
-    let packages = serde_json::json!([]);
+    let insert = |prefixes: Vec<String>| {
+        let (a, group) = (a.clone(), group.clone());
+        async move {
+            let packages = serde_json::json!([]);
+            let rows: Vec<(Server, servers::Provisioning)> = prefixes
+                .iter()
+                .map(|prefix| {
+                    let provisioning = servers::Provisioning {
+                        name_prefix: prefix,
+                        seq: 1,
+                        password: "secret-pw",
+                        primary_dns: None,
+                        secondary_dns: None,
+                        packages: &packages,
+                    };
+                    (server(&a, &group.id, &format!("{prefix}01")), provisioning)
+                })
+                .collect();
+            let mut tx = store.write().await.unwrap();
+            let refs: Vec<_> = rows.iter().map(|(s, p)| (s, p)).collect();
+            servers::insert(&mut tx, &refs).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
     let prefixes: Vec<String> = (0..1_200).map(|i| format!("WA1GROW{i:04}")).collect();
-    let rows: Vec<(Server, servers::Provisioning)> = prefixes
-        .iter()
-        .map(|prefix| {
-            let provisioning = servers::Provisioning {
-                name_prefix: prefix,
-                seq: 1,
-                password: "secret-pw",
-                primary_dns: None,
-                secondary_dns: None,
-                packages: &packages,
-            };
-            (server(&a, &group.id, &format!("{prefix}01")), provisioning)
-        })
-        .collect();
-    let mut tx = store.write().await.unwrap();
-    let refs: Vec<_> = rows.iter().map(|(s, p)| (s, p)).collect();
-    servers::insert(&mut tx, &refs).await.unwrap();
-    tx.commit().await.unwrap();
+    insert(prefixes.clone()).await;
 
     let analysed = || async { store::statistics::analyze_grown(store).await.unwrap() };
     if store.engine() == store::Engine::Sqlite {
@@ -784,6 +790,33 @@ async fn tables_that_grow_are_analysed_on_postgresql(store: &Store) {
     .await
     .unwrap();
     assert!(plan[0].contains(" rows=30 "), "{plan:?}");
+
+    // Grown twice over again while another node analyses: this one leaves it to that node.
+    insert((0..1_300).map(|i| format!("WA1GROWN{i:04}")).collect()).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let counted: i64 = store::db::query_scalar(
+            "SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'servers'",
+        )
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+        if counted >= 2_500 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{counted} servers counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut other_node = store.write().await.unwrap();
+    store::lock(&mut other_node, store::Lock::Statistics)
+        .await
+        .unwrap();
+    assert_eq!(analysed().await, Vec::<String>::new());
+    other_node.commit().await.unwrap();
+    assert!(analysed().await.iter().any(|t| t == "servers"));
 }
 
 on_every_engine!(servers_names_and_addresses_never_collide);
