@@ -6,10 +6,11 @@
 //! each connection keeps the plan of a statement it has run a few times: a create's read of the
 //! names in use, or a worker's read of the servers it builds, then scans a whole table on every
 //! run (up to 3.5 and 2 ms at 15,000 servers, where the indexes answer in 0.04 and 0.2), until
-//! autovacuum first analyses it. So every node looks each [`EVERY`] for tables that have grown to more than twice
-//! the rows their statistics count (and to [`LEAST_ROWS`] at least) and analyses them, which
-//! makes PostgreSQL plan the statements that read them anew. A table growing steadily is analysed
-//! about log2 of its rows times in all; after that, autovacuum's own thresholds come first.
+//! autovacuum first analyses it. So every node looks each [`EVERY`] for tables that have grown to
+//! more than twice the rows their statistics count (and to [`LEAST_ROWS`] at least) and analyses
+//! them, which makes PostgreSQL plan the statements that read them anew. A table growing steadily
+//! is analysed about log2 of its rows times in all; after that, autovacuum's own thresholds come
+//! first.
 //!
 //! SQLite plans from its indexes alone (no statistics are gathered here), so this is for
 //! PostgreSQL only.
