@@ -559,6 +559,16 @@ impl Scratch {
 mod tests {
     use super::{accounts, db, Location, Scratch, Store, MIGRATIONS};
 
+    /// Commits a transaction that changes a row.
+    async fn commit_a_change(store: &Store) {
+        let mut tx = store.write().await.unwrap();
+        db::query("UPDATE callers_changes SET n = n + 1")
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
     /// What a task reads after `commits_seen` is as of that count or later: a task already
     /// reading a snapshot begun earlier gets no count.
     #[tokio::test]
@@ -571,16 +581,9 @@ mod tests {
                 assert_eq!(store.commits_seen(), Some(before), "nothing read yet");
                 // Counted once before the first read: a commit meanwhile is for the reads to see.
                 let other = store.clone();
-                tokio::spawn(async move {
-                    let mut tx = other.write().await.unwrap();
-                    db::query("UPDATE callers_changes SET n = n + 1")
-                        .execute(&mut tx)
-                        .await
-                        .unwrap();
-                    tx.commit().await.unwrap();
-                })
-                .await
-                .unwrap();
+                tokio::spawn(async move { commit_a_change(&other).await })
+                    .await
+                    .unwrap();
                 assert_eq!(store.commits_seen(), Some(before), "counted once");
                 db::query_scalar::<i64>("SELECT n FROM callers_changes")
                     .fetch_one(store.reader())
@@ -593,12 +596,7 @@ mod tests {
                 );
             })
             .await;
-        let mut tx = store.write().await.unwrap();
-        db::query("UPDATE callers_changes SET n = n + 1")
-            .execute(&mut tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        commit_a_change(store).await;
         assert_ne!(store.commits_seen(), Some(before), "a commit moves it");
         scratch.close().await;
     }
