@@ -1,6 +1,7 @@
 //! What a node keeps of what it read, to spare reading it again, each under the count of changes
 //! it was read under: the callers of recent tokens ([`super::callers`]), the groups servers are
-//! created into ([`super::lineages`]) and the answers to GETs of a server or a group (`api::answers`).
+//! created into ([`super::lineages`]) and the answers to GETs of a server or a group
+//! (`api::answers`).
 //!
 //! A kept value is given out only while the count has not moved since its read began and for at
 //! most the node's trust window. How the count is known depends on what is kept and the engine:
