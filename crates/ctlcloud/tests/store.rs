@@ -1044,7 +1044,9 @@ async fn servers_read_together_come_with_their_own_addresses_and_attachments(sto
         "WA1MNZWEB01",
         "WA1MNYWEB02",
     ];
-    let mut read = servers::get_many(store.reader(), &names).await.unwrap();
+    let mut read = servers::get_many(store.reader(), servers::Key::Name, &names)
+        .await
+        .unwrap();
     read.sort_by(|x, y| x.id.cmp(&y.id));
     let seen: Vec<(&str, i64, Vec<u32>, bool)> = read
         .iter()
@@ -1083,13 +1085,96 @@ async fn servers_read_together_come_with_their_own_addresses_and_attachments(sto
     let mut many: Vec<String> = (0..300).map(|i| format!("WA1NONE{i:03}")).collect();
     many.push("WA1MNYWEB01".into());
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    let found = servers::get_many(store.reader(), &many).await.unwrap();
+    let found = servers::get_many(store.reader(), servers::Key::Name, &many)
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].addresses, vec![first + 5, first + 3]);
-    assert!(servers::get_many(store.reader(), &[])
+    let uuids = [found[0].uuid.as_str(), "no-such-uuid"];
+    let by_uuid = servers::get_many(store.reader(), servers::Key::Uuid, &uuids)
+        .await
+        .unwrap();
+    assert_eq!(by_uuid.len(), 1);
+    assert_eq!(by_uuid[0].id, "WA1MNYWEB01");
+    assert!(servers::get_many(store.reader(), servers::Key::Name, &[])
         .await
         .unwrap()
         .is_empty());
+}
+
+on_every_engine!(servers_asked_for_at_once_are_each_their_askers_own);
+async fn servers_asked_for_at_once_are_each_their_askers_own(store: &Store) {
+    let (a, group, net) = account_in_wa1(store, "ASK").await;
+    let (b, _, _) = account_in_wa1(store, "ASL").await;
+    let first = *net.assignable().start();
+    let packages = serde_json::json!([]);
+    let made: Vec<Server> = (1..=3)
+        .map(|i| server(&a, &group.id, &format!("WA1ASKWEB0{i}")))
+        .collect();
+    let provisioning: Vec<servers::Provisioning> = (1..=3)
+        .map(|i| servers::Provisioning {
+            name_prefix: "WA1ASKWEB",
+            seq: i,
+            password: "secret-pw",
+            primary_dns: None,
+            secondary_dns: None,
+            packages: &packages,
+        })
+        .collect();
+    let rows: Vec<_> = made.iter().zip(&provisioning).collect();
+    let mut tx = store.write().await.unwrap();
+    servers::insert(&mut tx, &rows).await.unwrap();
+    networks::assign(&mut tx, &[(&net.id, first + 7, "WA1ASKWEB02")])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // More at once than one statement reads (on PostgreSQL they are read together): by name in
+    // any case and by uuid in any case, by the account and by another account, and names that
+    // are no server's. Each gets the server its own account has under that key, or none.
+    let mut asked = tokio::task::JoinSet::new();
+    for i in 0..600 {
+        let s = &made[i % 3];
+        let (account_id, key, value, expected) = match i % 6 {
+            0 => (
+                a.id,
+                servers::Key::Name,
+                s.id.to_lowercase(),
+                Some(s.id.clone()),
+            ),
+            1 => (
+                a.id,
+                servers::Key::Uuid,
+                s.uuid.to_uppercase(),
+                Some(s.id.clone()),
+            ),
+            2 => (b.id, servers::Key::Name, s.id.clone(), None),
+            3 => (b.id, servers::Key::Uuid, s.uuid.clone(), None),
+            4 => (a.id, servers::Key::Name, format!("WA1ASKNONE{i}"), None),
+            _ => (a.id, servers::Key::Name, s.id.clone(), Some(s.id.clone())),
+        };
+        let store = store.clone();
+        asked.spawn(async move {
+            let got = store.server(account_id, key, &value).await.unwrap();
+            (i, got, expected)
+        });
+    }
+    let answers = tokio::time::timeout(std::time::Duration::from_secs(60), asked.join_all())
+        .await
+        .expect("every server asked for is answered");
+    assert_eq!(answers.len(), 600);
+    for (i, got, expected) in answers {
+        assert_eq!(got.as_ref().map(|s| s.id.clone()), expected, "ask {i}");
+        if let Some(got) = got {
+            assert_eq!(got.account_id, a.id);
+            let addresses = if got.id == "WA1ASKWEB02" {
+                vec![first + 7]
+            } else {
+                vec![]
+            };
+            assert_eq!(got.addresses, addresses, "ask {i}");
+        }
+    }
 }
 
 on_every_engine!(a_server_knows_what_is_attached_to_it_as_it_changes);
@@ -1119,9 +1204,13 @@ async fn a_server_knows_what_is_attached_to_it_as_it_changes(store: &Store) {
     tx.commit().await.unwrap();
     // (snapshots, public IPs, alert policies) of each server, as a read of it shows them.
     let attached = || async {
-        let mut read = servers::get_many(store.reader(), &["WA1ATTWEB01", "WA1ATTWEB02"])
-            .await
-            .unwrap();
+        let mut read = servers::get_many(
+            store.reader(),
+            servers::Key::Name,
+            &["WA1ATTWEB01", "WA1ATTWEB02"],
+        )
+        .await
+        .unwrap();
         read.sort_by(|x, y| x.id.cmp(&y.id));
         read.iter()
             .map(|s| {

@@ -11,7 +11,7 @@ use crate::http::body::Fields;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{reply, written, Call};
 use crate::model::{ipv4, parse_ipv4, Account, PublicIp, Server};
-use crate::store::{self, accounts, public_ips, servers};
+use crate::store::{self, accounts, public_ips, servers, Engine};
 use crate::wire::{self, Link};
 
 use super::answers;
@@ -167,18 +167,24 @@ pub(super) async fn find(app: &App, call: &Call, account: &Account) -> ApiResult
 }
 
 /// [`find`], reading through `conn`.
+/// What the path names the server by: its name, or its uuid with `?uuid=true`.
+fn key_in(call: &Call) -> ApiResult<(servers::Key, &str)> {
+    let key = if call.query_bool("uuid")?.unwrap_or(false) {
+        servers::Key::Uuid
+    } else {
+        servers::Key::Name
+    };
+    Ok((key, call.param("serverId")))
+}
+
 async fn find_in(
     conn: impl Into<store::db::Exec<'_>>,
     call: &Call,
     account: &Account,
 ) -> ApiResult<Server> {
-    let id = call.param("serverId");
-    let server = if call.query_bool("uuid")?.unwrap_or(false) {
-        servers::get_by_uuid(conn, account.id, id).await?
-    } else {
-        servers::get(conn, account.id, id).await?
-    };
-    server.ok_or_else(|| domain::not_found(id))
+    let (key, value) = key_in(call)?;
+    let server = servers::get_by(conn, account.id, key, value).await?;
+    server.ok_or_else(|| domain::not_found(value))
 }
 
 pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
@@ -188,38 +194,61 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
 
 /// The server named in the path, as a GET answers it.
 async fn read(app: &App, call: &Call, account: &Account) -> ApiResult<Bytes> {
-    // One connection for the server and everything shown with it; on SQLite also one consistent
-    // view, and one read transaction instead of one per statement.
-    let mut tx = app.store.read().await?;
-    let server = find_in(&mut tx, call, account).await?;
-    // The definitions only name the values a server holds.
-    let defs = if server.custom_fields.is_empty() {
-        Vec::new()
-    } else {
-        accounts::custom_fields(&mut tx, account.id).await?
+    // SQLite: one read transaction for the server and everything shown with it, one consistent
+    // view. PostgreSQL: the server is read with the other GETs of servers waiting (see
+    // `store::server_reads`), then what it has attached; each statement there reads the latest
+    // committed state either way.
+    let (server, tx) = match app.store.engine() {
+        Engine::Sqlite => {
+            let mut tx = app.store.read().await?;
+            (find_in(&mut tx, call, account).await?, Some(tx))
+        }
+        Engine::Postgres => {
+            let (key, value) = key_in(call)?;
+            let server = app.store.server(account.id, key, value).await?;
+            (server.ok_or_else(|| domain::not_found(value))?, None)
+        }
     };
-    // Only what the server has attached is read.
     let attached = server.attached;
-    let snapshots = if attached.snapshots {
-        store::snapshots::of_server(&mut tx, &server.id).await?
+    // The definitions only name the values a server holds, and only what the server has attached
+    // is read.
+    let (defs, snapshots, alert_policies, public) = if server.custom_fields.is_empty()
+        && !attached.snapshots
+        && !attached.alert_policies
+        && !attached.public_ips
+    {
+        Default::default()
     } else {
-        Vec::new()
+        let mut tx = match tx {
+            Some(tx) => tx,
+            None => app.store.read().await?,
+        };
+        let defs = if server.custom_fields.is_empty() {
+            Vec::new()
+        } else {
+            accounts::custom_fields(&mut tx, account.id).await?
+        };
+        let snapshots = if attached.snapshots {
+            store::snapshots::of_server(&mut tx, &server.id).await?
+        } else {
+            Vec::new()
+        };
+        let alert_policies = if attached.alert_policies {
+            store::alert_policies::of_server(&mut tx, &server.id).await?
+        } else {
+            Vec::new()
+        };
+        let public: Vec<PublicIp> = if attached.public_ips {
+            public_ips::of_server(&mut tx, &server.id)
+                .await?
+                .into_iter()
+                .filter(|p| !p.pending)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (defs, snapshots, alert_policies, public)
     };
-    let alert_policies = if attached.alert_policies {
-        store::alert_policies::of_server(&mut tx, &server.id).await?
-    } else {
-        Vec::new()
-    };
-    let public: Vec<PublicIp> = if attached.public_ips {
-        public_ips::of_server(&mut tx, &server.id)
-            .await?
-            .into_iter()
-            .filter(|p| !p.pending)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    drop(tx);
     let template = app.catalog.template(&server.dc, &server.template);
     let alias = &account.alias;
     let lower = server.id.to_lowercase();

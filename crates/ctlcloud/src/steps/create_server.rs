@@ -35,11 +35,12 @@ pub async fn read_servers(app: &App, jobs: &[Job]) -> StoreResult<HashMap<i64, S
         .iter()
         .filter_map(|job| job.server_id.as_deref())
         .collect();
-    let mut found: HashMap<String, Server> = servers::get_many(app.store.reader(), &ids)
-        .await?
-        .into_iter()
-        .map(|server| (server.id.clone(), server))
-        .collect();
+    let mut found: HashMap<String, Server> =
+        servers::get_many(app.store.reader(), servers::Key::Name, &ids)
+            .await?
+            .into_iter()
+            .map(|server| (server.id.clone(), server))
+            .collect();
     Ok(builds
         .iter()
         .filter_map(|job| {

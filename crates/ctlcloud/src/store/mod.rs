@@ -29,6 +29,7 @@ pub mod log_forwarding;
 pub mod networks;
 mod postgres;
 pub mod public_ips;
+pub mod server_reads;
 pub mod servers;
 pub mod snapshots;
 mod sqlite;
@@ -44,7 +45,7 @@ use std::sync::Arc;
 
 use sqlx::postgres::PgConnectOptions;
 
-use crate::model::Principal;
+use crate::model::{Principal, Server};
 use db::Exec;
 pub use db::{Engine, Pool, Tx};
 
@@ -150,6 +151,8 @@ pub struct Store {
     commits: Option<Arc<commits::Commits>>,
     /// The count of changes to callers, with the count of commits it was read at (SQLite).
     callers_changes: Arc<std::sync::Mutex<Option<(u64, u64)>>>,
+    /// GETs of servers waiting to be read together (PostgreSQL).
+    server_reads: Arc<server_reads::ServerReads>,
 }
 
 /// Where the store lives.
@@ -195,6 +198,7 @@ impl Store {
             lineages: Arc::default(),
             commits: None,
             callers_changes: Arc::default(),
+            server_reads: Arc::default(),
         })
     }
 
@@ -213,6 +217,7 @@ impl Store {
             lineages: Arc::default(),
             commits: None,
             callers_changes: Arc::default(),
+            server_reads: Arc::default(),
         })
     }
 
@@ -264,6 +269,24 @@ impl Store {
             self.lineages.keep(key, lineage.clone(), changes, read);
         }
         Ok(lineage)
+    }
+
+    /// The server of the account whose `key` is `value` (any case), with its addresses. On
+    /// PostgreSQL it is read in one statement with the others asked for meanwhile (see
+    /// [`server_reads`]); on SQLite at once.
+    pub async fn server(
+        &self,
+        account_id: i64,
+        key: servers::Key,
+        value: &str,
+    ) -> StoreResult<Option<Server>> {
+        match &self.reader {
+            Pool::Sqlite(_) => servers::get_by(&self.reader, account_id, key, value).await,
+            Pool::Postgres(_) => {
+                let reads = &self.server_reads;
+                reads.get(&self.reader, account_id, key, value).await
+            }
+        }
     }
 
     /// The caller behind a token's hash at `now`, if the token is known, unexpired and unrevoked
@@ -659,9 +682,13 @@ mod tests {
             (Some("TOP"), true)
         );
         assert_eq!((top.parent_alias, top.has_custom_fields), (None, false));
-        let mut read = super::servers::get_many(store.reader(), &["WA1SUBA01", "WA1SUBB01"])
-            .await
-            .unwrap();
+        let mut read = super::servers::get_many(
+            store.reader(),
+            super::servers::Key::Name,
+            &["WA1SUBA01", "WA1SUBB01"],
+        )
+        .await
+        .unwrap();
         read.sort_by(|x, y| x.id.cmp(&y.id));
         let attached: Vec<_> = read
             .iter()

@@ -131,6 +131,40 @@ pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> 
     Ok(())
 }
 
+/// What a server is looked up by: each is unique.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// Its name, stored in upper case.
+    Name,
+    /// Its uuid, stored in lower case.
+    Uuid,
+}
+
+impl Key {
+    fn column(self) -> &'static str {
+        match self {
+            Key::Name => "id",
+            Key::Uuid => "uuid",
+        }
+    }
+
+    /// `value` as stored: names and uuids are asked for in any case.
+    pub fn stored(self, value: &str) -> String {
+        match self {
+            Key::Name => value.to_uppercase(),
+            Key::Uuid => value.to_lowercase(),
+        }
+    }
+
+    /// The server's value of this key.
+    pub fn of(self, server: &Server) -> &str {
+        match self {
+            Key::Name => &server.id,
+            Key::Uuid => &server.uuid,
+        }
+    }
+}
+
 /// A server of the account by its name (any case), with its addresses. Read inside a write
 /// transaction, what is decided from it still holds when the transaction commits.
 pub async fn get(
@@ -138,7 +172,7 @@ pub async fn get(
     account_id: i64,
     id: &str,
 ) -> StoreResult<Option<Server>> {
-    one(conn.into(), account_id, "id", id.to_uppercase()).await
+    get_by(conn, account_id, Key::Name, id).await
 }
 
 /// A server of the account by its uuid (any case).
@@ -147,29 +181,33 @@ pub async fn get_by_uuid(
     account_id: i64,
     uuid: &str,
 ) -> StoreResult<Option<Server>> {
-    one(conn.into(), account_id, "uuid", uuid.to_lowercase()).await
+    get_by(conn, account_id, Key::Uuid, uuid).await
 }
 
-/// The server of the account whose `column` (a unique one) holds `value`, with its addresses.
-async fn one(
-    conn: Exec<'_>,
+/// The server of the account whose `key` is `value` (any case), with its addresses.
+pub async fn get_by(
+    conn: impl Into<Exec<'_>>,
     account_id: i64,
-    column: &str,
-    value: String,
+    key: Key,
+    value: &str,
 ) -> StoreResult<Option<Server>> {
     // By its key alone, then checked to be the account's (see the store's module notes).
-    let found = with_addresses(conn, column, &[value.as_str()]).await?;
+    let found = with_addresses(conn.into(), key.column(), &[key.stored(value).as_str()]).await?;
     Ok(found.into_iter().find(|s| s.account_id == account_id))
 }
 
-/// The servers named in `ids` (upper case), each with its addresses, whatever their accounts: for
-/// the worker, which reads the servers of the builds it claimed together and checks each against
-/// its job. Names not found are left out.
-pub async fn get_many(conn: impl Into<Exec<'_>>, ids: &[&str]) -> StoreResult<Vec<Server>> {
+/// The servers whose `key` is one of `values` (as stored), each with its addresses, whatever
+/// their accounts: for callers that check each against what they asked for (the worker, reads of
+/// servers gathered from many requests). Values not found are left out.
+pub async fn get_many(
+    conn: impl Into<Exec<'_>>,
+    key: Key,
+    values: &[&str],
+) -> StoreResult<Vec<Server>> {
     let mut conn = conn.into();
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(256) {
-        found.extend(with_addresses(conn.reborrow(), "id", chunk).await?);
+    let mut found = Vec::with_capacity(values.len());
+    for chunk in values.chunks(256) {
+        found.extend(with_addresses(conn.reborrow(), key.column(), chunk).await?);
     }
     Ok(found)
 }
