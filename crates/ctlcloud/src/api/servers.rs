@@ -166,7 +166,6 @@ pub(super) async fn find(app: &App, call: &Call, account: &Account) -> ApiResult
     find_in(app.store.reader(), call, account).await
 }
 
-/// [`find`], reading through `conn`.
 /// What the path names the server by: its name, or its uuid with `?uuid=true`.
 fn key_in(call: &Call) -> ApiResult<(servers::Key, &str)> {
     let key = if call.query_bool("uuid")?.unwrap_or(false) {
@@ -177,6 +176,7 @@ fn key_in(call: &Call) -> ApiResult<(servers::Key, &str)> {
     Ok((key, call.param("serverId")))
 }
 
+/// [`find`], reading through `conn`.
 async fn find_in(
     conn: impl Into<store::db::Exec<'_>>,
     call: &Call,

@@ -5,7 +5,8 @@
 //! for a connection or runs its statement wait for its next one, which reads all their servers.
 //! Each request then takes its own server, checked to be its account's (asked of another account,
 //! the server is not found). With 64 connections GETting one server this answered three times as
-//! many GETs as a statement each, at a fifth of PostgreSQL's work per GET (docs/performance.md).
+//! many GETs as a statement each, at less than half of PostgreSQL's CPU per GET
+//! (docs/performance.md).
 //!
 //! A statement starts only after each GET it reads for arrived: every GET sees what was committed
 //! before it came. SQLite reads in the request's own snapshot instead, with no round trip to
@@ -105,16 +106,19 @@ async fn read(reads: Arc<ServerReads>, pool: Pool, key: Key) {
     }
     let mut turn = Turn(&reads, key, false);
     loop {
-        // The connection first, then the GETs: those that arrive while it is awaited, or while
-        // the statement before runs, are read together.
-        let conn = pool.read().await;
-        let batch: Vec<Wanted> = {
+        {
             let mut queue = reads.queue(key);
             if queue.waiting.is_empty() {
                 queue.reading = false;
                 turn.2 = true;
                 return;
             }
+        }
+        // The connection first, then the GETs (none but this task takes them): those that arrive
+        // while it is awaited, or while the statement before runs, are read together.
+        let conn = pool.read().await;
+        let batch: Vec<Wanted> = {
+            let mut queue = reads.queue(key);
             let n = queue.waiting.len().min(MOST_AT_ONCE);
             queue.waiting.drain(..n).collect()
         };
