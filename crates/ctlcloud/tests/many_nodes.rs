@@ -198,6 +198,85 @@ async fn each_request_acts_as_its_own_caller_on_every_node() {
     }
 }
 
+/// GETs of a server arriving together on either node, read together, answer each caller for its
+/// own account: the owner gets the server by name or uuid in any case, another account asking
+/// for it under its own alias gets a 404, and a node that did not build it shows it as built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gets_of_a_server_at_once_answer_each_account_its_own_on_every_node() {
+    let db = TestDatabase::create().await;
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    let (a, b) = two_trusting_nodes(&db, &dir_a, &dir_b).await;
+    admin_on(
+        &dir_a.0,
+        Some(&db.url),
+        &["account", "create", "--alias", "ALT", "--primary-dc", "WA1"],
+        None,
+    );
+    admin_on(
+        &dir_a.0,
+        Some(&db.url),
+        &[
+            "user",
+            "create",
+            "--account",
+            "ALT",
+            "--username",
+            "alt",
+            "--password-stdin",
+        ],
+        Some("A1t-Passw0rd\n"),
+    );
+    let alt = b.login("alt", "A1t-Passw0rd").await;
+    let (status, created) = a.post("/v2/servers/DEMO", a.server_body("get").await).await;
+    assert_eq!(status, 202, "{created}");
+    assert_eq!(a.wait(&status_href(&created)).await["status"], "succeeded");
+    let self_href = created["links"][1]["href"].as_str().unwrap();
+    let uuid = self_href
+        .strip_prefix("/v2/servers/DEMO/")
+        .and_then(|rest| rest.strip_suffix("?uuid=True"))
+        .unwrap_or_else(|| panic!("a self link by uuid: {self_href}"));
+    let (status, built) = b
+        .call(
+            reqwest::Method::GET,
+            "/v2/servers/DEMO/WA1DEMOGET01",
+            Some(&a.token),
+            None,
+        )
+        .await;
+    assert_eq!((status, built["status"].as_str()), (200, Some("active")));
+
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (path, token, found) = match i % 4 {
+            0 => ("/v2/servers/DEMO/wa1demoget01".to_owned(), &a.token, true),
+            1 => (
+                format!("/v2/servers/DEMO/{}?uuid=true", uuid.to_uppercase()),
+                &a.token,
+                true,
+            ),
+            2 => ("/v2/servers/ALT/WA1DEMOGET01".to_owned(), &alt, false),
+            _ => (format!("/v2/servers/ALT/{uuid}?uuid=true"), &alt, false),
+        };
+        let node = if i % 3 == 0 { &a.server } else { &b };
+        let request = node.http.get(node.url(&path)).bearer_auth(token);
+        requests.spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (path, found, status, body)
+        });
+    }
+    for (path, found, status, body) in requests.join_all().await {
+        if found {
+            assert_eq!(status, 200, "{path}: {body}");
+            assert_eq!(body["id"], "WA1DEMOGET01", "{path}");
+        } else {
+            assert_eq!(status, 404, "{path}: {body}");
+            assert!(body["message"].is_string(), "{path}: {body}");
+        }
+    }
+}
+
 /// Each node keeps the lineages of the groups it creates servers into: a change to a group's
 /// defaults reaches the next create on the node that made it at once, and the other node's once
 /// its notification arrives, well within the (here long) trust window.
