@@ -103,22 +103,18 @@ async fn a_node_reaches_postgresql_over_its_unix_socket() {
     assert_eq!(stored, 1);
 }
 
-/// Requests of two accounts at once, on either node, each act as their own caller, and a password
-/// changed from another process refuses the old tokens on every node, which hear of it at once
-/// although they keep callers for ten minutes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_request_acts_as_its_own_caller_on_every_node() {
-    let db = TestDatabase::create().await;
-    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
-    let (a, b) = two_trusting_nodes(&db, &dir_a, &dir_b).await;
-    let admin = |args: &[&str], stdin: Option<&str>| {
-        admin_on(&dir_a.0, Some(&db.url), args, stdin);
-    };
-    admin(
+/// A second account, ALT, and its user `alt` (password `A1t-Passw0rd`), made by `ctlcloud admin`
+/// in another process on `dir`'s node; `alt` logged in on `node`, its token answered.
+async fn alt_logged_in(db: &TestDatabase, dir: &TempDir, node: &Server) -> String {
+    admin_on(
+        &dir.0,
+        Some(&db.url),
         &["account", "create", "--alias", "ALT", "--primary-dc", "WA1"],
         None,
     );
-    admin(
+    admin_on(
+        &dir.0,
+        Some(&db.url),
         &[
             "user",
             "create",
@@ -130,7 +126,21 @@ async fn each_request_acts_as_its_own_caller_on_every_node() {
         ],
         Some("A1t-Passw0rd\n"),
     );
-    let alt = b.login("alt", "A1t-Passw0rd").await;
+    node.login("alt", "A1t-Passw0rd").await
+}
+
+/// Requests of two accounts at once, on either node, each act as their own caller, and a password
+/// changed from another process refuses the old tokens on every node, which hear of it at once
+/// although they keep callers for ten minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_acts_as_its_own_caller_on_every_node() {
+    let db = TestDatabase::create().await;
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    let (a, b) = two_trusting_nodes(&db, &dir_a, &dir_b).await;
+    let admin = |args: &[&str], stdin: Option<&str>| {
+        admin_on(&dir_a.0, Some(&db.url), args, stdin);
+    };
+    let alt = alt_logged_in(&db, &dir_a, &b).await;
     let callers = [("DEMO", a.token.clone()), ("ALT", alt.clone())];
 
     // Each request asks for its own account and for the other's, on either node, all at once.
@@ -206,27 +216,7 @@ async fn gets_of_a_server_at_once_answer_each_account_its_own_on_every_node() {
     let db = TestDatabase::create().await;
     let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
     let (a, b) = two_trusting_nodes(&db, &dir_a, &dir_b).await;
-    admin_on(
-        &dir_a.0,
-        Some(&db.url),
-        &["account", "create", "--alias", "ALT", "--primary-dc", "WA1"],
-        None,
-    );
-    admin_on(
-        &dir_a.0,
-        Some(&db.url),
-        &[
-            "user",
-            "create",
-            "--account",
-            "ALT",
-            "--username",
-            "alt",
-            "--password-stdin",
-        ],
-        Some("A1t-Passw0rd\n"),
-    );
-    let alt = b.login("alt", "A1t-Passw0rd").await;
+    let alt = alt_logged_in(&db, &dir_a, &b).await;
     let (status, created) = a.post("/v2/servers/DEMO", a.server_body("get").await).await;
     assert_eq!(status, 202, "{created}");
     assert_eq!(a.wait(&status_href(&created)).await["status"], "succeeded");

@@ -283,8 +283,9 @@ impl Store {
         match &self.reader {
             Pool::Sqlite(_) => servers::get_by(&self.reader, account_id, key, value).await,
             Pool::Postgres(_) => {
-                let reads = &self.server_reads;
-                reads.get(&self.reader, account_id, key, value).await
+                self.server_reads
+                    .get(&self.reader, account_id, key, value)
+                    .await
             }
         }
     }
