@@ -208,11 +208,12 @@ async fn each_request_acts_as_its_own_caller_on_every_node() {
     }
 }
 
-/// GETs of a server arriving together on either node, read together, answer each caller for its
-/// own account: the owner gets the server by name or uuid in any case, another account asking
-/// for it under its own alias gets a 404, and a node that did not build it shows it as built.
+/// GETs of a server and polls of its build's status arriving together on either node, read
+/// together, answer each caller for its own account: the owner gets the server by name or uuid in
+/// any case and the job as succeeded, another account asking for either under its own alias gets a
+/// 404, and a node that did not build it shows it as built.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gets_of_a_server_at_once_answer_each_account_its_own_on_every_node() {
+async fn gets_of_a_server_and_its_status_at_once_answer_each_account_its_own_on_every_node() {
     let db = TestDatabase::create().await;
     let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
     let (a, b) = two_trusting_nodes(&db, &dir_a, &dir_b).await;
@@ -235,19 +236,28 @@ async fn gets_of_a_server_at_once_answer_each_account_its_own_on_every_node() {
         .await;
     assert_eq!((status, built["status"].as_str()), (200, Some("active")));
 
+    let status_path = status_href(&created);
+    let job = status_path.rsplit('/').next().unwrap().to_owned();
     let mut requests = tokio::task::JoinSet::new();
-    for i in 0..200 {
-        let (path, token, found) = match i % 4 {
-            0 => ("/v2/servers/DEMO/wa1demoget01".to_owned(), &a.token, true),
+    for i in 0..300 {
+        // What the answer holds when found: the server's name, or the job's status.
+        let (path, token, found) = match i % 6 {
+            0 => (
+                "/v2/servers/DEMO/wa1demoget01".to_owned(),
+                &a.token,
+                Some(("id", "WA1DEMOGET01")),
+            ),
             1 => (
                 format!("/v2/servers/DEMO/{}?uuid=true", uuid.to_uppercase()),
                 &a.token,
-                true,
+                Some(("id", "WA1DEMOGET01")),
             ),
-            2 => ("/v2/servers/ALT/WA1DEMOGET01".to_owned(), &alt, false),
-            _ => (format!("/v2/servers/ALT/{uuid}?uuid=true"), &alt, false),
+            2 => ("/v2/servers/ALT/WA1DEMOGET01".to_owned(), &alt, None),
+            3 => (format!("/v2/servers/ALT/{uuid}?uuid=true"), &alt, None),
+            4 => (status_path.clone(), &a.token, Some(("status", "succeeded"))),
+            _ => (format!("/v2/operations/ALT/status/{job}"), &alt, None),
         };
-        let node = if i % 3 == 0 { &a.server } else { &b };
+        let node = if i % 5 == 0 { &a.server } else { &b };
         let request = node.http.get(node.url(&path)).bearer_auth(token);
         requests.spawn(async move {
             let response = request.send().await.unwrap();
@@ -257,12 +267,15 @@ async fn gets_of_a_server_at_once_answer_each_account_its_own_on_every_node() {
         });
     }
     for (path, found, status, body) in requests.join_all().await {
-        if found {
-            assert_eq!(status, 200, "{path}: {body}");
-            assert_eq!(body["id"], "WA1DEMOGET01", "{path}");
-        } else {
-            assert_eq!(status, 404, "{path}: {body}");
-            assert!(body["message"].is_string(), "{path}: {body}");
+        match found {
+            Some((field, value)) => {
+                assert_eq!(status, 200, "{path}: {body}");
+                assert_eq!(body[field], value, "{path}");
+            }
+            None => {
+                assert_eq!(status, 404, "{path}: {body}");
+                assert!(body["message"].is_string(), "{path}: {body}");
+            }
         }
     }
 }

@@ -1177,6 +1177,69 @@ async fn servers_asked_for_at_once_are_each_their_askers_own(store: &Store) {
     }
 }
 
+on_every_engine!(jobs_asked_for_at_once_are_each_their_askers_own);
+async fn jobs_asked_for_at_once_are_each_their_askers_own(store: &Store) {
+    let a = account(store, "JAS").await;
+    let b = account(store, "JAT").await;
+    let mut tx = store.write().await.unwrap();
+    let queued = jobs::insert_all(
+        &mut tx,
+        vec![
+            job(&a, Some("S1"), 0),
+            job(&a, Some("S2"), 0),
+            job(&a, None, 0),
+        ],
+        NOW,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let ids: Vec<i64> = queued.iter().map(|j| j.id).collect();
+    let unknown = ids.iter().max().unwrap() + 1000;
+
+    // More at once than one statement reads (on PostgreSQL they are read together): by the
+    // account, by another account, and ids of no job. Each gets its own account's job, or none.
+    let ask = |expected_status: JobStatus| {
+        let mut asked = tokio::task::JoinSet::new();
+        for i in 0..600 {
+            let id = ids[i % 3];
+            let (account_id, id, expected) = match i % 4 {
+                0 | 1 => (a.id, id, Some((id, expected_status))),
+                2 => (b.id, id, None),
+                _ => (a.id, unknown + i as i64, None),
+            };
+            let store = store.clone();
+            asked.spawn(async move {
+                let got = store.job(account_id, id).await.unwrap();
+                (i, got.map(|j| (j.id, j.status)), expected)
+            });
+        }
+        async move {
+            let answers =
+                tokio::time::timeout(std::time::Duration::from_secs(60), asked.join_all())
+                    .await
+                    .expect("every job asked for is answered");
+            assert_eq!(answers.len(), 600);
+            for (i, got, expected) in answers {
+                assert_eq!(got, expected, "ask {i}");
+            }
+        }
+    };
+    ask(JobStatus::NotStarted).await;
+
+    // What was committed before the asks came is what they see.
+    let mut tx = store.write().await.unwrap();
+    let claimed = jobs::claim(&mut tx, Claiming::Queued, "w", NOW, NOW + 60, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    jobs::finish_all(&mut tx, &ids, "w", JobStatus::Succeeded, None, NOW)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    ask(JobStatus::Succeeded).await;
+}
+
 on_every_engine!(a_server_knows_what_is_attached_to_it_as_it_changes);
 async fn a_server_knows_what_is_attached_to_it_as_it_changes(store: &Store) {
     use store::{alert_policies, public_ips, snapshots};

@@ -30,9 +30,8 @@ pub fn experimental_operation(alias: &str, job: &Job) -> wire::ExperimentalOpera
 
 /// Finds a job by its status id (`wa1-123`) or its 32-hex operation id.
 async fn find(app: &App, account_id: i64, id: &str) -> ApiResult<Option<Job>> {
-    let pool = app.store.reader();
     if crate::ids::is_hex32(id) {
-        return Ok(jobs::get_by_operation_id(pool, account_id, id).await?);
+        return Ok(jobs::get_by_operation_id(app.store.reader(), account_id, id).await?);
     }
     let parsed = id
         .rsplit_once('-')
@@ -40,7 +39,9 @@ async fn find(app: &App, account_id: i64, id: &str) -> ApiResult<Option<Job>> {
     let Some((dc, number)) = parsed else {
         return Ok(None);
     };
-    Ok(jobs::get(pool, account_id, number)
+    Ok(app
+        .store
+        .job(account_id, number)
         .await?
         .filter(|j| j.dc.eq_ignore_ascii_case(dc)))
 }

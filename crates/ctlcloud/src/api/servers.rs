@@ -196,7 +196,7 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Response> {
 async fn read(app: &App, call: &Call, account: &Account) -> ApiResult<Bytes> {
     // SQLite: one read transaction for the server and everything shown with it, one consistent
     // view. PostgreSQL: the server is read with the other GETs of servers waiting (see
-    // `store::server_reads`), then what it has attached; each statement there reads the latest
+    // `store::gathered`), then what it has attached; each statement there reads the latest
     // committed state either way.
     let (server, tx) = match app.store.engine() {
         Engine::Sqlite => {

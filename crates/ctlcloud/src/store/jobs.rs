@@ -2,6 +2,7 @@
 
 use super::db::{self, Engine, Pool, Row, Tx};
 
+use super::gathered::{Found, Gather};
 use super::{StoreError, StoreResult};
 use crate::model::{Job, JobKind, JobStatus};
 
@@ -132,6 +133,37 @@ pub async fn get(pool: &Pool, account_id: i64, id: i64) -> StoreResult<Option<Jo
     .fetch_optional(pool)
     .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// Polls of the queue's status by job id, read together on PostgreSQL (see
+/// [`super::gathered`]).
+pub struct ById;
+
+impl Gather for ById {
+    type Key = i64;
+    type Row = Job;
+
+    async fn read(&self, conn: &mut Tx, ids: &[i64]) -> StoreResult<Vec<Found<ById>>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(256) {
+            let rows = db::query(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE id IN ({})",
+                db::in_list(chunk.len())
+            ))
+            .bind_in_list(chunk)
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in &rows {
+                let job = from_row(row)?;
+                found.push(Found {
+                    key: job.id,
+                    account_id: job.account_id,
+                    row: job,
+                });
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// A job of the account by its 32-hex operation id (any case).

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod callers;
 mod commits;
 pub mod db;
+pub mod gathered;
 pub mod group_defaults;
 pub mod groups;
 pub mod jobs;
@@ -29,7 +30,6 @@ pub mod log_forwarding;
 pub mod networks;
 mod postgres;
 pub mod public_ips;
-pub mod server_reads;
 pub mod servers;
 pub mod snapshots;
 mod sqlite;
@@ -45,9 +45,10 @@ use std::sync::Arc;
 
 use sqlx::postgres::PgConnectOptions;
 
-use crate::model::{Principal, Server};
+use crate::model::{Job, Principal, Server};
 use db::Exec;
 pub use db::{Engine, Pool, Tx};
+use gathered::Gathered;
 
 /// An error from the database. Its text is for the logs, never for clients.
 #[derive(Debug, Clone)]
@@ -151,8 +152,26 @@ pub struct Store {
     commits: Option<Arc<commits::Commits>>,
     /// The count of changes to callers, with the count of commits it was read at (SQLite).
     callers_changes: Arc<std::sync::Mutex<Option<(u64, u64)>>>,
-    /// GETs of servers waiting to be read together (PostgreSQL).
-    server_reads: Arc<server_reads::ServerReads>,
+    /// Reads gathered from many requests (PostgreSQL).
+    gathered: Gathers,
+}
+
+/// The reads a PostgreSQL node gathers from many requests (see [`gathered`]).
+#[derive(Clone)]
+struct Gathers {
+    servers_by_name: Arc<Gathered<servers::By>>,
+    servers_by_uuid: Arc<Gathered<servers::By>>,
+    jobs: Arc<Gathered<jobs::ById>>,
+}
+
+impl Default for Gathers {
+    fn default() -> Self {
+        Gathers {
+            servers_by_name: Gathered::new(servers::By(servers::Key::Name)),
+            servers_by_uuid: Gathered::new(servers::By(servers::Key::Uuid)),
+            jobs: Gathered::new(jobs::ById),
+        }
+    }
 }
 
 /// Where the store lives.
@@ -198,7 +217,7 @@ impl Store {
             lineages: Arc::default(),
             commits: None,
             callers_changes: Arc::default(),
-            server_reads: Arc::default(),
+            gathered: Gathers::default(),
         })
     }
 
@@ -217,7 +236,7 @@ impl Store {
             lineages: Arc::default(),
             commits: None,
             callers_changes: Arc::default(),
-            server_reads: Arc::default(),
+            gathered: Gathers::default(),
         })
     }
 
@@ -273,20 +292,31 @@ impl Store {
 
     /// The server of the account whose `key` is `value` (any case), with its addresses. On
     /// PostgreSQL it is read in one statement with the others asked for meanwhile (see
-    /// [`server_reads`]); on SQLite at once.
+    /// [`gathered`]); on SQLite at once.
     pub async fn server(
         &self,
         account_id: i64,
         key: servers::Key,
         value: &str,
     ) -> StoreResult<Option<Server>> {
-        match &self.reader {
-            Pool::Sqlite(_) => servers::get_by(&self.reader, account_id, key, value).await,
-            Pool::Postgres(_) => {
-                self.server_reads
-                    .get(&self.reader, account_id, key, value)
-                    .await
+        let gathered = match (&self.reader, key) {
+            (Pool::Sqlite(_), _) => {
+                return servers::get_by(&self.reader, account_id, key, value).await
             }
+            (Pool::Postgres(_), servers::Key::Name) => &self.gathered.servers_by_name,
+            (Pool::Postgres(_), servers::Key::Uuid) => &self.gathered.servers_by_uuid,
+        };
+        gathered
+            .get(&self.reader, account_id, key.stored(value))
+            .await
+    }
+
+    /// The account's job numbered `id`. On PostgreSQL it is read in one statement with the others
+    /// asked for meanwhile (see [`gathered`]); on SQLite at once.
+    pub async fn job(&self, account_id: i64, id: i64) -> StoreResult<Option<Job>> {
+        match &self.reader {
+            Pool::Sqlite(_) => jobs::get(&self.reader, account_id, id).await,
+            Pool::Postgres(_) => self.gathered.jobs.get(&self.reader, account_id, id).await,
         }
     }
 

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use super::db::{self, Exec, Row, Tx};
 
+use super::gathered::{Found, Gather};
 use super::StoreResult;
 use crate::model::{Attached, Server};
 
@@ -210,6 +211,27 @@ pub async fn get_many(
         found.extend(with_addresses(conn.reborrow(), key.column(), chunk).await?);
     }
     Ok(found)
+}
+
+/// GETs of servers by one key, read together on PostgreSQL (see [`super::gathered`]).
+pub struct By(pub Key);
+
+impl Gather for By {
+    type Key = String;
+    type Row = Server;
+
+    async fn read(&self, conn: &mut Tx, keys: &[String]) -> StoreResult<Vec<Found<By>>> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        Ok(get_many(conn, self.0, &keys)
+            .await?
+            .into_iter()
+            .map(|server| Found {
+                key: self.0.of(&server).to_owned(),
+                account_id: server.account_id,
+                row: server,
+            })
+            .collect())
+    }
 }
 
 /// The servers whose `column` (a unique one) holds one of `values`, with what is attached to them,
