@@ -1195,21 +1195,38 @@ async fn jobs_asked_for_at_once_are_each_their_askers_own(store: &Store) {
     .unwrap();
     tx.commit().await.unwrap();
     let ids: Vec<i64> = queued.iter().map(|j| j.id).collect();
+    let operations: Vec<String> = queued.iter().map(|j| j.operation_id.clone()).collect();
     let unknown = ids.iter().max().unwrap() + 1000;
 
-    // More at once than one statement reads (on PostgreSQL they are read together): by the
-    // account, by another account, and ids of no job. Each gets its own account's job, or none.
+    // More at once than one statement reads (on PostgreSQL they are read together): by number and
+    // by operation id in any case, by the account and by another account, and ids of no job.
+    // Each gets its own account's job, or none.
+    enum Asked {
+        Number(i64),
+        Operation(String),
+    }
     let ask = |expected_status: JobStatus| {
         let mut asked = tokio::task::JoinSet::new();
         for i in 0..600 {
-            let id = ids[i % 3];
-            let (account_id, id, expected) = match i % 4 {
-                0 | 1 => (a.id, id, Some((id, expected_status))),
-                2 => (b.id, id, None),
-                _ => (a.id, unknown + i as i64, None),
+            let (id, operation) = (ids[i % 3], operations[i % 3].to_uppercase());
+            let (account_id, asked_for, expected) = match i % 6 {
+                0 => (a.id, Asked::Number(id), Some((id, expected_status))),
+                1 => (
+                    a.id,
+                    Asked::Operation(operation),
+                    Some((id, expected_status)),
+                ),
+                2 => (b.id, Asked::Number(id), None),
+                3 => (b.id, Asked::Operation(operation), None),
+                4 => (a.id, Asked::Number(unknown + i as i64), None),
+                _ => (a.id, Asked::Operation(format!("{i:032x}")), None),
             };
             let store = store.clone();
             asked.spawn(async move {
+                let id = match &asked_for {
+                    Asked::Number(number) => jobs::Id::Number(*number),
+                    Asked::Operation(operation) => jobs::Id::Operation(operation),
+                };
                 let got = store.job(account_id, id).await.unwrap();
                 (i, got.map(|j| (j.id, j.status)), expected)
             });

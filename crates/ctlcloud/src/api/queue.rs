@@ -31,7 +31,7 @@ pub fn experimental_operation(alias: &str, job: &Job) -> wire::ExperimentalOpera
 /// Finds a job by its status id (`wa1-123`) or its 32-hex operation id.
 async fn find(app: &App, account_id: i64, id: &str) -> ApiResult<Option<Job>> {
     if crate::ids::is_hex32(id) {
-        return Ok(jobs::get_by_operation_id(app.store.reader(), account_id, id).await?);
+        return Ok(app.store.job(account_id, jobs::Id::Operation(id)).await?);
     }
     let parsed = id
         .rsplit_once('-')
@@ -41,7 +41,7 @@ async fn find(app: &App, account_id: i64, id: &str) -> ApiResult<Option<Job>> {
     };
     Ok(app
         .store
-        .job(account_id, number)
+        .job(account_id, jobs::Id::Number(number))
         .await?
         .filter(|j| j.dc.eq_ignore_ascii_case(dc)))
 }

@@ -135,35 +135,77 @@ pub async fn get(pool: &Pool, account_id: i64, id: i64) -> StoreResult<Option<Jo
     row.as_ref().map(from_row).transpose()
 }
 
-/// Polls of the queue's status by job id, read together on PostgreSQL (see
-/// [`super::gathered`]).
-pub struct ById;
+/// What a job is asked for by: the number of its status id (`wa1-123`), or its 32-hex operation
+/// id (any case). Each is unique.
+#[derive(Clone, Copy, Debug)]
+pub enum Id<'a> {
+    Number(i64),
+    Operation(&'a str),
+}
 
-impl Gather for ById {
+/// Polls of the queue's status by job number, read together on PostgreSQL (see
+/// [`super::gathered`]).
+pub struct ByNumber;
+
+impl Gather for ByNumber {
     type Key = i64;
     type Row = Job;
 
-    async fn read(&self, conn: &mut Tx, ids: &[i64]) -> StoreResult<Vec<Found<ById>>> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(256) {
-            let rows = db::query(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE id IN ({})",
-                db::in_list(chunk.len())
-            ))
-            .bind_in_list(chunk)
-            .fetch_all(&mut *conn)
-            .await?;
-            for row in &rows {
-                let job = from_row(row)?;
-                found.push(Found {
-                    key: job.id,
-                    account_id: job.account_id,
-                    row: job,
-                });
-            }
-        }
-        Ok(found)
+    async fn read(&self, conn: &mut Tx, numbers: &[i64]) -> StoreResult<Vec<Found<ByNumber>>> {
+        let jobs = with_one_of(conn, "id", numbers).await?;
+        Ok(jobs
+            .into_iter()
+            .map(|job| Found {
+                key: job.id,
+                account_id: job.account_id,
+                row: job,
+            })
+            .collect())
     }
+}
+
+/// Polls of the queue's status by operation id (as stored, in lower case), read together on
+/// PostgreSQL (see [`super::gathered`]).
+pub struct ByOperation;
+
+impl Gather for ByOperation {
+    type Key = String;
+    type Row = Job;
+
+    async fn read(&self, conn: &mut Tx, ids: &[String]) -> StoreResult<Vec<Found<ByOperation>>> {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let jobs = with_one_of(conn, "operation_id", &ids).await?;
+        Ok(jobs
+            .into_iter()
+            .map(|job| Found {
+                key: job.operation_id.clone(),
+                account_id: job.account_id,
+                row: job,
+            })
+            .collect())
+    }
+}
+
+/// The jobs whose `column` (a unique one) holds one of `values`, whatever their accounts.
+async fn with_one_of<V: db::ToParam + Copy>(
+    conn: &mut Tx,
+    column: &str,
+    values: &[V],
+) -> StoreResult<Vec<Job>> {
+    let mut found = Vec::with_capacity(values.len());
+    for chunk in values.chunks(256) {
+        let rows = db::query(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE {column} IN ({})",
+            db::in_list(chunk.len())
+        ))
+        .bind_in_list(chunk)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            found.push(from_row(row)?);
+        }
+    }
+    Ok(found)
 }
 
 /// A job of the account by its 32-hex operation id (any case).

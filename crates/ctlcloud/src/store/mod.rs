@@ -161,7 +161,8 @@ pub struct Store {
 struct Gathers {
     servers_by_name: Arc<Gathered<servers::By>>,
     servers_by_uuid: Arc<Gathered<servers::By>>,
-    jobs: Arc<Gathered<jobs::ById>>,
+    jobs_by_number: Arc<Gathered<jobs::ByNumber>>,
+    jobs_by_operation: Arc<Gathered<jobs::ByOperation>>,
 }
 
 impl Default for Gathers {
@@ -169,7 +170,8 @@ impl Default for Gathers {
         Gathers {
             servers_by_name: Gathered::new(servers::By(servers::Key::Name)),
             servers_by_uuid: Gathered::new(servers::By(servers::Key::Uuid)),
-            jobs: Gathered::new(jobs::ById),
+            jobs_by_number: Gathered::new(jobs::ByNumber),
+            jobs_by_operation: Gathered::new(jobs::ByOperation),
         }
     }
 }
@@ -311,12 +313,28 @@ impl Store {
             .await
     }
 
-    /// The account's job numbered `id`. On PostgreSQL it is read in one statement with the others
-    /// asked for meanwhile (see [`gathered`]); on SQLite at once.
-    pub async fn job(&self, account_id: i64, id: i64) -> StoreResult<Option<Job>> {
-        match &self.reader {
-            Pool::Sqlite(_) => jobs::get(&self.reader, account_id, id).await,
-            Pool::Postgres(_) => self.gathered.jobs.get(&self.reader, account_id, id).await,
+    /// The account's job asked for by `id`. On PostgreSQL it is read in one statement with the
+    /// others asked for meanwhile (see [`gathered`]); on SQLite at once.
+    pub async fn job(&self, account_id: i64, id: jobs::Id<'_>) -> StoreResult<Option<Job>> {
+        let gathered = &self.gathered;
+        match (&self.reader, id) {
+            (Pool::Sqlite(_), jobs::Id::Number(n)) => jobs::get(&self.reader, account_id, n).await,
+            (Pool::Sqlite(_), jobs::Id::Operation(o)) => {
+                jobs::get_by_operation_id(&self.reader, account_id, o).await
+            }
+            (Pool::Postgres(_), jobs::Id::Number(n)) => {
+                gathered
+                    .jobs_by_number
+                    .get(&self.reader, account_id, n)
+                    .await
+            }
+            (Pool::Postgres(_), jobs::Id::Operation(o)) => {
+                let o = o.to_lowercase();
+                gathered
+                    .jobs_by_operation
+                    .get(&self.reader, account_id, o)
+                    .await
+            }
         }
     }
 
