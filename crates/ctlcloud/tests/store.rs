@@ -1710,3 +1710,85 @@ async fn store_errors_are_errors_not_panics() {
         .is_err());
     let _ = store::Engine::Sqlite;
 }
+
+/// PostgreSQL ends the node's connections (a restart, a failover): the gathered reads that meet an
+/// ended connection read again on a new one, so every request is answered with what it asked for,
+/// none fails and none waits forever.
+#[tokio::test]
+async fn gathered_reads_outlive_connections_the_server_ended() {
+    let db = TestDatabase::create().await;
+    let store = Store::open(Location::Postgres(&db.url)).await.unwrap();
+    let (a, group, _) = account_in_wa1(&store, "END").await;
+    let made = server(&a, &group.id, "WA1ENDWEB01");
+    let packages = serde_json::json!([]);
+    let provisioning = servers::Provisioning {
+        name_prefix: "WA1ENDWEB",
+        seq: 1,
+        password: "secret-pw",
+        primary_dns: None,
+        secondary_dns: None,
+        packages: &packages,
+    };
+    let mut tx = store.write().await.unwrap();
+    servers::insert(&mut tx, &[(&made, &provisioning)])
+        .await
+        .unwrap();
+    let job = jobs::insert(&mut tx, job(&a, Some("WA1ENDWEB01"), 0), NOW)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let ask_all = || {
+        let mut asked = tokio::task::JoinSet::new();
+        for i in 0..400usize {
+            let store = store.clone();
+            asked.spawn(async move {
+                let got = if i.is_multiple_of(2) {
+                    let got = store.server(a.id, servers::Key::Name, "wa1endweb01").await;
+                    got.map(|s| s.map(|s| s.id))
+                } else {
+                    let got = store.job(a.id, jobs::Id::Number(job.id)).await;
+                    got.map(|j| j.map(|j| j.status_id().to_uppercase()))
+                };
+                (i, got)
+            });
+        }
+        async move {
+            tokio::time::timeout(std::time::Duration::from_secs(60), asked.join_all())
+                .await
+                .expect("every read asked for is answered")
+        }
+    };
+    let expected = |i: usize| {
+        if i.is_multiple_of(2) {
+            "WA1ENDWEB01".to_owned()
+        } else {
+            job.status_id().to_uppercase()
+        }
+    };
+    for (i, got) in ask_all().await {
+        assert_eq!(got.unwrap(), Some(expected(i)), "ask {i}");
+    }
+
+    let outside = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&outside)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty(), "the node's connections were ended");
+    // The statements that meet an ended connection are read again on a new one: no request fails.
+    for round in ["just after", "after"] {
+        for (i, got) in ask_all().await {
+            assert_eq!(
+                got.unwrap(),
+                Some(expected(i)),
+                "ask {i} {round} the connections ended"
+            );
+        }
+    }
+    outside.close().await;
+    store.close().await;
+}

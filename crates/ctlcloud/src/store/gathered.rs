@@ -138,17 +138,28 @@ async fn read<G: Gather>(gathered: Arc<Gathered<G>>, pool: Pool) {
             let n = queue.waiting.len().min(MOST_AT_ONCE);
             queue.waiting.drain(..n).collect()
         };
-        let found = match conn {
-            Ok(mut conn) => {
-                let mut keys: Vec<G::Key> = batch.iter().map(|w| w.key.clone()).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                gathered.gather.read(&mut conn, &keys).await
-            }
-            Err(e) => Err(e),
-        };
+        let mut keys: Vec<G::Key> = batch.iter().map(|w| w.key.clone()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut found = read_on(conn, &gathered.gather, &keys).await;
+        if found.is_err() {
+            // A connection PostgreSQL ended (a restart, a failover) fails the statement that meets
+            // it, and the pool then lets go of the others it holds. A read changes nothing, so
+            // the batch is read once more on another connection rather than failing every
+            // request in it.
+            found = read_on(pool.read().await, &gathered.gather, &keys).await;
+        }
         answer(batch, found);
     }
+}
+
+/// The rows of `keys`, read on `conn` if there is one.
+async fn read_on<G: Gather>(
+    conn: StoreResult<Tx>,
+    gather: &G,
+    keys: &[G::Key],
+) -> StoreResult<Vec<Found<G>>> {
+    gather.read(&mut conn?, keys).await
 }
 
 /// Gives each request the row its account has under the key it asked for, if one was found.
