@@ -894,11 +894,16 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
     assert!(stored.managed_backup && !stored.managed_os);
     assert_eq!(stored.disks[0].paths, vec!["/".to_owned()]);
     assert_eq!(
-        servers::get_by_uuid(store.reader(), a.id, &stored.uuid.to_uppercase())
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
+        servers::get_by(
+            store.reader(),
+            a.id,
+            servers::Key::Uuid,
+            &stored.uuid.to_uppercase()
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .id,
         "WA1SRVWEB01"
     );
     assert_eq!(

@@ -125,14 +125,9 @@ async fn insert_as(
 
 /// A job of the account by its number.
 pub async fn get(pool: &Pool, account_id: i64, id: i64) -> StoreResult<Option<Job>> {
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE id = ? AND account_id = ?"
-    ))
-    .bind(id)
-    .bind(account_id)
-    .fetch_optional(pool)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    // By its key alone, then checked to be the account's (see the store's module notes).
+    let found = with_one_of(pool, "id", &[id]).await?;
+    Ok(found.into_iter().find(|j| j.account_id == account_id))
 }
 
 /// What a job is asked for by: the number of its status id (`wa1-123`), or its 32-hex operation
@@ -188,10 +183,11 @@ impl Gather for ByOperation {
 
 /// The jobs whose `column` (a unique one) holds one of `values`, whatever their accounts.
 async fn with_one_of<V: db::ToParam + Copy>(
-    conn: &mut Tx,
+    conn: impl Into<db::Exec<'_>>,
     column: &str,
     values: &[V],
 ) -> StoreResult<Vec<Job>> {
+    let mut conn = conn.into();
     let mut found = Vec::with_capacity(values.len());
     for chunk in values.chunks(256) {
         let rows = db::query(&format!(
@@ -199,7 +195,7 @@ async fn with_one_of<V: db::ToParam + Copy>(
             db::in_list(chunk.len())
         ))
         .bind_in_list(chunk)
-        .fetch_all(&mut *conn)
+        .fetch_all(conn.reborrow())
         .await?;
         for row in &rows {
             found.push(from_row(row)?);
@@ -214,14 +210,13 @@ pub async fn get_by_operation_id(
     account_id: i64,
     operation_id: &str,
 ) -> StoreResult<Option<Job>> {
-    let row = db::query(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE operation_id = ? AND account_id = ?"
-    ))
-    .bind(operation_id.to_lowercase())
-    .bind(account_id)
-    .fetch_optional(pool)
+    let found = with_one_of(
+        pool,
+        "operation_id",
+        &[operation_id.to_lowercase().as_str()],
+    )
     .await?;
-    row.as_ref().map(from_row).transpose()
+    Ok(found.into_iter().find(|j| j.account_id == account_id))
 }
 
 /// The unfinished job of this kind on a server, if any.

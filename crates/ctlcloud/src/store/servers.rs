@@ -176,15 +176,6 @@ pub async fn get(
     get_by(conn, account_id, Key::Name, id).await
 }
 
-/// A server of the account by its uuid (any case).
-pub async fn get_by_uuid(
-    conn: impl Into<Exec<'_>>,
-    account_id: i64,
-    uuid: &str,
-) -> StoreResult<Option<Server>> {
-    get_by(conn, account_id, Key::Uuid, uuid).await
-}
-
 /// The server of the account whose `key` is `value` (any case), with its addresses.
 pub async fn get_by(
     conn: impl Into<Exec<'_>>,
