@@ -323,18 +323,9 @@ async fn reads_go_on_after_another_node_adds_a_column(store: &Store) {
     let before = groups::lineage(store.reader(), one.id, &default.id)
         .await
         .unwrap();
-    let packages = serde_json::json!([]);
-    let provisioning = servers::Provisioning {
-        name_prefix: "WA1ADDSRV",
-        seq: 1,
-        password: "secret-pw",
-        primary_dns: None,
-        secondary_dns: None,
-        packages: &packages,
-    };
     let mut tx = store.write().await.unwrap();
     let new = server(&one, &default.id, "WA1ADDSRV01");
-    servers::insert(&mut tx, &[(&new, &provisioning)])
+    servers::insert(&mut tx, &[(&new, &provisioning("WA1ADDSRV", 1))])
         .await
         .unwrap();
     let user = users::insert(&mut tx, one.id, "adder", "hash", &["ServerAdmin"], NOW, "t")
@@ -659,19 +650,11 @@ on_every_engine!(the_lowest_free_address_fills_holes_first);
 async fn the_lowest_free_address_fills_holes_first(store: &Store) {
     let (a, group, net) = account_in_wa1(store, "GAP").await;
     let first = *net.assignable().start();
-    let packages = serde_json::json!([]);
     let mut tx = store.write().await.unwrap();
     let mut hold = Vec::new();
     for seq in 1..=4 {
         let name = format!("WA1GAPWEB{seq:02}");
-        let provisioning = servers::Provisioning {
-            name_prefix: "WA1GAPWEB",
-            seq,
-            password: "secret-pw",
-            primary_dns: None,
-            secondary_dns: None,
-            packages: &packages,
-        };
+        let provisioning = provisioning("WA1GAPWEB", seq);
         servers::insert(&mut tx, &[(&server(&a, &group.id, &name), &provisioning)])
             .await
             .unwrap();
@@ -733,19 +716,13 @@ async fn tables_that_grow_are_analysed_on_postgresql(store: &Store) {
     let insert = |prefixes: Vec<String>| {
         let (a, group) = (a.clone(), group.clone());
         async move {
-            let packages = serde_json::json!([]);
             let rows: Vec<(Server, servers::Provisioning)> = prefixes
                 .iter()
                 .map(|prefix| {
-                    let provisioning = servers::Provisioning {
-                        name_prefix: prefix,
-                        seq: 1,
-                        password: "secret-pw",
-                        primary_dns: None,
-                        secondary_dns: None,
-                        packages: &packages,
-                    };
-                    (server(&a, &group.id, &format!("{prefix}01")), provisioning)
+                    (
+                        server(&a, &group.id, &format!("{prefix}01")),
+                        provisioning(prefix, 1),
+                    )
                 })
                 .collect();
             let mut tx = store.write().await.unwrap();
@@ -822,14 +799,9 @@ async fn tables_that_grow_are_analysed_on_postgresql(store: &Store) {
 on_every_engine!(servers_names_and_addresses_never_collide);
 async fn servers_names_and_addresses_never_collide(store: &Store) {
     let (a, group, net) = account_in_wa1(store, "SRV").await;
-    let packages = serde_json::json!([]);
     let provisioning = |seq| servers::Provisioning {
-        name_prefix: "WA1SRVWEB",
-        seq,
-        password: "secret-pw",
-        primary_dns: None,
         secondary_dns: Some("10.0.0.2"),
-        packages: &packages,
+        ..provisioning("WA1SRVWEB", seq)
     };
     let mut tx = store.write().await.unwrap();
     let mut other = provisioning(3);
@@ -966,6 +938,19 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
     );
 }
 
+/// How a test server is provisioned: a password, no DNS servers, no packages.
+fn provisioning(name_prefix: &str, seq: i64) -> servers::Provisioning<'_> {
+    static NO_PACKAGES: serde_json::Value = serde_json::Value::Array(Vec::new());
+    servers::Provisioning {
+        name_prefix,
+        seq,
+        password: "secret-pw",
+        primary_dns: None,
+        secondary_dns: None,
+        packages: &NO_PACKAGES,
+    }
+}
+
 fn job<'a>(a: &Account, server: Option<&'a str>, run_after: i64) -> jobs::NewJob<'a> {
     jobs::NewJob {
         account_id: a.id,
@@ -983,15 +968,6 @@ async fn servers_read_together_come_with_their_own_addresses_and_attachments(sto
     let (a, group, net) = account_in_wa1(store, "MNY").await;
     let (b, b_group, _) = account_in_wa1(store, "MNZ").await;
     let first = *net.assignable().start();
-    let packages = serde_json::json!([]);
-    let provisioning = |name_prefix, seq| servers::Provisioning {
-        name_prefix,
-        seq,
-        password: "secret-pw",
-        primary_dns: None,
-        secondary_dns: None,
-        packages: &packages,
-    };
     let mut tx = store.write().await.unwrap();
     servers::insert(
         &mut tx,
@@ -1112,20 +1088,11 @@ async fn servers_asked_for_at_once_are_each_their_askers_own(store: &Store) {
     let (a, group, net) = account_in_wa1(store, "ASK").await;
     let (b, _, _) = account_in_wa1(store, "ASL").await;
     let first = *net.assignable().start();
-    let packages = serde_json::json!([]);
     let made: Vec<Server> = (1..=3)
         .map(|i| server(&a, &group.id, &format!("WA1ASKWEB0{i}")))
         .collect();
-    let provisioning: Vec<servers::Provisioning> = (1..=3)
-        .map(|i| servers::Provisioning {
-            name_prefix: "WA1ASKWEB",
-            seq: i,
-            password: "secret-pw",
-            primary_dns: None,
-            secondary_dns: None,
-            packages: &packages,
-        })
-        .collect();
+    let provisioning: Vec<servers::Provisioning> =
+        (1..=3).map(|i| provisioning("WA1ASKWEB", i)).collect();
     let rows: Vec<_> = made.iter().zip(&provisioning).collect();
     let mut tx = store.write().await.unwrap();
     servers::insert(&mut tx, &rows).await.unwrap();
@@ -1266,15 +1233,6 @@ on_every_engine!(a_server_knows_what_is_attached_to_it_as_it_changes);
 async fn a_server_knows_what_is_attached_to_it_as_it_changes(store: &Store) {
     use store::{alert_policies, public_ips, snapshots};
     let (a, group, _) = account_in_wa1(store, "ATT").await;
-    let packages = serde_json::json!([]);
-    let provisioning = |seq| servers::Provisioning {
-        name_prefix: "WA1ATTWEB",
-        seq,
-        password: "secret-pw",
-        primary_dns: None,
-        secondary_dns: None,
-        packages: &packages,
-    };
     let (one, two) = (
         server(&a, &group.id, "WA1ATTWEB01"),
         server(&a, &group.id, "WA1ATTWEB02"),
@@ -1282,7 +1240,10 @@ async fn a_server_knows_what_is_attached_to_it_as_it_changes(store: &Store) {
     let mut tx = store.write().await.unwrap();
     servers::insert(
         &mut tx,
-        &[(&one, &provisioning(1)), (&two, &provisioning(2))],
+        &[
+            (&one, &provisioning("WA1ATTWEB", 1)),
+            (&two, &provisioning("WA1ATTWEB", 2)),
+        ],
     )
     .await
     .unwrap();
@@ -1725,17 +1686,8 @@ async fn gathered_reads_outlive_connections_the_server_ended() {
     let store = Store::open(Location::Postgres(&db.url)).await.unwrap();
     let (a, group, _) = account_in_wa1(&store, "END").await;
     let made = server(&a, &group.id, "WA1ENDWEB01");
-    let packages = serde_json::json!([]);
-    let provisioning = servers::Provisioning {
-        name_prefix: "WA1ENDWEB",
-        seq: 1,
-        password: "secret-pw",
-        primary_dns: None,
-        secondary_dns: None,
-        packages: &packages,
-    };
     let mut tx = store.write().await.unwrap();
-    servers::insert(&mut tx, &[(&made, &provisioning)])
+    servers::insert(&mut tx, &[(&made, &provisioning("WA1ENDWEB", 1))])
         .await
         .unwrap();
     let job = jobs::insert(&mut tx, job(&a, Some("WA1ENDWEB01"), 0), NOW)
