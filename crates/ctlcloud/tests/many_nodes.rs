@@ -522,3 +522,92 @@ async fn a_node_listens_again_after_losing_its_listening_connection() {
     build_promptly(&a, "later").await;
     pool.close().await;
 }
+
+/// A node alone on its database keeps its answers to GETs of a server, as on SQLite; a node that
+/// joins makes it read every GET again before the newcomer changes anything, so that a change made
+/// through either node is in the next answer of both; once the newcomer has gone, the first keeps
+/// its answers again. A change written to the database by hand, outside any node, is how the test
+/// tells a kept answer: a node alone does not read it again within its trust window.
+#[tokio::test]
+async fn a_node_alone_keeps_its_answers_until_another_node_joins() {
+    let db = TestDatabase::create().await;
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    let mut options = on(&db, 60, 0);
+    options.env = vec![("CTLCLOUD_TRUST_CALLERS_MS", "600000".into())];
+    let a = Session::start(&dir_a.0, options.clone()).await;
+    let id = a.build("alone").await;
+    let path = format!("/v2/servers/DEMO/{id}");
+    let outside = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut probes = 0;
+    let mut by_hand = || {
+        probes += 1;
+        let description = format!("by hand {probes}");
+        let outside = outside.clone();
+        let id = id.clone();
+        async move {
+            sqlx::query("UPDATE servers SET description = $1 WHERE id = $2")
+                .bind(&description)
+                .bind(&id)
+                .execute(&outside)
+                .await
+                .unwrap();
+            description
+        }
+    };
+    let description = |server: Value| server["description"].as_str().unwrap().to_owned();
+
+    // Alone a moment after it started (once any node that was there before would have stopped
+    // changing anything): from then on an answer it gave is given again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let read = description(a.server(&id).await);
+        let written = by_hand().await;
+        let again = description(a.server(&id).await);
+        if again == read {
+            break;
+        }
+        assert_eq!(again, written);
+        assert!(Instant::now() < deadline, "no answer kept within 20 s");
+    }
+
+    // Another node joins: the first reads every GET again from then on.
+    let b = Server::start(&dir_b.0, &options);
+    let written = by_hand().await;
+    assert_eq!(description(a.server(&id).await), written);
+    for (n, (changing, reading)) in [(&b, &a.server), (&a.server, &b), (&b, &a.server)]
+        .into_iter()
+        .enumerate()
+    {
+        let value = format!("through a node {n}");
+        let change = serde_json::json!([{"op": "set", "member": "description", "value": value}]);
+        let (status, answer) = changing
+            .call(reqwest::Method::PATCH, &path, Some(&a.token), Some(change))
+            .await;
+        assert!(status < 300, "{status} {answer}");
+        let (status, server) = reading
+            .call(reqwest::Method::GET, &path, Some(&a.token), None)
+            .await;
+        assert_eq!(status, 200, "{server}");
+        assert_eq!(description(server), value);
+    }
+
+    // Once it has gone, the first keeps its answers again, and its own changes are in them.
+    assert!(b.terminate());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let read = description(a.server(&id).await);
+        by_hand().await;
+        if description(a.server(&id).await) == read {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no answer kept within 20 s");
+    }
+    let change = serde_json::json!([{"op": "set", "member": "description", "value": "its own"}]);
+    let (status, answer) = a
+        .server
+        .call(reqwest::Method::PATCH, &path, Some(&a.token), Some(change))
+        .await;
+    assert!(status < 300, "{status} {answer}");
+    assert_eq!(description(a.server(&id).await), "its own");
+    outside.close().await;
+}

@@ -1749,3 +1749,60 @@ async fn gathered_reads_outlive_connections_the_server_ended() {
     outside.close().await;
     store.close().await;
 }
+
+/// Polls `f` until it is true, for 20 s at most.
+async fn eventually(what: &str, f: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A node alone on its PostgreSQL database counts its changes, as an SQLite node counts the
+/// commits to its file: the count moves with every change it commits and only then, and is not
+/// known while another node (or any process opening the store, `ctlcloud admin` too) shares the
+/// database; once the other has gone, the node counts again, anew.
+#[tokio::test]
+async fn a_node_alone_on_postgresql_counts_its_changes_until_another_joins() {
+    let db = TestDatabase::create().await;
+    let first = Store::open(Location::Postgres(&db.url)).await.unwrap();
+    eventually("alone", || first.commits_seen().is_some()).await;
+    let before = first.commits_seen().unwrap();
+    let (a, _, _) = account_in_wa1(&first, "ALN").await;
+    let counted = first.commits_seen().expect("still alone");
+    assert_ne!(counted, before, "its commits move the count");
+
+    // Statements that change nothing leave it: reads, and a claim finding no job.
+    servers::get_by(first.reader(), a.id, servers::Key::Name, "none")
+        .await
+        .unwrap();
+    let mut tx = first.write_one().await.unwrap();
+    let claimed = jobs::claim(&mut tx, Claiming::Queued, "w", NOW, NOW + 60, 8)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(claimed.is_empty());
+    assert_eq!(first.commits_seen(), Some(counted), "nothing changed");
+
+    // Another node joins: by the time it is open, the first no longer counts itself alone.
+    let second = Store::open(Location::Postgres(&db.url)).await.unwrap();
+    assert_eq!(first.commits_seen(), None, "not alone");
+    let (b, _, _) = account_in_wa1(&second, "SEC").await;
+    assert_ne!(a.id, b.id);
+    assert_eq!(first.commits_seen(), None);
+    // Both may change the database side by side.
+    account_in_wa1(&first, "THR").await;
+
+    // Once the other has gone, the first is alone again, under a count it has never given.
+    second.close().await;
+    eventually("alone again", || first.commits_seen().is_some()).await;
+    let again = first.commits_seen().unwrap();
+    assert!(again > counted, "{again} after {counted}");
+    account_in_wa1(&first, "FOU").await;
+    assert!(first.commits_seen().unwrap() > again);
+    first.close().await;
+}

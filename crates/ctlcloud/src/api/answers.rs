@@ -2,11 +2,12 @@
 //! without reading the store while nothing at all has been committed to it since (clients poll a
 //! server while they wait for it, and read their groups again and again to refresh their state).
 //!
-//! Only on SQLite, where whether anything was committed, by any process on the file, is known
-//! without a read (`Store::commits_seen`): an answer read under one count of commits is given out
-//! only while the count has not moved, so it is exactly what reading again would answer. Any
-//! commit forgets them all; a store being written to answers every GET from its reads. On
-//! PostgreSQL other nodes' commits are not known without a round trip, and nothing is kept.
+//! Only where whether anything was committed is known without a read (`Store::commits_seen`): on
+//! SQLite, by any process on the file; on PostgreSQL, by a node alone on its database
+//! (`store::nodes`). An answer read under one count of commits is given out only while the count
+//! has not moved, so it is exactly what reading again would answer. Any commit forgets them all; a
+//! store being written to answers every GET from its reads. A PostgreSQL node sharing its
+//! database with others does not know of their commits without a round trip, and keeps nothing.
 //!
 //! An answer depends on who asks: the account they act on, whether they may reach it, and the
 //! links their roles let them see. It is kept for the caller's account and grants, and a caller

@@ -512,6 +512,55 @@ pub fn rows(width: usize, n: usize) -> String {
     vec![row.as_str(); n].join(", ")
 }
 
+/// What a statement may change, as its text tells: how a PostgreSQL node counts its own changes
+/// (`store::nodes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writes {
+    /// Nothing: a `SELECT` (or `WITH`) naming no `INSERT`, `UPDATE` or `DELETE`.
+    Nothing,
+    /// The rows it reports: an `INSERT`, `UPDATE` or `DELETE`, which changed nothing when it
+    /// matched no row. `returning`: its rows are those it changed.
+    Rows { returning: bool },
+    /// Anything: a change inside `WITH`, a change of the schema, and whatever else.
+    Anything,
+}
+
+impl Writes {
+    pub fn of(sql: &str) -> Writes {
+        let upper = sql.trim_start().to_ascii_uppercase();
+        let first = upper.split(|c: char| !c.is_ascii_alphabetic()).next();
+        let changing = ["INSERT", "UPDATE", "DELETE"]
+            .iter()
+            .any(|w| has_word(&upper, w));
+        match first {
+            Some("SELECT" | "WITH") if !changing => Writes::Nothing,
+            Some("INSERT" | "UPDATE" | "DELETE") => Writes::Rows {
+                returning: has_word(&upper, "RETURNING"),
+            },
+            _ => Writes::Anything,
+        }
+    }
+
+    /// Whether a statement of this text changed anything, given the rows it reported (those it
+    /// affected, or those it returned), if known.
+    pub fn changed(self, rows: Option<u64>) -> bool {
+        match self {
+            Writes::Nothing => false,
+            Writes::Rows { .. } => rows.is_none_or(|n| n > 0),
+            Writes::Anything => true,
+        }
+    }
+}
+
+/// Whether `word` is in `text` as a word of its own (not part of a name such as `updated_at`).
+fn has_word(text: &str, word: &str) -> bool {
+    let part_of_name = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    text.match_indices(word).any(|(at, _)| {
+        !part_of_name(text[..at].chars().next_back())
+            && !part_of_name(text[at + word.len()..].chars().next())
+    })
+}
+
 /// A statement and its bound values.
 pub struct Query<'q> {
     sql: &'q str,
@@ -730,10 +779,13 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
+        let writes = conn.before(self.sql).await?;
         let mut result = self.execute_on(conn).await;
         if conn.prepare_again(&result).await {
             result = self.execute_on(conn).await;
         }
+        let rows = result.as_ref().ok().map(|r| r.rows_affected());
+        conn.after(writes, rows);
         let rows_affected = conn.finished(result)?.rows_affected();
         Ok(Done { rows_affected })
     }
@@ -751,10 +803,16 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
+        let writes = conn.before(self.sql).await?;
         let mut result = self.fetch_all_on(conn).await;
         if conn.prepare_again(&result).await {
             result = self.fetch_all_on(conn).await;
         }
+        let returned = match (writes, &result) {
+            (Writes::Rows { returning: true }, Ok(rows)) => Some(rows.len() as u64),
+            _ => None,
+        };
+        conn.after(writes, returned);
         let rows = conn.finished(result)?;
         let Some(first) = rows.first() else {
             return Ok(Vec::new());
@@ -865,6 +923,43 @@ mod tests {
             })
             .collect();
         assert_eq!(ints, vec![1, 2, 3, 3]);
+    }
+
+    #[test]
+    fn what_a_statement_may_change_is_told_by_its_words() {
+        let nothing = [
+            "SELECT id, updated_at, deleted_at FROM servers WHERE id = ?",
+            "  select pg_notify(?, '')",
+            "WITH RECURSIVE up AS (SELECT id FROM groups) SELECT * FROM up",
+            "SELECT inserted FROM t",
+        ];
+        for sql in nothing {
+            assert_eq!(Writes::of(sql), Writes::Nothing, "{sql}");
+        }
+        let rows = [
+            ("UPDATE jobs SET status = ? WHERE id = ? RETURNING id", true),
+            ("insert into t (returning_at) values (1)", false),
+            ("DELETE FROM tokens WHERE expires_at < ?", false),
+        ];
+        for (sql, returning) in rows {
+            assert_eq!(Writes::of(sql), Writes::Rows { returning }, "{sql}");
+        }
+        let anything = [
+            "WITH x AS (UPDATE t SET a = 1 RETURNING id) SELECT * FROM x",
+            "SELECT id FROM jobs FOR UPDATE SKIP LOCKED",
+            "CREATE TABLE t (deleted BIGINT)",
+            "ANALYZE servers",
+            "",
+        ];
+        for sql in anything {
+            assert_eq!(Writes::of(sql), Writes::Anything, "{sql}");
+        }
+        let update = Writes::Rows { returning: false };
+        assert!(!update.changed(Some(0)));
+        assert!(update.changed(Some(2)));
+        assert!(update.changed(None), "not known: counted as a change");
+        assert!(!Writes::Nothing.changed(None));
+        assert!(Writes::Anything.changed(Some(0)));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub(crate) mod kept;
 pub mod lineages;
 pub mod log_forwarding;
 pub mod networks;
+mod nodes;
 mod postgres;
 pub mod public_ips;
 pub mod servers;
@@ -386,18 +387,20 @@ impl Store {
         Ok(n)
     }
 
-    /// The count of commits to the SQLite file this node has seen (see [`commits`]): what the
-    /// task reads next is as of this count or later, and what was read under one count holds
-    /// while the count is the same. Counted once for all a GET checks before its first read (its
-    /// caller, its kept answer). `None` on PostgreSQL, when it cannot be known this time, and in a
-    /// task whose reads are in a snapshot begun earlier.
+    /// The count of commits to the store this node has seen: what the task reads next is as of
+    /// this count or later, and what was read under one count holds while the count is the same.
+    /// On SQLite the commits to the file by any process (see [`commits`]), counted once for all a
+    /// GET checks before its first read (its caller, its kept answer); on PostgreSQL this node's
+    /// own, while it is alone on the database (see [`nodes`]). `None` when it cannot be known this
+    /// time, on PostgreSQL while other nodes share the database, and in a task whose reads are in a
+    /// snapshot begun earlier.
     pub fn commits_seen(&self) -> Option<u64> {
         match &self.reader {
             Pool::Sqlite(readers) => {
                 let commits = self.commits.as_ref()?;
                 readers.commits_for_next_read(|| commits.count())
             }
-            Pool::Postgres(_) => None,
+            Pool::Postgres(conns) => conns.nodes().count(),
         }
     }
 
@@ -510,6 +513,7 @@ async fn migrate(mut exec: Exec<'_>) -> StoreResult<()> {
             let script = for_postgres(&script);
             let result = sqlx::raw_sql(&script).execute(conn.statement()).await;
             conn.finished(result)?;
+            conn.after(db::Writes::Anything, None);
         }
         Exec::SqlitePool(_) | Exec::PostgresPool(_) => {
             return Err(StoreError("migrations run in a transaction".into()))

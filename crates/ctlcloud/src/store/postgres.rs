@@ -20,8 +20,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::db::{self, PgShape};
+use super::db::{self, PgShape, Writes};
 use super::kept::Counted;
+use super::nodes::{Change, Nodes};
 use super::statements::{self, ByText};
 use super::{StoreError, StoreResult};
 
@@ -35,10 +36,10 @@ const TRUSTED_IDLE: Duration = Duration::from_secs(1);
 const MAX_AGE: Duration = Duration::from_secs(30 * 60);
 
 /// What a connection keeps for each statement it has run: the text sent for it, its `?`
-/// placeholders renumbered, and how its rows are read.
+/// placeholders renumbered, what it may change, and how its rows are read.
 #[derive(Debug, Default)]
 struct Kept {
-    texts: ByText<Arc<str>>,
+    texts: ByText<(Arc<str>, Writes)>,
     shapes: ByText<Arc<PgShape>>,
 }
 
@@ -77,6 +78,9 @@ pub struct Conns {
     max_age: Duration,
     /// Transactions committed through this pool that changed what nodes keep, by [`Counted`].
     changes: [AtomicU64; 2],
+    /// This node's place among the nodes on the database, which every change waits for, and the
+    /// count of its changes.
+    nodes: Arc<Nodes>,
 }
 
 impl Conns {
@@ -92,7 +96,15 @@ impl Conns {
         max_age: Duration,
     ) -> StoreResult<Arc<Conns>> {
         let options = options.statement_cache_capacity(statements::KEPT);
-        let first = connect(&options).await?;
+        // Taken while the first connection is made: the first change (a migration) waits for it.
+        let nodes = Nodes::join(&options);
+        let first = match connect(&options).await {
+            Ok(first) => first,
+            Err(e) => {
+                nodes.leave().await;
+                return Err(e);
+            }
+        };
         let now = Instant::now();
         Ok(Arc::new(Conns {
             options,
@@ -106,6 +118,7 @@ impl Conns {
             closed: AtomicBool::new(false),
             max_age,
             changes: Default::default(),
+            nodes,
         }))
     }
 
@@ -146,6 +159,8 @@ impl Conns {
                 in_transaction: false,
                 outdated: false,
                 changed: [false; 2],
+                wrote: false,
+                change: None,
             });
         }
     }
@@ -178,13 +193,20 @@ impl Conns {
         self.changes[what as usize].load(Ordering::Acquire)
     }
 
-    /// Closes the idle connections; those in use close when they are given back.
+    /// This node's place among the nodes on the database.
+    pub fn nodes(&self) -> &Nodes {
+        &self.nodes
+    }
+
+    /// Closes the idle connections, and gives up this node's place; those in use close when they
+    /// are given back.
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.permits.close();
         for idle in self.take_idle() {
             let _ = idle.raw.close().await;
         }
+        self.nodes.leave().await;
     }
 
     fn forget_idle(&self) {
@@ -232,6 +254,10 @@ pub struct Conn {
     outdated: bool,
     /// What its transaction changed, by [`Counted`]: counted in the pool once it commits.
     changed: [bool; 2],
+    /// Its transaction changed something: its commit is a change of this node (see [`Nodes`]).
+    wrote: bool,
+    /// The change of this node in flight on it, if any: until it is known to have happened.
+    change: Option<Change>,
 }
 
 impl Conn {
@@ -286,12 +312,39 @@ impl Conn {
 
     /// The text sent to PostgreSQL for `sql`: its `?` placeholders renumbered `$1, $2, …`.
     pub fn text(&mut self, sql: &str) -> Arc<str> {
-        let Ok(text) = self.kept.texts.get(
+        self.sent(sql).0
+    }
+
+    fn sent(&mut self, sql: &str) -> (Arc<str>, Writes) {
+        let Ok(sent) = self.kept.texts.get(
             sql,
             |_| true,
-            || Ok::<_, Infallible>(Arc::from(db::postgres_sql(sql))),
+            || Ok::<_, Infallible>((Arc::from(db::postgres_sql(sql)), Writes::of(sql))),
         );
-        text
+        sent
+    }
+
+    /// Before `sql` runs: outside a transaction, a statement that may change anything waits for
+    /// this node's place and is a change in flight until [`Conn::after`] (inside one, its commit
+    /// is). Returns what it may change.
+    pub async fn before(&mut self, sql: &str) -> StoreResult<Writes> {
+        let writes = self.sent(sql).1;
+        if writes != Writes::Nothing && !self.in_transaction {
+            self.change = Some(self.conns.nodes.change().await?);
+        }
+        Ok(writes)
+    }
+
+    /// After a statement that may change `writes` ran, with the rows it reported if known.
+    pub fn after(&mut self, writes: Writes, rows: Option<u64>) {
+        let changed = writes.changed(rows);
+        if self.in_transaction {
+            self.wrote |= changed;
+        } else if let Some(change) = self.change.take() {
+            if !changed {
+                change.unchanged();
+            }
+        }
     }
 
     /// How the rows `sql` returned, `first` among them, are read.
@@ -303,9 +356,14 @@ impl Conn {
         )
     }
 
-    /// Commits the transaction begun by [`Conns::begin`].
+    /// Commits the transaction begun by [`Conns::begin`]. One that changed anything waits for this
+    /// node's place first, and is a change in flight until its `COMMIT` is answered.
     pub async fn commit(mut self) -> StoreResult<()> {
+        if self.wrote {
+            self.change = Some(self.conns.nodes.change().await?);
+        }
         self.control("COMMIT").await?;
+        self.change = None;
         self.in_transaction = false;
         for (count, changed) in self.conns.changes.iter().zip(self.changed) {
             if changed {
@@ -340,7 +398,15 @@ impl Drop for Conn {
         let permit = self.permit.take();
         let kept = std::mem::take(&mut self.kept);
         let made = self.made;
-        if self.busy || self.outdated {
+        if self.busy {
+            // A statement cut short may still change something until the connection is closed: a
+            // change in flight ends only then.
+            let change = self.change.take();
+            spawn(async move {
+                let _ = raw.close().await;
+                drop(change);
+            });
+        } else if self.outdated {
             close_later(raw);
         } else if self.in_transaction {
             // Rolled back before anyone else may use it; until then it still counts as in use.
@@ -492,7 +558,8 @@ mod tests {
                     }
                 }
             }
-            let text = conn.kept.texts.kept(sql).expect("the text is kept").clone();
+            let (text, writes) = conn.kept.texts.kept(sql).expect("the text is kept").clone();
+            assert_eq!(writes, Writes::Nothing);
             assert_eq!(
                 &*text,
                 "SELECT n AS a, -n AS a, n * 10 AS b FROM generate_series($1::BIGINT, $2) AS n"
