@@ -523,67 +523,101 @@ async fn a_node_listens_again_after_losing_its_listening_connection() {
     pool.close().await;
 }
 
+/// A server's description written to the database by hand, outside any node: how a test tells
+/// an answer a node kept (a node alone does not read it again within its trust window).
+struct ByHand {
+    outside: sqlx::PgPool,
+    id: String,
+    written: usize,
+}
+
+impl ByHand {
+    async fn on(db: &TestDatabase, id: &str) -> ByHand {
+        ByHand {
+            outside: sqlx::PgPool::connect(&db.url).await.unwrap(),
+            id: id.to_owned(),
+            written: 0,
+        }
+    }
+
+    /// Writes a description never written before; returns it.
+    async fn write(&mut self) -> String {
+        self.written += 1;
+        let description = format!("by hand {}", self.written);
+        sqlx::query("UPDATE servers SET description = $1 WHERE id = $2")
+            .bind(&description)
+            .bind(&self.id)
+            .execute(&self.outside)
+            .await
+            .unwrap();
+        description
+    }
+
+    /// Waits until `node` gives out its answers again: a GET after a write by hand answers what
+    /// the GET before it did.
+    async fn until_kept_by(&mut self, node: &Session) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let read = description(node.server(&self.id).await);
+            let written = self.write().await;
+            let again = description(node.server(&self.id).await);
+            if again == read {
+                return;
+            }
+            assert_eq!(again, written);
+            assert!(Instant::now() < deadline, "no answer kept within 20 s");
+        }
+    }
+}
+
+fn description(server: Value) -> String {
+    server["description"].as_str().unwrap().to_owned()
+}
+
+async fn set_description(node: &Server, token: &str, id: &str, value: &str) {
+    let change = serde_json::json!([{"op": "set", "member": "description", "value": value}]);
+    let path = format!("/v2/servers/DEMO/{id}");
+    let (status, answer) = node
+        .call(reqwest::Method::PATCH, &path, Some(token), Some(change))
+        .await;
+    assert!(status < 300, "{status} {answer}");
+}
+
+/// A node that keeps what it read for ten minutes (`--trust-callers-ms`), alone on `db`, with a
+/// server built; once it keeps its answers.
+async fn alone_with_a_server(db: &TestDatabase, dir: &TempDir) -> (Session, ByHand) {
+    let mut options = on(db, 60, 0);
+    options.env = vec![("CTLCLOUD_TRUST_CALLERS_MS", "600000".into())];
+    let a = Session::start(&dir.0, options).await;
+    let id = a.build("alone").await;
+    let mut by_hand = ByHand::on(db, &id).await;
+    // Alone a moment after it started: once any node there before would have stopped changing
+    // anything.
+    by_hand.until_kept_by(&a).await;
+    (a, by_hand)
+}
+
 /// A node alone on its database keeps its answers to GETs of a server, as on SQLite; a node that
 /// joins makes it read every GET again before the newcomer changes anything, so that a change made
 /// through either node is in the next answer of both; once the newcomer has gone, the first keeps
-/// its answers again. A change written to the database by hand, outside any node, is how the test
-/// tells a kept answer: a node alone does not read it again within its trust window.
+/// its answers again, its own changes in them.
 #[tokio::test]
 async fn a_node_alone_keeps_its_answers_until_another_node_joins() {
     let db = TestDatabase::create().await;
     let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
-    let mut options = on(&db, 60, 0);
-    options.env = vec![("CTLCLOUD_TRUST_CALLERS_MS", "600000".into())];
-    let a = Session::start(&dir_a.0, options.clone()).await;
-    let id = a.build("alone").await;
-    let path = format!("/v2/servers/DEMO/{id}");
-    let outside = sqlx::PgPool::connect(&db.url).await.unwrap();
-    let mut probes = 0;
-    let mut by_hand = || {
-        probes += 1;
-        let description = format!("by hand {probes}");
-        let outside = outside.clone();
-        let id = id.clone();
-        async move {
-            sqlx::query("UPDATE servers SET description = $1 WHERE id = $2")
-                .bind(&description)
-                .bind(&id)
-                .execute(&outside)
-                .await
-                .unwrap();
-            description
-        }
-    };
-    let description = |server: Value| server["description"].as_str().unwrap().to_owned();
+    let (a, mut by_hand) = alone_with_a_server(&db, &dir_a).await;
+    let id = by_hand.id.clone();
 
-    // Alone a moment after it started (once any node that was there before would have stopped
-    // changing anything): from then on an answer it gave is given again.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let read = description(a.server(&id).await);
-        let written = by_hand().await;
-        let again = description(a.server(&id).await);
-        if again == read {
-            break;
-        }
-        assert_eq!(again, written);
-        assert!(Instant::now() < deadline, "no answer kept within 20 s");
-    }
-
-    // Another node joins: the first reads every GET again from then on.
-    let b = Server::start(&dir_b.0, &options);
-    let written = by_hand().await;
+    let b = Server::start(&dir_b.0, &on(&db, 60, 0));
+    let written = by_hand.write().await;
     assert_eq!(description(a.server(&id).await), written);
     for (n, (changing, reading)) in [(&b, &a.server), (&a.server, &b), (&b, &a.server)]
         .into_iter()
         .enumerate()
     {
         let value = format!("through a node {n}");
-        let change = serde_json::json!([{"op": "set", "member": "description", "value": value}]);
-        let (status, answer) = changing
-            .call(reqwest::Method::PATCH, &path, Some(&a.token), Some(change))
-            .await;
-        assert!(status < 300, "{status} {answer}");
+        set_description(changing, &a.token, &id, &value).await;
+        let path = format!("/v2/servers/DEMO/{id}");
         let (status, server) = reading
             .call(reqwest::Method::GET, &path, Some(&a.token), None)
             .await;
@@ -591,23 +625,48 @@ async fn a_node_alone_keeps_its_answers_until_another_node_joins() {
         assert_eq!(description(server), value);
     }
 
-    // Once it has gone, the first keeps its answers again, and its own changes are in them.
     assert!(b.terminate());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let read = description(a.server(&id).await);
-        by_hand().await;
-        if description(a.server(&id).await) == read {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no answer kept within 20 s");
-    }
-    let change = serde_json::json!([{"op": "set", "member": "description", "value": "its own"}]);
-    let (status, answer) = a
-        .server
-        .call(reqwest::Method::PATCH, &path, Some(&a.token), Some(change))
-        .await;
-    assert!(status < 300, "{status} {answer}");
+    by_hand.until_kept_by(&a).await;
+    set_description(&a.server, &a.token, &id, "its own").await;
     assert_eq!(description(a.server(&id).await), "its own");
-    outside.close().await;
+    by_hand.outside.close().await;
+}
+
+/// A node alone that stops answering (frozen here) is made room of by a node joining: its
+/// connection is ended and its lease waited out before the newcomer changes anything, so that,
+/// running again, it gives out nothing it kept from before.
+#[tokio::test]
+async fn a_node_alone_that_stops_answering_keeps_nobody_out_nor_its_answers() {
+    let db = TestDatabase::create().await;
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    let (a, by_hand) = alone_with_a_server(&db, &dir_a).await;
+    let id = by_hand.id.clone();
+    let before = description(a.server(&id).await);
+
+    a.server.pause();
+    let b = Server::start(&dir_b.0, &on(&db, 60, 0));
+    set_description(&b, &a.token, &id, "while it was frozen").await;
+    a.server.resume();
+    assert_eq!(description(a.server(&id).await), "while it was frozen");
+    assert_ne!(before, "while it was frozen");
+    // It takes its place again beside the newcomer, and changes the database as before.
+    set_description(&a.server, &a.token, &id, "running again").await;
+    assert_eq!(
+        description(b_server(&b, &a.token, &id).await),
+        "running again"
+    );
+    by_hand.outside.close().await;
+}
+
+async fn b_server(node: &Server, token: &str, id: &str) -> Value {
+    let (status, server) = node
+        .call(
+            reqwest::Method::GET,
+            &format!("/v2/servers/DEMO/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{server}");
+    server
 }

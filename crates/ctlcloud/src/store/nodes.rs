@@ -91,7 +91,11 @@ impl Nodes {
             stop: watch::channel(false).0,
             task: Mutex::new(None),
         });
-        let options = options.clone().application_name("ctlcloud node");
+        // Waiting for the lock is part of joining, not a slow statement to warn of.
+        let options = options
+            .clone()
+            .application_name("ctlcloud node")
+            .disable_statement_logging();
         let task = tokio::spawn(hold(options, nodes.clone()));
         *nodes.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
         nodes

@@ -130,6 +130,27 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Freezes the process (SIGSTOP) until [`Server::resume`]: it answers nothing meanwhile, its
+    /// connections stay open.
+    pub fn pause(&self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    pub fn resume(&self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-CONT", &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
     /// Asks the process to stop (SIGTERM) and waits for it to exit; returns whether it exited 0.
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
