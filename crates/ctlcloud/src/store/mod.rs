@@ -231,6 +231,9 @@ impl Store {
         let mut tx = Tx::Postgres(conns.begin().await?);
         migrate(Exec::from(&mut tx)).await?;
         tx.commit().await?;
+        // Open once it holds its place among the nodes (see [`nodes`]): a node alone before it
+        // has stopped giving out what it kept.
+        conns.nodes().placed().await?;
         Ok(Store {
             writes: Writes::Postgres(conns.clone()),
             reader: Pool::Postgres(conns),

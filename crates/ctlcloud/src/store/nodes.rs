@@ -6,7 +6,7 @@
 //! an exchange, so each node takes its place on a connection of its own by holding one advisory
 //! lock: shared among nodes that change the database side by side, exclusive for a node alone.
 //!
-//! - A node changes the database only while it holds the lock either way ([`Nodes::writable`]),
+//! - A node changes the database only while it holds the lock either way ([`Nodes::placed`]),
 //!   within a lease renewed by every heartbeat on that connection: a node that cannot reach its
 //!   connection stops changing anything before its lease ends.
 //! - A node joins by taking the lock exclusive if nobody holds it, else shared. A node alone sees
@@ -124,7 +124,7 @@ impl Nodes {
     /// Waits until this node may change the database, then counts a change in flight until the
     /// [`Change`] returned ends.
     pub async fn change(self: &Arc<Self>) -> StoreResult<Change> {
-        self.writable().await?;
+        self.placed().await?;
         self.changes.fetch_add(1, Ordering::AcqRel);
         Ok(Change {
             nodes: self.clone(),
@@ -133,7 +133,7 @@ impl Nodes {
     }
 
     /// Waits until this node holds its place, for a while at most.
-    async fn writable(&self) -> StoreResult<()> {
+    pub async fn placed(&self) -> StoreResult<()> {
         let deadline = tokio::time::Instant::now() + WAIT_FOR_PLACE;
         loop {
             let renewed = self.renewed.notified();
