@@ -228,12 +228,19 @@ impl Store {
         let options = PgConnectOptions::from_str(url)?;
         // The pool's first connection, made at once, migrates the schema.
         let conns = postgres::Conns::open(options, postgres_connections()).await?;
-        let mut tx = Tx::Postgres(conns.begin().await?);
-        migrate(Exec::from(&mut tx)).await?;
-        tx.commit().await?;
-        // Open once it holds its place among the nodes (see [`nodes`]): a node alone before it
-        // has stopped giving out what it kept.
-        conns.nodes().placed().await?;
+        let migrated = async {
+            let mut tx = Tx::Postgres(conns.begin().await?);
+            migrate(Exec::from(&mut tx)).await?;
+            tx.commit().await?;
+            // Open once it holds its place among the nodes (see [`nodes`]): a node alone before
+            // it has stopped giving out what it kept.
+            conns.nodes().placed().await
+        };
+        if let Err(e) = migrated.await {
+            // Gives up its place at once rather than when the process ends.
+            conns.close().await;
+            return Err(e);
+        }
         Ok(Store {
             writes: Writes::Postgres(conns.clone()),
             reader: Pool::Postgres(conns),

@@ -82,7 +82,22 @@ impl Nodes {
     /// Starts taking this node's place on the database at `options`, on a connection of its own,
     /// and holding it until [`Nodes::leave`]. Changes wait until the place is taken.
     pub fn join(options: &PgConnectOptions) -> Arc<Nodes> {
-        let nodes = Arc::new(Nodes {
+        let nodes = Nodes::unplaced();
+        // Waiting for the lock is part of joining, not a slow statement to warn of.
+        let options = options
+            .clone()
+            .application_name("ctlcloud node")
+            .disable_statement_logging();
+        // Subscribed here, so that a `leave` before the task first runs still stops it.
+        let stop = nodes.stop.subscribe();
+        let task = tokio::spawn(hold(options, nodes.clone(), stop));
+        *nodes.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        nodes
+    }
+
+    /// A node that holds no place yet, with nothing holding it.
+    fn unplaced() -> Arc<Nodes> {
+        Arc::new(Nodes {
             origin: Instant::now(),
             writable_until: AtomicU64::new(0),
             alone_until: AtomicU64::new(0),
@@ -90,26 +105,19 @@ impl Nodes {
             renewed: Notify::new(),
             stop: watch::channel(false).0,
             task: Mutex::new(None),
-        });
-        // Waiting for the lock is part of joining, not a slow statement to warn of.
-        let options = options
-            .clone()
-            .application_name("ctlcloud node")
-            .disable_statement_logging();
-        let task = tokio::spawn(hold(options, nodes.clone()));
-        *nodes.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
-        nodes
+        })
     }
 
     /// Gives up the place: its connection is closed, so the lock is free at once.
     pub async fn leave(&self) {
         self.stop.send_replace(true);
-        self.writable_until.store(0, Ordering::Release);
-        self.alone_until.store(0, Ordering::Release);
         let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(task) = task {
             let _ = task.await;
         }
+        // After the task, which renews them no more.
+        self.writable_until.store(0, Ordering::Release);
+        self.alone_until.store(0, Ordering::Release);
     }
 
     /// The count of changes this node has made, while it is alone on the database and has no
@@ -202,10 +210,9 @@ impl Drop for Change {
 }
 
 /// Holds this node's place until told to stop, connecting again whenever the connection is lost.
-async fn hold(options: PgConnectOptions, nodes: Arc<Nodes>) {
-    let mut stop = nodes.stop.subscribe();
+async fn hold(options: PgConnectOptions, nodes: Arc<Nodes>, mut stop: watch::Receiver<bool>) {
     let mut retry = RETRY_FIRST;
-    loop {
+    while !*stop.borrow_and_update() {
         let held = async {
             let mut conn = options.connect().await?;
             retry = RETRY_FIRST;
@@ -335,15 +342,7 @@ mod tests {
 
     /// Nodes with no connection of their own, placed as the test says.
     fn placed(writable: bool, alone: bool) -> Arc<Nodes> {
-        let nodes = Arc::new(Nodes {
-            origin: Instant::now(),
-            writable_until: AtomicU64::new(0),
-            alone_until: AtomicU64::new(0),
-            changes: AtomicU64::new(0),
-            renewed: Notify::new(),
-            stop: watch::channel(false).0,
-            task: Mutex::new(None),
-        });
+        let nodes = Nodes::unplaced();
         if writable {
             nodes.renew(Instant::now(), alone);
         }

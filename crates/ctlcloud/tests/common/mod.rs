@@ -133,22 +133,20 @@ impl Server {
     /// Freezes the process (SIGSTOP) until [`Server::resume`]: it answers nothing meanwhile, its
     /// connections stay open.
     pub fn pause(&self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-STOP", &pid])
-            .status()
-            .unwrap()
-            .success());
+        self.signal("STOP");
     }
 
     /// Lets a paused process run again (SIGCONT).
     pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-CONT", &pid])
-            .status()
-            .unwrap()
-            .success());
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
+        assert!(sent.unwrap().success(), "SIG{name} sent");
     }
 
     /// Asks the process to stop (SIGTERM) and waits for it to exit; returns whether it exited 0.
