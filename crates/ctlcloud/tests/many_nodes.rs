@@ -670,3 +670,44 @@ async fn b_server(node: &Server, token: &str, id: &str) -> Value {
     assert_eq!(status, 200, "{server}");
     server
 }
+
+/// `ctlcloud admin` changing the database takes its place among the nodes too: a node alone
+/// stops giving out what it kept before the command changes anything, so its next answer shows
+/// the change.
+#[tokio::test]
+async fn a_node_alone_shows_what_ctlcloud_admin_changed_at_once() {
+    let db = TestDatabase::create().await;
+    let dir = TempDir::new();
+    let (a, by_hand) = alone_with_a_server(&db, &dir).await;
+    let root = a.group_id("WA1 Hardware").await;
+    let path = format!("/v2/groups/DEMO/{root}");
+    let children = |tree: &Value| -> Vec<String> {
+        tree["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, before) = a.get(&path).await;
+    assert_eq!(status, 200, "{before}");
+    assert!(!children(&before).contains(&"Seeded".to_owned()));
+    // The answer is kept: a change by hand does not show.
+    sqlx::query("UPDATE groups SET description = 'by hand' WHERE id = $1")
+        .bind(&root)
+        .execute(&by_hand.outside)
+        .await
+        .unwrap();
+    assert_eq!(a.get(&path).await.1, before);
+    admin_on(
+        &dir.0,
+        Some(&db.url),
+        &["seed", "--account", "DEMO", "--servers", "2"],
+        None,
+    );
+    let (status, after) = a.get(&path).await;
+    assert_eq!(status, 200, "{after}");
+    assert!(children(&after).contains(&"Seeded".to_owned()), "{after}");
+    assert_eq!(after["description"], "by hand");
+    by_hand.outside.close().await;
+}
