@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch, Mutex};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::app::App;
@@ -17,10 +17,6 @@ use crate::store::{Engine, StoreResult, Tx};
 
 /// At most this many finished jobs are recorded in one write transaction.
 const MOST_FINISHED_AT_ONCE: usize = 256;
-
-/// Transactions recording finished jobs together at once on PostgreSQL: each waits for
-/// PostgreSQL a round trip per statement, so one alone would fall behind the workers.
-const BATCHES_AT_ONCE_ON_POSTGRES: usize = 4;
 
 /// How one node runs jobs.
 #[derive(Debug, Clone, Copy)]
@@ -135,12 +131,15 @@ async fn claim(
     Ok(claimed)
 }
 
-/// Where the outcomes of jobs go once their steps have run: to the recording tasks, each of which
-/// records in one transaction all the jobs that finished while it waited for that transaction, or,
-/// for a job that must not share one, to a transaction of the job's own.
+/// Where the outcomes of jobs go once their steps have run: to the recording task, which records
+/// in one transaction all the jobs that finished while it waited for that transaction, or, for a
+/// job that must not share one, to a transaction of the job's own. One task, on both engines: on
+/// SQLite one write connection serves the whole node; on PostgreSQL four tasks recorded builds
+/// mostly one at a time, a transaction each, and one task costs PostgreSQL 11 to 22% less CPU a
+/// create for as many builds (docs/performance.md).
 ///
-/// On SQLite every job shares, with one recording task: one write connection serves the whole
-/// node, and this spares it a transaction per job. On PostgreSQL only builds of new servers share:
+/// On SQLite every job shares, sparing the write connection a transaction per job. On PostgreSQL
+/// only builds of new servers share:
 /// each changes nothing but its own job and its own server, which no other job touches before the
 /// build is recorded. Any other job could take the locks or rows of its account, and a transaction
 /// doing that for many accounts could deadlock with those of other nodes; those jobs record their
@@ -153,23 +152,12 @@ struct Recorder {
 }
 
 impl Recorder {
-    /// The recorder for this node's worker `owner`, and the tasks that record batches.
+    /// The recorder for this node's worker `owner`, and the task that records batches.
     fn start(app: &Arc<App>, owner: &str) -> (Recorder, JoinSet<()>) {
         let (batches, receiver) = mpsc::unbounded_channel();
         let engine = app.store.engine();
-        let receiver = Arc::new(Mutex::new(receiver));
         let mut tasks = JoinSet::new();
-        let batchers = match engine {
-            Engine::Sqlite => 1,
-            Engine::Postgres => BATCHES_AT_ONCE_ON_POSTGRES,
-        };
-        for _ in 0..batchers {
-            tasks.spawn(record_batches(
-                app.clone(),
-                owner.to_owned(),
-                receiver.clone(),
-            ));
-        }
+        tasks.spawn(record_batches(app.clone(), owner.to_owned(), receiver));
         let recorder = Recorder {
             batches,
             engine,
@@ -230,22 +218,16 @@ async fn execute(app: &App, job: Job, server: Option<Server>, recorder: &Recorde
 async fn record_batches(
     app: Arc<App>,
     owner: String,
-    to_record: Arc<Mutex<mpsc::UnboundedReceiver<Finished>>>,
+    mut to_record: mpsc::UnboundedReceiver<Finished>,
 ) {
-    loop {
-        let Some(first) = to_record.lock().await.recv().await else {
-            return;
-        };
+    while let Some(first) = to_record.recv().await {
         let tx = app.store.write().await;
-        // Those that finished while this waited for the transaction go in it too, unless another
-        // of these tasks is already waiting for them.
+        // Those that finished while this waited for the transaction go in it too.
         let mut batch = vec![first];
-        if let Ok(mut more) = to_record.try_lock() {
-            while batch.len() < MOST_FINISHED_AT_ONCE {
-                match more.try_recv() {
-                    Ok(finished) => batch.push(finished),
-                    Err(_) => break,
-                }
+        while batch.len() < MOST_FINISHED_AT_ONCE {
+            match to_record.try_recv() {
+                Ok(finished) => batch.push(finished),
+                Err(_) => break,
             }
         }
         record(&app, &owner, tx, batch).await;
