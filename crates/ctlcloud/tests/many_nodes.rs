@@ -586,8 +586,14 @@ async fn set_description(node: &Server, token: &str, id: &str, value: &str) {
 /// A node that keeps what it read for ten minutes (`--trust-callers-ms`), alone on `db`, with a
 /// server built; once it keeps its answers.
 async fn alone_with_a_server(db: &TestDatabase, dir: &TempDir) -> (Session, ByHand) {
-    let mut options = on(db, 60, 0);
-    options.env = vec![("CTLCLOUD_TRUST_CALLERS_MS", "600000".into())];
+    alone_with(db, dir, on(db, 60, 0)).await
+}
+
+/// The same, the node started with `options`.
+async fn alone_with(db: &TestDatabase, dir: &TempDir, mut options: Options) -> (Session, ByHand) {
+    options
+        .env
+        .push(("CTLCLOUD_TRUST_CALLERS_MS", "600000".into()));
     let a = Session::start(&dir.0, options).await;
     let id = a.build("alone").await;
     let mut by_hand = ByHand::on(db, &id).await;
@@ -709,5 +715,92 @@ async fn a_node_alone_shows_what_ctlcloud_admin_changed_at_once() {
     assert_eq!(status, 200, "{after}");
     assert!(children(&after).contains(&"Seeded".to_owned()), "{after}");
     assert_eq!(after["description"], "by hand");
+    by_hand.outside.close().await;
+}
+
+/// A way to PostgreSQL that can be cut as a network partition cuts it: while cut, nothing passes
+/// either way, and no connection is closed.
+struct Partition {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Partition {
+    /// Forwards each connection made to it to `target` (`host:port`).
+    async fn to(target: String) -> Partition {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = tokio::sync::watch::Sender::new(false);
+        let passes = cut.subscribe();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let outbound = tokio::net::TcpStream::connect(&target).await.unwrap();
+                let (in_read, in_write) = inbound.into_split();
+                let (out_read, out_write) = outbound.into_split();
+                tokio::spawn(pump(in_read, out_write, passes.clone()));
+                tokio::spawn(pump(out_read, in_write, passes.clone()));
+            }
+        });
+        Partition { port, cut }
+    }
+
+    /// `url` with its host and port this way's.
+    fn url(&self, url: &str) -> String {
+        let (credentials, rest) = url.split_once('@').unwrap();
+        let (_, database) = rest.split_once('/').unwrap();
+        format!("{credentials}@127.0.0.1:{}/{database}", self.port)
+    }
+}
+
+/// Copies what one side sends to the other, holding it while the way is cut.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut passes: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = from.read(&mut buf).await.unwrap_or(0);
+        if passes.wait_for(|cut| !*cut).await.is_err() || n == 0 {
+            let _ = to.shutdown().await;
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A node alone cut off from its database (its connections neither answered nor closed) stops
+/// giving out what it kept once its lease has run out, whatever it knows: a node that joins ends
+/// its place, waits out that lease and changes a server, and the cut-off node's next GET of it
+/// waits for the database instead of answering what it kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_alone_cut_off_from_its_database_gives_out_nothing_it_kept_past_its_lease() {
+    let db = TestDatabase::create().await;
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    let (host_port, _) = db.url.split_once('@').unwrap().1.split_once('/').unwrap();
+    let partition = Partition::to(host_port.to_owned()).await;
+    let mut options = on(&db, 60, 0);
+    options.database_url = Some(partition.url(&db.url));
+    // Its idle workers look for work once in ten minutes: a look cut off would be a change in
+    // flight, which alone keeps it from giving out what it kept, and this test is of the lease.
+    options.env = vec![("CTLCLOUD_JOB_POLL_MS", "600000".into())];
+    let (a, by_hand) = alone_with(&db, &dir_a, options).await;
+    let id = by_hand.id.clone();
+
+    partition.cut.send_replace(true);
+    let b = Server::start(&dir_b.0, &on(&db, 60, 0));
+    set_description(&b, &a.token, &id, "while cut off").await;
+    // Cut off, the first node cannot read the server: it does not answer, or answers the change.
+    let path = format!("/v2/servers/DEMO/{id}");
+    let get = a.get(&path);
+    if let Ok((status, server)) = tokio::time::timeout(Duration::from_secs(2), get).await {
+        assert_eq!(status, 200, "{server}");
+        assert_eq!(description(server), "while cut off");
+    }
+    partition.cut.send_replace(false);
+    assert_eq!(description(a.server(&id).await), "while cut off");
     by_hand.outside.close().await;
 }
