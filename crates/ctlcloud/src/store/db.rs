@@ -743,21 +743,22 @@ impl<'q> Query<'q> {
         self
     }
 
-    /// Runs the statement on a PostgreSQL connection; [`Conn::finished`] must follow.
+    /// Runs the statement, as `text` ([`Conn::before`]), on a PostgreSQL connection;
+    /// [`Conn::finished`] must follow.
     async fn execute_on(
         &self,
         conn: &mut Conn,
+        text: &str,
     ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
-        let sql = conn.text(self.sql);
-        bind_all!(sqlx::query::<Postgres>(&sql), &self.params)
+        bind_all!(sqlx::query::<Postgres>(text), &self.params)
             .execute(conn.statement())
             .await
     }
 
-    /// Runs the statement on a PostgreSQL connection for its rows; [`Conn::finished`] must follow.
-    async fn fetch_all_on(&self, conn: &mut Conn) -> Result<Vec<PgRow>, sqlx::Error> {
-        let sql = conn.text(self.sql);
-        bind_all!(sqlx::query::<Postgres>(&sql), &self.params)
+    /// Runs the statement, as `text` ([`Conn::before`]), on a PostgreSQL connection for its rows;
+    /// [`Conn::finished`] must follow.
+    async fn fetch_all_on(&self, conn: &mut Conn, text: &str) -> Result<Vec<PgRow>, sqlx::Error> {
+        bind_all!(sqlx::query::<Postgres>(text), &self.params)
             .fetch_all(conn.statement())
             .await
     }
@@ -779,10 +780,10 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
-        let writes = conn.before(self.sql).await?;
-        let mut result = self.execute_on(conn).await;
+        let (text, writes) = conn.before(self.sql).await?;
+        let mut result = self.execute_on(conn, &text).await;
         if conn.prepare_again(&result).await {
-            result = self.execute_on(conn).await;
+            result = self.execute_on(conn, &text).await;
         }
         let rows = result.as_ref().ok().map(|r| r.rows_affected());
         conn.after(writes, rows);
@@ -803,10 +804,10 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
-        let writes = conn.before(self.sql).await?;
-        let mut result = self.fetch_all_on(conn).await;
+        let (text, writes) = conn.before(self.sql).await?;
+        let mut result = self.fetch_all_on(conn, &text).await;
         if conn.prepare_again(&result).await {
-            result = self.fetch_all_on(conn).await;
+            result = self.fetch_all_on(conn, &text).await;
         }
         let returned = match (writes, &result) {
             (Writes::Rows { returning: true }, Ok(rows)) => Some(rows.len() as u64),

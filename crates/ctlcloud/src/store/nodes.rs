@@ -35,9 +35,21 @@ use super::{StoreError, StoreResult};
 /// classes are `store::Lock`'s).
 const LOCK: (i32, i32) = (4, 0);
 
-/// [`LOCK`] as `pg_locks` shows it: advisory locks of every database are in that view.
-const THE_LOCK: &str = "locktype = 'advisory' AND classid = 4 AND objid = 0 AND objsubid = 2 \
-     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+/// [`LOCK`] as `pg_locks` shows it (a condition on its rows): advisory locks of every database
+/// are in that view.
+fn in_pg_locks() -> String {
+    let (class, key) = LOCK;
+    format!(
+        "locktype = 'advisory' AND classid = {class} AND objid = {key} AND objsubid = 2 \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+}
+
+/// A call of the advisory lock function `function` on [`LOCK`]: `pg_advisory_unlock(4, 0)`.
+fn on_lock(function: &str) -> String {
+    let (class, key) = LOCK;
+    format!("{function}({class}, {key})")
+}
 
 /// How long a heartbeat vouches for this node's place: it may change the database, or count
 /// itself alone, until this long after the heartbeat began.
@@ -239,12 +251,7 @@ async fn hold(options: PgConnectOptions, nodes: Arc<Nodes>, mut stop: watch::Rec
 
 /// Takes this node's place on `conn` and renews it at every heartbeat; returns only on error.
 async fn keep_place(conn: &mut PgConnection, nodes: &Nodes) -> Result<(), sqlx::Error> {
-    let (class, key) = LOCK;
-    let alone = scalar(
-        conn,
-        &format!("SELECT pg_try_advisory_lock({class}, {key})"),
-    )
-    .await?;
+    let alone = scalar(conn, &format!("SELECT {}", on_lock("pg_try_advisory_lock"))).await?;
     let mut alone_from = None;
     if alone {
         // Anyone who held the lock until a moment ago may still change the database until its
@@ -257,39 +264,30 @@ async fn keep_place(conn: &mut PgConnection, nodes: &Nodes) -> Result<(), sqlx::
         let began = Instant::now();
         match alone_from {
             Some(from) => {
-                let waited_for = scalar(
-                    conn,
-                    &format!(
-                        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE {THE_LOCK} AND NOT granted)"
-                    ),
-                )
-                .await?;
-                if waited_for {
+                let waiting = format!(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE {} AND NOT granted)",
+                    in_pg_locks()
+                );
+                if scalar(conn, &waiting).await? {
                     // Nothing kept is given out from here on; then the lock turns shared (no
                     // conflict with this node's own exclusive hold) and the newcomer gets it.
                     nodes.no_longer_alone();
                     alone_from = None;
-                    sqlx::Executor::execute(
-                        &mut *conn,
-                        &*format!("SELECT pg_advisory_lock_shared({class}, {key})"),
-                    )
-                    .await?;
-                    scalar(conn, &format!("SELECT pg_advisory_unlock({class}, {key})")).await?;
+                    let shared = format!("SELECT {}", on_lock("pg_advisory_lock_shared"));
+                    execute(conn, &shared).await?;
+                    scalar(conn, &format!("SELECT {}", on_lock("pg_advisory_unlock"))).await?;
                     nodes.renew(began, false);
                 } else {
                     nodes.renew(began, began >= from);
                 }
             }
             None => {
-                let free_of_others = scalar(
-                    conn,
-                    &format!(
-                        "SELECT CASE WHEN pg_try_advisory_lock({class}, {key}) \
-                         THEN pg_advisory_unlock_shared({class}, {key}) ELSE false END"
-                    ),
-                )
-                .await?;
-                if free_of_others {
+                let free_of_others = format!(
+                    "SELECT CASE WHEN {} THEN {} ELSE false END",
+                    on_lock("pg_try_advisory_lock"),
+                    on_lock("pg_advisory_unlock_shared")
+                );
+                if scalar(conn, &free_of_others).await? {
                     nodes.no_longer_alone();
                     alone_from = Some(began + LEASE);
                 }
@@ -303,33 +301,34 @@ async fn keep_place(conn: &mut PgConnection, nodes: &Nodes) -> Result<(), sqlx::
 /// Takes the lock shared, waiting for a node alone to make room; one that does not in time has
 /// its connection ended, and its lease is waited out.
 async fn join_others(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    let (class, key) = LOCK;
     let timeout = MAKING_ROOM.as_millis();
-    sqlx::Executor::execute(&mut *conn, &*format!("SET lock_timeout = {timeout}")).await?;
-    let shared = format!("SELECT pg_advisory_lock_shared({class}, {key})");
-    let took = sqlx::Executor::execute(&mut *conn, &*shared).await;
-    sqlx::Executor::execute(&mut *conn, "SET lock_timeout = 0").await?;
+    execute(conn, &format!("SET lock_timeout = {timeout}")).await?;
+    let shared = format!("SELECT {}", on_lock("pg_advisory_lock_shared"));
+    let took = execute(conn, &shared).await;
+    execute(conn, "SET lock_timeout = 0").await?;
     match took {
-        Ok(_) => Ok(()),
+        Ok(()) => Ok(()),
         // 55P03: the lock was not granted in time.
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
             tracing::warn!(
                 "the node alone on the database did not make room in time; ending its connection"
             );
-            sqlx::Executor::execute(
-                &mut *conn,
-                &*format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {THE_LOCK} \
-                     AND mode = 'ExclusiveLock' AND granted"
-                ),
-            )
-            .await?;
-            sqlx::Executor::execute(&mut *conn, &*shared).await?;
+            let holder = format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {} \
+                 AND mode = 'ExclusiveLock' AND granted",
+                in_pg_locks()
+            );
+            execute(conn, &holder).await?;
+            execute(conn, &shared).await?;
             tokio::time::sleep(LEASE).await;
             Ok(())
         }
         Err(e) => Err(e),
     }
+}
+
+async fn execute(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(conn, sql).await.map(drop)
 }
 
 async fn scalar(conn: &mut PgConnection, sql: &str) -> Result<bool, sqlx::Error> {

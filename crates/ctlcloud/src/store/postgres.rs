@@ -310,29 +310,20 @@ impl Conn {
         false
     }
 
-    /// The text sent to PostgreSQL for `sql`: its `?` placeholders renumbered `$1, $2, …`.
-    pub fn text(&mut self, sql: &str) -> Arc<str> {
-        self.sent(sql).0
-    }
-
-    fn sent(&mut self, sql: &str) -> (Arc<str>, Writes) {
-        let Ok(sent) = self.kept.texts.get(
+    /// Before `sql` runs: outside a transaction, a statement that may change anything waits for
+    /// this node's place and is a change in flight until [`Conn::after`] (inside one, its commit
+    /// is). Returns the text to send for it (its `?` placeholders renumbered `$1, $2, …`) and
+    /// what it may change.
+    pub async fn before(&mut self, sql: &str) -> StoreResult<(Arc<str>, Writes)> {
+        let Ok((text, writes)) = self.kept.texts.get(
             sql,
             |_| true,
             || Ok::<_, Infallible>((Arc::from(db::postgres_sql(sql)), Writes::of(sql))),
         );
-        sent
-    }
-
-    /// Before `sql` runs: outside a transaction, a statement that may change anything waits for
-    /// this node's place and is a change in flight until [`Conn::after`] (inside one, its commit
-    /// is). Returns what it may change.
-    pub async fn before(&mut self, sql: &str) -> StoreResult<Writes> {
-        let writes = self.sent(sql).1;
         if writes != Writes::Nothing && !self.in_transaction {
             self.change = Some(self.conns.nodes.change().await?);
         }
-        Ok(writes)
+        Ok((text, writes))
     }
 
     /// After a statement that may change `writes` ran, with the rows it reported if known.
