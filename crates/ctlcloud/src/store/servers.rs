@@ -184,7 +184,7 @@ pub async fn get_by(
     value: &str,
 ) -> StoreResult<Option<Server>> {
     // By its key alone, then checked to be the account's (see the store's module notes).
-    let found = with_addresses(conn.into(), key.column(), &[key.stored(value).as_str()]).await?;
+    let found = with_addresses(conn.into(), key, &[key.stored(value).as_str()]).await?;
     Ok(found.into_iter().find(|s| s.account_id == account_id))
 }
 
@@ -199,7 +199,7 @@ pub async fn get_many(
     let mut conn = conn.into();
     let mut found = Vec::with_capacity(values.len());
     for chunk in values.chunks(256) {
-        found.extend(with_addresses(conn.reborrow(), key.column(), chunk).await?);
+        found.extend(with_addresses(conn.reborrow(), key, chunk).await?);
     }
     Ok(found)
 }
@@ -225,25 +225,40 @@ impl Gather for By {
     }
 }
 
-/// The servers whose `column` (a unique one) holds one of `values`, with what is attached to them,
-/// in one statement: a row for each address (one with none when a server has none). Each server's
-/// addresses as shown: the primary network's first, then the secondary adapters' in address order;
-/// an adapter still being added is not shown.
-async fn with_addresses(conn: Exec<'_>, column: &str, values: &[&str]) -> StoreResult<Vec<Server>> {
+/// The servers whose `key` is one of `values`, with what is attached to them, in one statement: a
+/// row for each address (one with none when a server has none). Each server's addresses as shown:
+/// the primary network's first, then the secondary adapters' in address order; an adapter still
+/// being added is not shown.
+async fn with_addresses(conn: Exec<'_>, key: Key, values: &[&str]) -> StoreResult<Vec<Server>> {
     if values.is_empty() {
         return Ok(Vec::new());
     }
     // Rows are grouped and addresses put in order here: an ORDER BY would cost SQLite a temporary
     // b-tree on every read of a server.
     let marks = db::in_list(values.len());
+    // Servers asked for by name have their addresses asked for by name too. Joined on `s.id`
+    // alone, PostgreSQL may plan a hash join that reads every address of every server (as it
+    // does while the statistics of a growing table lag behind it); this way the addresses are
+    // read through their index whatever the plan.
+    let by_name = matches!(key, Key::Name);
+    let column = key.column();
+    let addresses_of = if by_name {
+        format!(" AND a.server_id IN ({marks})")
+    } else {
+        String::new()
+    };
     let sql = format!(
         "SELECT s.*, a.address, a.role FROM (SELECT {COLUMNS}, \
              snapshots_count > 0 AS has_snapshots, public_ips_count > 0 AS has_public_ips, \
              alert_policies_count > 0 AS has_alert_policies \
              FROM servers WHERE {column} IN ({marks})) s \
-         LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0"
+         LEFT JOIN ip_addresses a ON a.server_id = s.id AND a.pending = 0{addresses_of}"
     );
-    let rows = db::query(&sql).bind_in_list(values).fetch_all(conn).await?;
+    let mut query = db::query(&sql).bind_in_list(values);
+    if by_name {
+        query = query.bind_in_list(values);
+    }
+    let rows = query.fetch_all(conn).await?;
     let mut servers: Vec<(Server, Vec<(bool, u32)>)> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     for row in &rows {
