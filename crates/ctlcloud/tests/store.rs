@@ -64,6 +64,45 @@ async fn migrations_run_once_and_reopen_cleanly(store: &Store) {
     assert_eq!(accounts::count(store.reader()).await.unwrap(), 1);
 }
 
+/// The tables whose rows must name an existing account, as the engine checks them.
+async fn checked_against_accounts(store: &Store) -> Vec<String> {
+    let sql = match store.engine() {
+        store::Engine::Sqlite => {
+            "SELECT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND f.\"table\" = 'accounts' ORDER BY m.name"
+        }
+        store::Engine::Postgres => {
+            "SELECT conrelid::regclass::TEXT FROM pg_constraint \
+             WHERE contype = 'f' AND confrelid = 'accounts'::regclass ORDER BY 1"
+        }
+    };
+    store::db::query_scalar(sql)
+        .fetch_all(store.reader())
+        .await
+        .unwrap()
+}
+
+on_every_engine!(rows_name_their_account_without_locking_it_on_postgresql);
+async fn rows_name_their_account_without_locking_it_on_postgresql(store: &Store) {
+    let checked = checked_against_accounts(store).await;
+    match store.engine() {
+        // An account's parent alone: every other row takes its account from its request, and
+        // checking it would lock the account's row (migration 16).
+        store::Engine::Postgres => assert_eq!(checked, ["accounts"]),
+        store::Engine::Sqlite => {
+            for table in ["accounts", "audit", "jobs", "servers", "users"] {
+                assert!(checked.iter().any(|t| t == table), "{table}: {checked:?}");
+            }
+        }
+    }
+    // Recorded as applied on both engines, so that SQLite never runs it.
+    let applied: Vec<i64> = store::db::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(store.reader())
+        .await
+        .unwrap();
+    assert!(applied.contains(&16), "{applied:?}");
+}
+
 on_every_engine!(accounts_get_a_tree_and_a_network_of_their_own_everywhere);
 async fn accounts_get_a_tree_and_a_network_of_their_own_everywhere(store: &Store) {
     let catalog = Catalog::built_in();

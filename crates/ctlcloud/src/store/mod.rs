@@ -115,7 +115,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0014_callers_changes.sql"),
     ),
     (15, include_str!("../../migrations/0015_groups_changes.sql")),
+    (
+        16,
+        include_str!("../../migrations/0016_accounts_unreferenced.sql"),
+    ),
 ];
+
+/// Migrations PostgreSQL alone runs; SQLite records them as applied. What they change SQLite
+/// could only change by rebuilding tables, and has no need to.
+const POSTGRES_ONLY: &[i64] = &[16];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
 /// except for these type names.
@@ -508,8 +516,11 @@ async fn migrate(mut exec: Exec<'_>) -> StoreResult<()> {
     // All of them as one script, each followed by its record: one round trip to PostgreSQL for a
     // new database's whole schema.
     let mut script = String::new();
+    let sqlite = matches!(exec, Exec::Sqlite(_));
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
-        script.push_str(sql);
+        if !(sqlite && POSTGRES_ONLY.contains(version)) {
+            script.push_str(sql);
+        }
         script.push_str(&format!(
             "\nINSERT INTO schema_migrations (version, applied_at) VALUES ({version}, {now});\n"
         ));
