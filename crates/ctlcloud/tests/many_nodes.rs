@@ -623,12 +623,7 @@ async fn a_node_alone_keeps_its_answers_until_another_node_joins() {
     {
         let value = format!("through a node {n}");
         set_description(changing, &a.token, &id, &value).await;
-        let path = format!("/v2/servers/DEMO/{id}");
-        let (status, server) = reading
-            .call(reqwest::Method::GET, &path, Some(&a.token), None)
-            .await;
-        assert_eq!(status, 200, "{server}");
-        assert_eq!(description(server), value);
+        assert_eq!(description(server_on(reading, &a.token, &id).await), value);
     }
 
     assert!(b.terminate());
@@ -658,13 +653,14 @@ async fn a_node_alone_that_stops_answering_keeps_nobody_out_nor_its_answers() {
     // It takes its place again beside the newcomer, and changes the database as before.
     set_description(&a.server, &a.token, &id, "running again").await;
     assert_eq!(
-        description(b_server(&b, &a.token, &id).await),
+        description(server_on(&b, &a.token, &id).await),
         "running again"
     );
     by_hand.outside.close().await;
 }
 
-async fn b_server(node: &Server, token: &str, id: &str) -> Value {
+/// The server as `node` answers `GET /v2/servers/DEMO/{id}`.
+async fn server_on(node: &Server, token: &str, id: &str) -> Value {
     let (status, server) = node
         .call(
             reqwest::Method::GET,

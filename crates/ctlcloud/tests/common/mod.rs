@@ -133,26 +133,27 @@ impl Server {
     /// Freezes the process (SIGSTOP) until [`Server::resume`]: it answers nothing meanwhile, its
     /// connections stay open.
     pub fn pause(&self) {
-        self.signal("STOP");
+        assert!(self.signal("STOP"), "SIGSTOP sent");
     }
 
     /// Lets a paused process run again (SIGCONT).
     pub fn resume(&self) {
-        self.signal("CONT");
+        assert!(self.signal("CONT"), "SIGCONT sent");
     }
 
-    fn signal(&self, name: &str) {
+    /// Sends the process the signal `name`; whether `kill` succeeded.
+    fn signal(&self, name: &str) -> bool {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
+        Command::new("kill")
             .args([&format!("-{name}"), &pid])
-            .status();
-        assert!(sent.unwrap().success(), "SIG{name} sent");
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// Asks the process to stop (SIGTERM) and waits for it to exit; returns whether it exited 0.
     pub fn terminate(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        // An exited process is not signalled, and is waited for as well.
+        let _ = self.signal("TERM");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
