@@ -251,42 +251,45 @@ async fn hold(options: PgConnectOptions, nodes: Arc<Nodes>, mut stop: watch::Rec
 
 /// Takes this node's place on `conn` and renews it at every heartbeat; returns only on error.
 async fn keep_place(conn: &mut PgConnection, nodes: &Nodes) -> Result<(), sqlx::Error> {
-    let alone = scalar(conn, &format!("SELECT {}", on_lock("pg_try_advisory_lock"))).await?;
+    // The statements of the heartbeats, made once.
+    let exclusive = format!("SELECT {}", on_lock("pg_try_advisory_lock"));
+    let shared = format!("SELECT {}", on_lock("pg_advisory_lock_shared"));
+    let unlock = format!("SELECT {}", on_lock("pg_advisory_unlock"));
+    let waiting = format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE {} AND NOT granted)",
+        in_pg_locks()
+    );
+    let free_of_others = format!(
+        "SELECT CASE WHEN {} THEN {} ELSE false END",
+        on_lock("pg_try_advisory_lock"),
+        on_lock("pg_advisory_unlock_shared")
+    );
+    let alone = scalar(conn, &exclusive).await?;
     let mut alone_from = None;
     if alone {
         // Anyone who held the lock until a moment ago may still change the database until its
         // lease ends.
         alone_from = Some(Instant::now() + LEASE);
     } else {
-        join_others(conn).await?;
+        join_others(conn, &shared).await?;
     }
     loop {
         let began = Instant::now();
         match alone_from {
             Some(from) => {
-                let waiting = format!(
-                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE {} AND NOT granted)",
-                    in_pg_locks()
-                );
                 if scalar(conn, &waiting).await? {
                     // Nothing kept is given out from here on; then the lock turns shared (no
                     // conflict with this node's own exclusive hold) and the newcomer gets it.
                     nodes.no_longer_alone();
                     alone_from = None;
-                    let shared = format!("SELECT {}", on_lock("pg_advisory_lock_shared"));
                     execute(conn, &shared).await?;
-                    scalar(conn, &format!("SELECT {}", on_lock("pg_advisory_unlock"))).await?;
+                    scalar(conn, &unlock).await?;
                     nodes.renew(began, false);
                 } else {
                     nodes.renew(began, began >= from);
                 }
             }
             None => {
-                let free_of_others = format!(
-                    "SELECT CASE WHEN {} THEN {} ELSE false END",
-                    on_lock("pg_try_advisory_lock"),
-                    on_lock("pg_advisory_unlock_shared")
-                );
                 if scalar(conn, &free_of_others).await? {
                     nodes.no_longer_alone();
                     alone_from = Some(began + LEASE);
@@ -298,13 +301,12 @@ async fn keep_place(conn: &mut PgConnection, nodes: &Nodes) -> Result<(), sqlx::
     }
 }
 
-/// Takes the lock shared, waiting for a node alone to make room; one that does not in time has
-/// its connection ended, and its lease is waited out.
-async fn join_others(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+/// Takes the lock shared (with `shared`), waiting for a node alone to make room; one that does
+/// not in time has its connection ended, and its lease is waited out.
+async fn join_others(conn: &mut PgConnection, shared: &str) -> Result<(), sqlx::Error> {
     let timeout = MAKING_ROOM.as_millis();
     execute(conn, &format!("SET lock_timeout = {timeout}")).await?;
-    let shared = format!("SELECT {}", on_lock("pg_advisory_lock_shared"));
-    let took = execute(conn, &shared).await;
+    let took = execute(conn, shared).await;
     execute(conn, "SET lock_timeout = 0").await?;
     match took {
         Ok(()) => Ok(()),
@@ -319,7 +321,7 @@ async fn join_others(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
                 in_pg_locks()
             );
             execute(conn, &holder).await?;
-            execute(conn, &shared).await?;
+            execute(conn, shared).await?;
             tokio::time::sleep(LEASE).await;
             Ok(())
         }
