@@ -139,11 +139,10 @@ async fn claim(
 /// create for as many builds (docs/performance.md).
 ///
 /// On SQLite every job shares, sparing the write connection a transaction per job. On PostgreSQL
-/// only builds of new servers share:
-/// each changes nothing but its own job and its own server, which no other job touches before the
-/// build is recorded. Any other job could take the locks or rows of its account, and a transaction
-/// doing that for many accounts could deadlock with those of other nodes; those jobs record their
-/// own outcomes, side by side.
+/// only builds of new servers share: each changes nothing but its own job and its own server,
+/// which no other job touches before the build is recorded. Any other job could take the locks or
+/// rows of its account, and a transaction doing that for many accounts could deadlock with those of
+/// other nodes; those jobs record their own outcomes, side by side.
 #[derive(Clone)]
 struct Recorder {
     batches: mpsc::UnboundedSender<Finished>,
