@@ -1122,6 +1122,76 @@ async fn servers_read_together_come_with_their_own_addresses_and_attachments(sto
         .is_empty());
 }
 
+on_every_engine!(rows_written_together_keep_each_value_and_null);
+/// Rows inserted in one statement (on PostgreSQL one array per column) keep each row's own values,
+/// nulls among them, in every kind of column, whatever the number of rows.
+async fn rows_written_together_keep_each_value_and_null(store: &Store) {
+    let (a, group, _) = account_in_wa1(store, "ROW").await;
+    for n in [1usize, 2, 7, 300] {
+        let made: Vec<Server> = (0..n)
+            .map(|i| {
+                let mut s = server(&a, &group.id, &format!("WA1ROW{n}X{i:03}"));
+                s.managed_os = i % 2 == 0;
+                s.cpu = i as i64 + 1;
+                s.description = format!("row {i} of {n}");
+                s
+            })
+            .collect();
+        let prefix = format!("WA1ROW{n}X");
+        let dns: Vec<String> = (0..n).map(|i| format!("10.0.0.{i}")).collect();
+        let provisions: Vec<servers::Provisioning> = (0..n)
+            .map(|i| servers::Provisioning {
+                // Every third without a DNS server: nulls among values in one column.
+                primary_dns: (i % 3 != 0).then_some(dns[i].as_str()),
+                ..provisioning(&prefix, i as i64)
+            })
+            .collect();
+        let rows: Vec<_> = made.iter().zip(&provisions).collect();
+        let mut tx = store.write().await.unwrap();
+        servers::insert(&mut tx, &rows).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let stored: Vec<(String, i64, bool, String, Option<String>, i64)> = store::db::query(
+            "SELECT id, cpu, managed_os, description, primary_dns, seq FROM servers \
+             WHERE name_prefix = ? ORDER BY seq",
+        )
+        .bind(&prefix)
+        .fetch_all(store.reader())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let get = |i| r.try_get::<String, _>(i).unwrap();
+            let int = |i| r.try_get::<i64, _>(i).unwrap();
+            (
+                get(0),
+                int(1),
+                r.try_get(2).unwrap(),
+                get(3),
+                r.try_get(4).unwrap(),
+                int(5),
+            )
+        })
+        .collect();
+        let expected: Vec<_> = made
+            .iter()
+            .zip(&provisions)
+            .map(|(s, p)| {
+                let dns = p.primary_dns.map(str::to_owned);
+                (
+                    s.id.clone(),
+                    s.cpu,
+                    s.managed_os,
+                    s.description.clone(),
+                    dns,
+                    p.seq,
+                )
+            })
+            .collect();
+        assert_eq!(stored, expected, "{n} rows");
+    }
+}
+
 on_every_engine!(servers_asked_for_at_once_are_each_their_askers_own);
 async fn servers_asked_for_at_once_are_each_their_askers_own(store: &Store) {
     let (a, group, net) = account_in_wa1(store, "ASK").await;

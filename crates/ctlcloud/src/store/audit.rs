@@ -136,10 +136,10 @@ async fn write_queued(store: Store) {
 /// Inserts records, up to 1,000 in each statement.
 async fn insert(tx: &mut Tx, entries: &[NewEntry]) -> StoreResult<()> {
     for chunk in entries.chunks(1000) {
-        let rows = db::rows(7, chunk.len());
+        let rows = db::rows(tx.engine(), 7, chunk.len());
         let sql = format!(
             "INSERT INTO audit (at, actor, account_id, account_alias, operation, target, outcome) \
-             VALUES {rows}"
+             {rows}"
         );
         let mut query = db::query(&sql);
         for e in chunk {
@@ -152,7 +152,7 @@ async fn insert(tx: &mut Tx, entries: &[NewEntry]) -> StoreResult<()> {
                 .bind(&e.target)
                 .bind(e.outcome);
         }
-        query.execute(&mut *tx).await?;
+        query.in_rows(7).execute(&mut *tx).await?;
     }
     Ok(())
 }

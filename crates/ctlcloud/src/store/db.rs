@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sqlx::postgres::PgRow;
-use sqlx::{Column, Postgres, Row as _, TypeInfo, ValueRef};
+use sqlx::{Column as _, Postgres, Row as _, TypeInfo, ValueRef};
 
 use super::postgres::{Conn, Conns};
 use super::sqlite::{self, Readers};
@@ -506,10 +506,19 @@ fn padded(n: usize) -> usize {
     n.max(1).next_power_of_two()
 }
 
-/// Placeholders for `n` rows of `width` values each, `(?, ?), (?, ?), …`: a multi-row `VALUES`.
-pub fn rows(width: usize, n: usize) -> String {
-    let row = format!("({})", marks(width));
-    vec![row.as_str(); n].join(", ")
+/// The rows of a multi-row `INSERT`, `n` of `width` values each, bound row after row and marked
+/// with [`Query::in_rows`]. On SQLite a `VALUES (?, ?), (?, ?), …`. On PostgreSQL
+/// `SELECT * FROM UNNEST(?, ?)`, bound with one array per column: a statement per count of rows
+/// would be prepared anew (an exchange of its own) on almost every connection for almost every
+/// batch, and planned at each of its first runs; this one is prepared once per connection.
+pub fn rows(engine: Engine, width: usize, n: usize) -> String {
+    match engine {
+        Engine::Sqlite => {
+            let row = format!("({})", marks(width));
+            format!("VALUES {}", vec![row.as_str(); n].join(", "))
+        }
+        Engine::Postgres => format!("SELECT * FROM UNNEST({})", marks(width)),
+    }
 }
 
 /// What a statement may change, as its text tells: how a PostgreSQL node counts its own changes
@@ -565,6 +574,8 @@ fn has_word(text: &str, word: &str) -> bool {
 pub struct Query<'q> {
     sql: &'q str,
     params: Vec<Param>,
+    /// Set by [`Query::in_rows`]: the values are rows of this many.
+    row_width: Option<usize>,
 }
 
 /// Starts a statement.
@@ -572,6 +583,7 @@ pub fn query(sql: &str) -> Query<'_> {
     Query {
         sql,
         params: Vec::new(),
+        row_width: None,
     }
 }
 
@@ -615,20 +627,81 @@ pub(super) fn postgres_sql(sql: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-macro_rules! bind_all {
-    ($q:expr, $params:expr) => {{
-        let mut q = $q;
-        for p in $params {
-            q = match p {
-                Param::Int(v) => q.bind(*v),
-                Param::Real(v) => q.bind(*v),
-                Param::Text(v) => q.bind(v.as_deref()),
-                Param::Bytes(v) => q.bind(v.as_deref()),
-                Param::Bool(v) => q.bind(*v),
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// One column of the [`rows`] of an `INSERT`, as PostgreSQL is sent it: an array.
+enum Array<'a> {
+    Int(Vec<Option<i64>>),
+    Real(Vec<Option<f64>>),
+    Text(Vec<Option<&'a str>>),
+    Bytes(Vec<Option<&'a [u8]>>),
+    Bool(Vec<Option<bool>>),
+}
+
+/// The values bound row after row, `width` to a row, as one [`Array`] per column.
+fn columns(params: &[Param], width: usize) -> StoreResult<Vec<Array<'_>>> {
+    if width == 0 || params.is_empty() || !params.len().is_multiple_of(width) {
+        return Err(StoreError(format!(
+            "{} values are not rows of {width}",
+            params.len()
+        )));
+    }
+    let mixed = |column| StoreError(format!("column {column} of an INSERT's rows mixes types"));
+    (0..width)
+        .map(|column| {
+            let values = params.iter().skip(column).step_by(width);
+            // This column's values as one array, each read from its `Param` by `$read`.
+            macro_rules! array {
+                ($variant:ident, $v:ident => $read:expr) => {
+                    Array::$variant(
+                        values
+                            .map(|p| match p {
+                                Param::$variant($v) => Ok($read),
+                                _ => Err(mixed(column)),
+                            })
+                            .collect::<StoreResult<_>>()?,
+                    )
+                };
+            }
+            Ok(match &params[column] {
+                Param::Int(_) => array!(Int, v => *v),
+                Param::Real(_) => array!(Real, v => *v),
+                Param::Text(_) => array!(Text, v => v.as_deref()),
+                Param::Bytes(_) => array!(Bytes, v => v.as_deref()),
+                Param::Bool(_) => array!(Bool, v => *v),
+            })
+        })
+        .collect()
+}
+
+/// Binds a statement's values: each as it is or, for the [`rows`] of an `INSERT`, `columns`.
+fn bind_postgres<'q>(
+    mut q: PgQuery<'q>,
+    params: &'q [Param],
+    columns: Option<&'q [Array<'q>]>,
+) -> PgQuery<'q> {
+    if let Some(columns) = columns {
+        for c in columns {
+            q = match c {
+                Array::Int(v) => q.bind(v),
+                Array::Real(v) => q.bind(v),
+                Array::Text(v) => q.bind(v),
+                Array::Bytes(v) => q.bind(v),
+                Array::Bool(v) => q.bind(v),
             };
         }
-        q
-    }};
+        return q;
+    }
+    for p in params {
+        q = match p {
+            Param::Int(v) => q.bind(*v),
+            Param::Real(v) => q.bind(*v),
+            Param::Text(v) => q.bind(v.as_deref()),
+            Param::Bytes(v) => q.bind(v.as_deref()),
+            Param::Bool(v) => q.bind(*v),
+        };
+    }
+    q
 }
 
 /// How a PostgreSQL column's values are read into [`Value`]s.
@@ -733,6 +806,12 @@ impl<'q> Query<'q> {
         self
     }
 
+    /// Marks the values bound, row after row, as the [`rows`] of an `INSERT`, `width` each.
+    pub fn in_rows(mut self, width: usize) -> Self {
+        self.row_width = Some(width);
+        self
+    }
+
     /// Binds the values (at least one) of an [`in_list`] of their length: the last again for each
     /// placeholder of the padding, which leaves the list's meaning as it is.
     pub fn bind_in_list<T: ToParam + Copy>(mut self, values: &[T]) -> Self {
@@ -749,18 +828,29 @@ impl<'q> Query<'q> {
         &self,
         conn: &mut Conn,
         text: &str,
+        columns: Option<&[Array<'_>]>,
     ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
-        bind_all!(sqlx::query::<Postgres>(text), &self.params)
+        bind_postgres(sqlx::query::<Postgres>(text), &self.params, columns)
             .execute(conn.statement())
             .await
     }
 
     /// Runs the statement, as `text` ([`Conn::before`]), on a PostgreSQL connection for its rows;
     /// [`Conn::finished`] must follow.
-    async fn fetch_all_on(&self, conn: &mut Conn, text: &str) -> Result<Vec<PgRow>, sqlx::Error> {
-        bind_all!(sqlx::query::<Postgres>(text), &self.params)
+    async fn fetch_all_on(
+        &self,
+        conn: &mut Conn,
+        text: &str,
+        columns: Option<&[Array<'_>]>,
+    ) -> Result<Vec<PgRow>, sqlx::Error> {
+        bind_postgres(sqlx::query::<Postgres>(text), &self.params, columns)
             .fetch_all(conn.statement())
             .await
+    }
+
+    /// The values as PostgreSQL is sent them, if they are the [`rows`] of an `INSERT`.
+    fn columns(&self) -> StoreResult<Option<Vec<Array<'_>>>> {
+        self.row_width.map(|w| columns(&self.params, w)).transpose()
     }
 
     pub async fn execute<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Done> {
@@ -780,10 +870,11 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
+        let columns = self.columns()?;
         let (text, writes) = conn.before(self.sql).await?;
-        let mut result = self.execute_on(conn, &text).await;
+        let mut result = self.execute_on(conn, &text, columns.as_deref()).await;
         if conn.prepare_again(&result).await {
-            result = self.execute_on(conn, &text).await;
+            result = self.execute_on(conn, &text, columns.as_deref()).await;
         }
         let rows = result.as_ref().ok().map(|r| r.rows_affected());
         conn.after(writes, rows);
@@ -804,10 +895,11 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
+        let columns = self.columns()?;
         let (text, writes) = conn.before(self.sql).await?;
-        let mut result = self.fetch_all_on(conn, &text).await;
+        let mut result = self.fetch_all_on(conn, &text, columns.as_deref()).await;
         if conn.prepare_again(&result).await {
-            result = self.fetch_all_on(conn, &text).await;
+            result = self.fetch_all_on(conn, &text, columns.as_deref()).await;
         }
         let returned = match (writes, &result) {
             (Writes::Rows { returning: true }, Ok(rows)) => Some(rows.len() as u64),
@@ -884,6 +976,11 @@ impl<'q, T: FromRow> As<'q, T> {
         self
     }
 
+    pub fn in_rows(mut self, width: usize) -> Self {
+        self.query = self.query.in_rows(width);
+        self
+    }
+
     pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<T>> {
         self.query
             .fetch_all(exec)
@@ -908,11 +1005,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rows_go_to_postgresql_as_one_array_per_column() {
+        let rows = query("")
+            .bind(1i64)
+            .bind("a")
+            .bind(None::<i64>)
+            .bind(None::<&str>)
+            .in_rows(2);
+        let arrays = rows.columns().unwrap().unwrap();
+        assert!(matches!(&arrays[..], [Array::Int(i), Array::Text(t)]
+            if *i == [Some(1), None] && *t == [Some("a"), None]));
+        let mixed = query("").bind(1i64).bind("a").in_rows(1);
+        assert!(mixed.columns().is_err(), "a column of one type");
+        let ragged = query("").bind(1i64).bind(2i64).bind(3i64).in_rows(2);
+        assert!(ragged.columns().is_err(), "whole rows");
+        assert!(query("").columns().unwrap().is_none(), "not rows");
+    }
+
+    #[test]
     fn placeholders_for_lists_and_rows() {
         assert_eq!(marks(1), "?");
         assert_eq!(marks(3), "?, ?, ?");
-        assert_eq!(rows(2, 3), "(?, ?), (?, ?), (?, ?)");
-        assert_eq!(rows(1, 1), "(?)");
+        assert_eq!(rows(Engine::Sqlite, 2, 3), "VALUES (?, ?), (?, ?), (?, ?)");
+        assert_eq!(rows(Engine::Sqlite, 1, 1), "VALUES (?)");
+        assert_eq!(rows(Engine::Postgres, 2, 3), "SELECT * FROM UNNEST(?, ?)");
         assert_eq!(in_list(1), "?");
         assert_eq!(in_list(3), "?, ?, ?, ?");
         let bound = query("").bind_in_list(&[1i64, 2, 3]).params;

@@ -29,8 +29,8 @@ pub async fn insert(conn: &mut Tx, groups: &[Group]) -> StoreResult<()> {
     if groups.is_empty() {
         return Ok(());
     }
-    let rows = db::rows(13, groups.len());
-    let sql = format!("INSERT INTO groups ({COLUMNS}) VALUES {rows}");
+    let rows = db::rows(conn.engine(), 13, groups.len());
+    let sql = format!("INSERT INTO groups ({COLUMNS}) {rows}");
     let mut query = db::query(&sql);
     for g in groups {
         query = query
@@ -48,7 +48,7 @@ pub async fn insert(conn: &mut Tx, groups: &[Group]) -> StoreResult<()> {
             .bind(g.change.modified_at)
             .bind(&g.change.modified_by);
     }
-    query.execute(conn).await?;
+    query.in_rows(13).execute(conn).await?;
     Ok(())
 }
 

@@ -70,12 +70,12 @@ async fn insert_as(
 ) -> StoreResult<Vec<Job>> {
     let mut queued = Vec::with_capacity(jobs.len());
     for chunk in jobs.chunks(500) {
-        let rows = db::rows(BOUND_PER_JOB, chunk.len());
+        let rows = db::rows(conn.engine(), BOUND_PER_JOB, chunk.len());
         // Only the ids come back, by operation id (neither engine promises the rows' order): the
         // rest is what was written.
         let sql = format!(
             "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, \
-             requested_by, run_after, created_at, updated_at) VALUES {rows} \
+             requested_by, run_after, created_at, updated_at) {rows} \
              RETURNING id, operation_id"
         );
         let operation_ids: Vec<String> = chunk.iter().map(|_| crate::ids::new_id()).collect();
@@ -95,6 +95,7 @@ async fn insert_as(
                 .bind(now);
         }
         let ids: std::collections::HashMap<String, i64> = query
+            .in_rows(BOUND_PER_JOB)
             .fetch_all(&mut *conn)
             .await?
             .into_iter()

@@ -64,8 +64,8 @@ pub async fn next_ranges(conn: &mut Tx, dcs: &[&str]) -> StoreResult<Option<Vec<
 /// values).
 pub async fn insert(conn: &mut Tx, networks: &[Network]) -> StoreResult<()> {
     for chunk in networks.chunks(1000) {
-        let rows = db::rows(9, chunk.len());
-        let sql = format!("INSERT INTO networks ({COLUMNS}, free) VALUES {rows}");
+        let rows = db::rows(conn.engine(), 9, chunk.len());
+        let sql = format!("INSERT INTO networks ({COLUMNS}, free) {rows}");
         let mut query = db::query(&sql);
         for n in chunk {
             query = query
@@ -79,7 +79,7 @@ pub async fn insert(conn: &mut Tx, networks: &[Network]) -> StoreResult<()> {
                 .bind(n.vlan)
                 .bind(n.capacity());
         }
-        query.execute(&mut *conn).await?;
+        query.in_rows(9).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -229,9 +229,8 @@ pub type Assignment<'a> = (&'a str, u32, &'a str);
 /// networks.
 pub async fn assign(conn: &mut Tx, assignments: &[Assignment<'_>]) -> StoreResult<()> {
     for chunk in assignments.chunks(1000) {
-        let rows = db::rows(3, chunk.len());
-        let sql =
-            format!("INSERT INTO ip_addresses (network_id, address, server_id) VALUES {rows}");
+        let rows = db::rows(conn.engine(), 3, chunk.len());
+        let sql = format!("INSERT INTO ip_addresses (network_id, address, server_id) {rows}");
         let mut query = db::query(&sql);
         for (network_id, address, server_id) in chunk {
             query = query
@@ -239,7 +238,7 @@ pub async fn assign(conn: &mut Tx, assignments: &[Assignment<'_>]) -> StoreResul
                 .bind(i64::from(*address))
                 .bind(*server_id);
         }
-        query.execute(&mut *conn).await?;
+        query.in_rows(3).execute(&mut *conn).await?;
     }
     let mut per_network: Vec<(&str, i64)> = Vec::new();
     for (network_id, _, _) in assignments {

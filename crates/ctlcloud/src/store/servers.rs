@@ -83,10 +83,10 @@ const BOUND_PER_SERVER: usize = 28;
 pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> StoreResult<()> {
     // Well under either engine's limit on bound values.
     for chunk in servers.chunks(256) {
-        let rows = db::rows(BOUND_PER_SERVER, chunk.len());
+        let rows = db::rows(conn.engine(), BOUND_PER_SERVER, chunk.len());
         let sql = format!(
             "INSERT INTO servers ({COLUMNS}, name_prefix, seq, password, primary_dns, \
-             secondary_dns, packages) VALUES {rows}"
+             secondary_dns, packages) {rows}"
         );
         let mut query = db::query(&sql);
         for (s, p) in chunk {
@@ -120,7 +120,7 @@ pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> 
                 .bind(p.secondary_dns)
                 .bind(p.packages.to_string());
         }
-        query.execute(&mut *conn).await?;
+        query.in_rows(BOUND_PER_SERVER).execute(&mut *conn).await?;
     }
     let mut per_account: HashMap<i64, i64> = HashMap::new();
     for (s, _) in servers {
