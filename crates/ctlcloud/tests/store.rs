@@ -1192,6 +1192,77 @@ async fn rows_written_together_keep_each_value_and_null(store: &Store) {
     }
 }
 
+on_every_engine!(accepted_creates_are_written_and_counted_together);
+/// Accepted creates: each server with its address and its jobs, counted in the account and the
+/// network, the jobs answered in the order given with the ids they were stored under.
+async fn accepted_creates_are_written_and_counted_together(store: &Store) {
+    let (a, group, net) = account_in_wa1(store, "ACC").await;
+    let first = *net.assignable().start();
+    let made: Vec<Server> = (1..=3)
+        .map(|i| server(&a, &group.id, &format!("WA1ACCWEB0{i}")))
+        .collect();
+    let provisions: Vec<_> = (1..=3).map(|i| provisioning("WA1ACCWEB", i)).collect();
+    let rows: Vec<_> = made.iter().zip(&provisions).collect();
+    let assignments: Vec<networks::Assignment> = made
+        .iter()
+        .zip(0..)
+        .map(|(s, i)| (net.id.as_str(), first + i, s.id.as_str()))
+        .collect();
+    let mut queued: Vec<jobs::NewJob> = made.iter().map(|s| job(&a, Some(&s.id), 0)).collect();
+    // A job without a server, as a time to live is queued.
+    queued.push(job(&a, None, NOW + 3600));
+    let mut tx = store.write().await.unwrap();
+    let answered = store::accepted::write(&mut tx, &rows, &assignments, queued, NOW)
+        .await
+        .unwrap();
+    assert_eq!(store::usage::servers(&mut tx, a.id).await.unwrap(), 3);
+    tx.commit().await.unwrap();
+
+    let servers_of_jobs: Vec<Option<&str>> =
+        answered.iter().map(|j| j.server_id.as_deref()).collect();
+    assert_eq!(
+        servers_of_jobs,
+        vec![
+            Some("WA1ACCWEB01"),
+            Some("WA1ACCWEB02"),
+            Some("WA1ACCWEB03"),
+            None
+        ]
+    );
+    for j in &answered {
+        let stored = jobs::get(store.reader(), a.id, j.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                stored.operation_id.as_str(),
+                stored.server_id.as_deref(),
+                stored.run_after
+            ),
+            (j.operation_id.as_str(), j.server_id.as_deref(), j.run_after)
+        );
+        assert_eq!(stored.status, JobStatus::NotStarted);
+    }
+    let names: Vec<&str> = made.iter().map(|s| s.id.as_str()).collect();
+    let mut read = servers::get_many(store.reader(), servers::Key::Name, &names)
+        .await
+        .unwrap();
+    read.sort_by(|x, y| x.id.cmp(&y.id));
+    let addresses: Vec<Vec<u32>> = read.iter().map(|s| s.addresses.clone()).collect();
+    assert_eq!(
+        addresses,
+        vec![vec![first], vec![first + 1], vec![first + 2]]
+    );
+    let counted = store::db::query("SELECT held, free FROM networks WHERE id = ?")
+        .bind(&net.id)
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    let (held, free): (i64, i64) = (counted.try_get(0).unwrap(), counted.try_get(1).unwrap());
+    assert_eq!((held, free), (3, net.capacity() - 3));
+}
+
 on_every_engine!(servers_asked_for_at_once_are_each_their_askers_own);
 async fn servers_asked_for_at_once_are_each_their_askers_own(store: &Store) {
     let (a, group, net) = account_in_wa1(store, "ASK").await;

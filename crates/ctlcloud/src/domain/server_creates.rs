@@ -21,7 +21,9 @@ use tokio::sync::oneshot;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::{self, Account, Job, JobKind, Server};
-use crate::store::{self, groups, jobs, networks, servers, usage, Store, StoreResult, Tx};
+use crate::store::{
+    self, accepted, groups, jobs, networks, servers, usage, Store, StoreResult, Tx,
+};
 
 use super::limits::{self, Limits};
 use super::servers::{lowest_free_seq, pick_address};
@@ -418,7 +420,6 @@ async fn write(
         .zip(&provisioning)
         .map(|((i, _), p)| (&batch[*i].server, p))
         .collect();
-    servers::insert(tx, &rows).await?;
     let assignments: Vec<networks::Assignment> = which
         .iter()
         .map(|(i, network_id)| {
@@ -426,7 +427,6 @@ async fn write(
             (network_id.as_str(), s.addresses[0], s.id.as_str())
         })
         .collect();
-    networks::assign(tx, &assignments).await?;
     let builds = which.iter().map(|(i, _)| {
         let p = &batch[*i];
         jobs::NewJob {
@@ -455,7 +455,8 @@ async fn write(
         })
     });
     let now = batch[which[0].0].now;
-    let mut queued = jobs::insert_all(tx, builds.chain(expiries).collect(), now).await?;
+    let jobs = builds.chain(expiries).collect();
+    let mut queued = accepted::write(tx, &rows, &assignments, jobs, now).await?;
     queued.truncate(which.len());
     Ok(queued)
 }

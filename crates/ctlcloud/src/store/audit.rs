@@ -141,18 +141,18 @@ async fn insert(tx: &mut Tx, entries: &[NewEntry]) -> StoreResult<()> {
             "INSERT INTO audit (at, actor, account_id, account_alias, operation, target, outcome) \
              {rows}"
         );
-        let mut query = db::query(&sql);
-        for e in chunk {
-            query = query
-                .bind(e.at)
-                .bind(&e.actor)
-                .bind(e.account.as_ref().map(|(id, _)| *id))
-                .bind(e.account.as_ref().map(|(_, alias)| alias.as_str()))
-                .bind(&e.operation)
-                .bind(&e.target)
-                .bind(e.outcome);
-        }
-        query.in_rows(7).execute(&mut *tx).await?;
+        db::query(&sql)
+            .bind_rows(7, chunk, |q, e| {
+                q.bind(e.at)
+                    .bind(&e.actor)
+                    .bind(e.account.as_ref().map(|(id, _)| *id))
+                    .bind(e.account.as_ref().map(|(_, alias)| alias.as_str()))
+                    .bind(&e.operation)
+                    .bind(&e.target)
+                    .bind(e.outcome)
+            })
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

@@ -506,8 +506,7 @@ fn padded(n: usize) -> usize {
     n.max(1).next_power_of_two()
 }
 
-/// The rows of a multi-row `INSERT`, `n` of `width` values each, bound row after row and marked
-/// with [`Query::in_rows`]. On SQLite a `VALUES (?, ?), (?, ?), …`. On PostgreSQL
+/// The rows of a multi-row `INSERT`, `n` of `width` values each, bound by [`Query::bind_rows`]. On SQLite a `VALUES (?, ?), (?, ?), …`. On PostgreSQL
 /// `SELECT * FROM UNNEST(?, ?)`, bound with one array per column: a statement per count of rows
 /// would be prepared anew (an exchange of its own) on almost every connection for almost every
 /// batch, and planned at each of its first runs; this one is prepared once per connection.
@@ -574,8 +573,8 @@ fn has_word(text: &str, word: &str) -> bool {
 pub struct Query<'q> {
     sql: &'q str,
     params: Vec<Param>,
-    /// Set by [`Query::in_rows`]: the values are rows of this many.
-    row_width: Option<usize>,
+    /// The values bound by [`Query::bind_rows`].
+    rows: Vec<Rows>,
 }
 
 /// Starts a statement.
@@ -583,7 +582,7 @@ pub fn query(sql: &str) -> Query<'_> {
     Query {
         sql,
         params: Vec::new(),
-        row_width: None,
+        rows: Vec::new(),
     }
 }
 
@@ -638,6 +637,37 @@ enum Array<'a> {
     Bool(Vec<Option<bool>>),
 }
 
+/// A value as PostgreSQL is sent it: bound alone, or as one column of the [`rows`] of an
+/// `INSERT`.
+enum Sent<'a> {
+    One(&'a Param),
+    Column(Array<'a>),
+}
+
+/// Values bound row after row by [`Query::bind_rows`]: `params[at]`, `width` to a row.
+#[derive(Clone, Debug)]
+struct Rows {
+    at: std::ops::Range<usize>,
+    width: usize,
+}
+
+/// What is sent for `params`: each alone, but the [`Rows`] in `rows` as one array per column.
+fn sent<'a>(params: &'a [Param], rows: &[Rows]) -> StoreResult<Vec<Sent<'a>>> {
+    let mut sent = Vec::with_capacity(params.len());
+    let mut next = 0;
+    for r in rows {
+        sent.extend(params[next..r.at.start].iter().map(Sent::One));
+        sent.extend(
+            columns(&params[r.at.clone()], r.width)?
+                .into_iter()
+                .map(Sent::Column),
+        );
+        next = r.at.end;
+    }
+    sent.extend(params[next..].iter().map(Sent::One));
+    Ok(sent)
+}
+
 /// The values bound row after row, `width` to a row, as one [`Array`] per column.
 fn columns(params: &[Param], width: usize) -> StoreResult<Vec<Array<'_>>> {
     if width == 0 || params.is_empty() || !params.len().is_multiple_of(width) {
@@ -674,31 +704,20 @@ fn columns(params: &[Param], width: usize) -> StoreResult<Vec<Array<'_>>> {
         .collect()
 }
 
-/// Binds a statement's values: each as it is or, for the [`rows`] of an `INSERT`, `columns`.
-fn bind_postgres<'q>(
-    mut q: PgQuery<'q>,
-    params: &'q [Param],
-    columns: Option<&'q [Array<'q>]>,
-) -> PgQuery<'q> {
-    if let Some(columns) = columns {
-        for c in columns {
-            q = match c {
-                Array::Int(v) => q.bind(v),
-                Array::Real(v) => q.bind(v),
-                Array::Text(v) => q.bind(v),
-                Array::Bytes(v) => q.bind(v),
-                Array::Bool(v) => q.bind(v),
-            };
-        }
-        return q;
-    }
-    for p in params {
-        q = match p {
-            Param::Int(v) => q.bind(*v),
-            Param::Real(v) => q.bind(*v),
-            Param::Text(v) => q.bind(v.as_deref()),
-            Param::Bytes(v) => q.bind(v.as_deref()),
-            Param::Bool(v) => q.bind(*v),
+/// Binds a statement's values (see [`sent`]).
+fn bind_postgres<'q>(mut q: PgQuery<'q>, sent: &'q [Sent<'q>]) -> PgQuery<'q> {
+    for s in sent {
+        q = match s {
+            Sent::One(Param::Int(v)) => q.bind(*v),
+            Sent::One(Param::Real(v)) => q.bind(*v),
+            Sent::One(Param::Text(v)) => q.bind(v.as_deref()),
+            Sent::One(Param::Bytes(v)) => q.bind(v.as_deref()),
+            Sent::One(Param::Bool(v)) => q.bind(*v),
+            Sent::Column(Array::Int(v)) => q.bind(v),
+            Sent::Column(Array::Real(v)) => q.bind(v),
+            Sent::Column(Array::Text(v)) => q.bind(v),
+            Sent::Column(Array::Bytes(v)) => q.bind(v),
+            Sent::Column(Array::Bool(v)) => q.bind(v),
         };
     }
     q
@@ -806,9 +825,19 @@ impl<'q> Query<'q> {
         self
     }
 
-    /// Marks the values bound, row after row, as the [`rows`] of an `INSERT`, `width` each.
-    pub fn in_rows(mut self, width: usize) -> Self {
-        self.row_width = Some(width);
+    /// Binds the [`rows`] of an `INSERT`: `bind` binds `width` values for each of `items`.
+    pub fn bind_rows<T>(
+        mut self,
+        width: usize,
+        items: impl IntoIterator<Item = T>,
+        mut bind: impl FnMut(Self, T) -> Self,
+    ) -> Self {
+        let start = self.params.len();
+        for item in items {
+            self = bind(self, item);
+        }
+        let at = start..self.params.len();
+        self.rows.push(Rows { at, width });
         self
     }
 
@@ -828,9 +857,9 @@ impl<'q> Query<'q> {
         &self,
         conn: &mut Conn,
         text: &str,
-        columns: Option<&[Array<'_>]>,
+        sent: &[Sent<'_>],
     ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
-        bind_postgres(sqlx::query::<Postgres>(text), &self.params, columns)
+        bind_postgres(sqlx::query::<Postgres>(text), sent)
             .execute(conn.statement())
             .await
     }
@@ -841,16 +870,16 @@ impl<'q> Query<'q> {
         &self,
         conn: &mut Conn,
         text: &str,
-        columns: Option<&[Array<'_>]>,
+        sent: &[Sent<'_>],
     ) -> Result<Vec<PgRow>, sqlx::Error> {
-        bind_postgres(sqlx::query::<Postgres>(text), &self.params, columns)
+        bind_postgres(sqlx::query::<Postgres>(text), sent)
             .fetch_all(conn.statement())
             .await
     }
 
-    /// The values as PostgreSQL is sent them, if they are the [`rows`] of an `INSERT`.
-    fn columns(&self) -> StoreResult<Option<Vec<Array<'_>>>> {
-        self.row_width.map(|w| columns(&self.params, w)).transpose()
+    /// The values as PostgreSQL is sent them.
+    fn sent(&self) -> StoreResult<Vec<Sent<'_>>> {
+        sent(&self.params, &self.rows)
     }
 
     pub async fn execute<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Done> {
@@ -870,11 +899,11 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
-        let columns = self.columns()?;
+        let sent = self.sent()?;
         let (text, writes) = conn.before(self.sql).await?;
-        let mut result = self.execute_on(conn, &text, columns.as_deref()).await;
+        let mut result = self.execute_on(conn, &text, &sent).await;
         if conn.prepare_again(&result).await {
-            result = self.execute_on(conn, &text, columns.as_deref()).await;
+            result = self.execute_on(conn, &text, &sent).await;
         }
         let rows = result.as_ref().ok().map(|r| r.rows_affected());
         conn.after(writes, rows);
@@ -895,11 +924,11 @@ impl<'q> Query<'q> {
             }
             Exec::Postgres(c) => c,
         };
-        let columns = self.columns()?;
+        let sent = self.sent()?;
         let (text, writes) = conn.before(self.sql).await?;
-        let mut result = self.fetch_all_on(conn, &text, columns.as_deref()).await;
+        let mut result = self.fetch_all_on(conn, &text, &sent).await;
         if conn.prepare_again(&result).await {
-            result = self.fetch_all_on(conn, &text, columns.as_deref()).await;
+            result = self.fetch_all_on(conn, &text, &sent).await;
         }
         let returned = match (writes, &result) {
             (Writes::Rows { returning: true }, Ok(rows)) => Some(rows.len() as u64),
@@ -976,11 +1005,6 @@ impl<'q, T: FromRow> As<'q, T> {
         self
     }
 
-    pub fn in_rows(mut self, width: usize) -> Self {
-        self.query = self.query.in_rows(width);
-        self
-    }
-
     pub async fn fetch_all<'e>(self, exec: impl Into<Exec<'e>>) -> StoreResult<Vec<T>> {
         self.query
             .fetch_all(exec)
@@ -1006,20 +1030,26 @@ mod tests {
 
     #[test]
     fn rows_go_to_postgresql_as_one_array_per_column() {
-        let rows = query("")
-            .bind(1i64)
-            .bind("a")
-            .bind(None::<i64>)
-            .bind(None::<&str>)
-            .in_rows(2);
-        let arrays = rows.columns().unwrap().unwrap();
-        assert!(matches!(&arrays[..], [Array::Int(i), Array::Text(t)]
-            if *i == [Some(1), None] && *t == [Some("a"), None]));
-        let mixed = query("").bind(1i64).bind("a").in_rows(1);
-        assert!(mixed.columns().is_err(), "a column of one type");
-        let ragged = query("").bind(1i64).bind(2i64).bind(3i64).in_rows(2);
-        assert!(ragged.columns().is_err(), "whole rows");
-        assert!(query("").columns().unwrap().is_none(), "not rows");
+        let q = query("")
+            .bind("before")
+            .bind_rows(2, [(Some(1i64), Some("a")), (None, None)], |q, (i, t)| {
+                q.bind(i).bind(t)
+            })
+            .bind(true);
+        let sent = q.sent().unwrap();
+        assert!(matches!(&sent[..], [
+            Sent::One(Param::Text(Some(b))),
+            Sent::Column(Array::Int(i)),
+            Sent::Column(Array::Text(t)),
+            Sent::One(Param::Bool(Some(true))),
+        ] if b == "before" && *i == [Some(1), None] && *t == [Some("a"), None]));
+        let mixed = query("").bind_rows(1, [0, 1], |q, i| match i {
+            0 => q.bind(1i64),
+            _ => q.bind("a"),
+        });
+        assert!(mixed.sent().is_err(), "a column of one type");
+        let ragged = query("").bind_rows(2, [1i64, 2, 3], |q, i| q.bind(i));
+        assert!(ragged.sent().is_err(), "whole rows");
     }
 
     #[test]

@@ -31,24 +31,29 @@ pub async fn insert(conn: &mut Tx, groups: &[Group]) -> StoreResult<()> {
     }
     let rows = db::rows(conn.engine(), 13, groups.len());
     let sql = format!("INSERT INTO groups ({COLUMNS}) {rows}");
-    let mut query = db::query(&sql);
-    for g in groups {
-        query = query
-            .bind(&g.id)
-            .bind(g.account_id)
-            .bind(&g.dc)
-            .bind(&g.parent_id)
-            .bind(&g.name)
-            .bind(&g.description)
-            .bind(&g.kind)
-            .bind(&g.status)
-            .bind(serde_json::to_string(&g.custom_fields)?)
-            .bind(g.change.created_at)
-            .bind(&g.change.created_by)
-            .bind(g.change.modified_at)
-            .bind(&g.change.modified_by);
-    }
-    query.in_rows(13).execute(conn).await?;
+    let custom_fields: Vec<String> = groups
+        .iter()
+        .map(|g| serde_json::to_string(&g.custom_fields))
+        .collect::<Result<_, _>>()?;
+    let rows = groups.iter().zip(custom_fields);
+    db::query(&sql)
+        .bind_rows(13, rows, |q, (g, custom_fields)| {
+            q.bind(&g.id)
+                .bind(g.account_id)
+                .bind(&g.dc)
+                .bind(&g.parent_id)
+                .bind(&g.name)
+                .bind(&g.description)
+                .bind(&g.kind)
+                .bind(&g.status)
+                .bind(custom_fields)
+                .bind(g.change.created_at)
+                .bind(&g.change.created_by)
+                .bind(g.change.modified_at)
+                .bind(&g.change.modified_by)
+        })
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -60,29 +60,43 @@ pub async fn insert_done(conn: &mut Tx, job: NewJob<'_>, now: i64) -> StoreResul
 }
 
 /// How many values each job row binds.
-const BOUND_PER_JOB: usize = 11;
+pub(super) const BOUND_PER_JOB: usize = 11;
 
-async fn insert_as(
-    conn: &mut Tx,
-    jobs: Vec<NewJob<'_>>,
+/// The statement queueing jobs from `rows` ([`db::rows`]), bound by [`bind_rows`]. Only the ids
+/// come back, by operation id (neither engine promises the rows' order): the rest is what was
+/// written.
+pub(super) fn insert_sql(rows: &str) -> String {
+    format!(
+        "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, \
+         requested_by, run_after, created_at, updated_at) {rows} RETURNING id, operation_id"
+    )
+}
+
+/// Jobs on their way into the queue, each with its new operation id.
+pub(super) struct Queueing<'j, 'a> {
+    jobs: &'j [NewJob<'a>],
+    operation_ids: Vec<String>,
     status: JobStatus,
     now: i64,
-) -> StoreResult<Vec<Job>> {
-    let mut queued = Vec::with_capacity(jobs.len());
-    for chunk in jobs.chunks(500) {
-        let rows = db::rows(conn.engine(), BOUND_PER_JOB, chunk.len());
-        // Only the ids come back, by operation id (neither engine promises the rows' order): the
-        // rest is what was written.
-        let sql = format!(
-            "INSERT INTO jobs (operation_id, account_id, dc, kind, server_id, payload, status, \
-             requested_by, run_after, created_at, updated_at) {rows} \
-             RETURNING id, operation_id"
-        );
-        let operation_ids: Vec<String> = chunk.iter().map(|_| crate::ids::new_id()).collect();
-        let mut query = db::query_as::<(i64, String)>(&sql);
-        for (job, operation_id) in chunk.iter().zip(&operation_ids) {
-            query = query
-                .bind(operation_id)
+}
+
+impl<'j, 'a> Queueing<'j, 'a> {
+    pub(super) fn new(jobs: &'j [NewJob<'a>], status: JobStatus, now: i64) -> Self {
+        let operation_ids = jobs.iter().map(|_| crate::ids::new_id()).collect();
+        Queueing {
+            jobs,
+            operation_ids,
+            status,
+            now,
+        }
+    }
+
+    /// Binds the jobs' rows to [`insert_sql`].
+    pub(super) fn bind_rows<'q>(&self, query: db::Query<'q>) -> db::Query<'q> {
+        let (status, now) = (self.status, self.now);
+        let rows = self.jobs.iter().zip(&self.operation_ids);
+        query.bind_rows(BOUND_PER_JOB, rows, |q, (job, operation_id)| {
+            q.bind(operation_id)
                 .bind(job.account_id)
                 .bind(job.dc)
                 .bind(job.kind.as_str())
@@ -92,34 +106,57 @@ async fn insert_as(
                 .bind(job.requested_by)
                 .bind(job.run_after)
                 .bind(now)
-                .bind(now);
-        }
-        let ids: std::collections::HashMap<String, i64> = query
-            .in_rows(BOUND_PER_JOB)
+                .bind(now)
+        })
+    }
+
+    /// The jobs as queued, in order, from the rows [`insert_sql`] returned.
+    pub(super) fn queued(self, returned: Vec<Row>) -> StoreResult<Vec<Job>> {
+        let ids = returned
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>("operation_id")?, r.try_get("id")?)))
+            .collect::<StoreResult<std::collections::HashMap<String, i64>>>()?;
+        self.jobs
+            .iter()
+            .zip(self.operation_ids)
+            .map(|(job, operation_id)| {
+                let id = *ids
+                    .get(&operation_id)
+                    .ok_or_else(|| StoreError("a queued job's id did not come back".into()))?;
+                Ok(Job {
+                    id,
+                    operation_id,
+                    account_id: job.account_id,
+                    dc: job.dc.to_owned(),
+                    kind: job.kind.as_str().to_owned(),
+                    server_id: job.server_id.map(str::to_owned),
+                    payload: job.payload.clone(),
+                    status: self.status,
+                    error_message: None,
+                    requested_by: job.requested_by.to_owned(),
+                    created_at: self.now,
+                    run_after: job.run_after,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_as(
+    conn: &mut Tx,
+    jobs: Vec<NewJob<'_>>,
+    status: JobStatus,
+    now: i64,
+) -> StoreResult<Vec<Job>> {
+    let mut queued = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(500) {
+        let sql = insert_sql(&db::rows(conn.engine(), BOUND_PER_JOB, chunk.len()));
+        let queueing = Queueing::new(chunk, status, now);
+        let returned = queueing
+            .bind_rows(db::query(&sql))
             .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(id, op)| (op, id))
-            .collect();
-        for (job, operation_id) in chunk.iter().zip(operation_ids) {
-            let id = *ids
-                .get(&operation_id)
-                .ok_or_else(|| StoreError("a queued job's id did not come back".into()))?;
-            queued.push(Job {
-                id,
-                operation_id,
-                account_id: job.account_id,
-                dc: job.dc.to_owned(),
-                kind: job.kind.as_str().to_owned(),
-                server_id: job.server_id.map(str::to_owned),
-                payload: job.payload.clone(),
-                status,
-                error_message: None,
-                requested_by: job.requested_by.to_owned(),
-                created_at: now,
-                run_after: job.run_after,
-            });
-        }
+            .await?;
+        queued.extend(queueing.queued(returned)?);
     }
     Ok(queued)
 }

@@ -14,6 +14,7 @@
 //! not yet analysed (a new database filling up) can walk all the account's rows through the
 //! account's index instead of seeking the key: every lookup then grows with the account.
 
+pub mod accepted;
 pub mod accounts;
 pub mod alert_policies;
 pub mod audit;

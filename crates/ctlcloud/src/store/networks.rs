@@ -66,20 +66,20 @@ pub async fn insert(conn: &mut Tx, networks: &[Network]) -> StoreResult<()> {
     for chunk in networks.chunks(1000) {
         let rows = db::rows(conn.engine(), 9, chunk.len());
         let sql = format!("INSERT INTO networks ({COLUMNS}, free) {rows}");
-        let mut query = db::query(&sql);
-        for n in chunk {
-            query = query
-                .bind(&n.id)
-                .bind(n.account_id)
-                .bind(&n.dc)
-                .bind(&n.name)
-                .bind(&n.description)
-                .bind(i64::from(n.base))
-                .bind(i64::from(n.prefix))
-                .bind(n.vlan)
-                .bind(n.capacity());
-        }
-        query.in_rows(9).execute(&mut *conn).await?;
+        db::query(&sql)
+            .bind_rows(9, chunk, |q, n| {
+                q.bind(&n.id)
+                    .bind(n.account_id)
+                    .bind(&n.dc)
+                    .bind(&n.name)
+                    .bind(&n.description)
+                    .bind(i64::from(n.base))
+                    .bind(i64::from(n.prefix))
+                    .bind(n.vlan)
+                    .bind(n.capacity())
+            })
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -225,21 +225,30 @@ pub async fn free_addresses(
 /// An address to hand out: (network id, address, server id).
 pub type Assignment<'a> = (&'a str, u32, &'a str);
 
-/// Hands out servers' primary addresses, many in each statement, and counts them on their
-/// networks.
-pub async fn assign(conn: &mut Tx, assignments: &[Assignment<'_>]) -> StoreResult<()> {
-    for chunk in assignments.chunks(1000) {
-        let rows = db::rows(conn.engine(), 3, chunk.len());
-        let sql = format!("INSERT INTO ip_addresses (network_id, address, server_id) {rows}");
-        let mut query = db::query(&sql);
-        for (network_id, address, server_id) in chunk {
-            query = query
-                .bind(*network_id)
-                .bind(i64::from(*address))
-                .bind(*server_id);
-        }
-        query.in_rows(3).execute(&mut *conn).await?;
-    }
+/// How many values each address handed out binds.
+pub(super) const BOUND_PER_ASSIGNMENT: usize = 3;
+
+/// The statement inserting addresses handed out from `rows` ([`db::rows`]), bound by
+/// [`bind_assignments`].
+pub(super) fn assign_sql(rows: &str) -> String {
+    format!("INSERT INTO ip_addresses (network_id, address, server_id) {rows}")
+}
+
+/// Binds addresses handed out to [`assign_sql`].
+pub(super) fn bind_assignments<'q>(
+    query: db::Query<'q>,
+    assignments: &[Assignment<'_>],
+) -> db::Query<'q> {
+    let width = BOUND_PER_ASSIGNMENT;
+    query.bind_rows(width, assignments, |q, (network_id, address, server_id)| {
+        q.bind(*network_id)
+            .bind(i64::from(*address))
+            .bind(*server_id)
+    })
+}
+
+/// How many of `assignments` are on each network.
+pub(super) fn per_network<'a>(assignments: &[Assignment<'a>]) -> Vec<(&'a str, i64)> {
     let mut per_network: Vec<(&str, i64)> = Vec::new();
     for (network_id, _, _) in assignments {
         match per_network.iter_mut().find(|(id, _)| id == network_id) {
@@ -247,7 +256,19 @@ pub async fn assign(conn: &mut Tx, assignments: &[Assignment<'_>]) -> StoreResul
             None => per_network.push((network_id, 1)),
         }
     }
-    for (network_id, n) in per_network {
+    per_network
+}
+
+/// Hands out servers' primary addresses, many in each statement, and counts them on their
+/// networks.
+pub async fn assign(conn: &mut Tx, assignments: &[Assignment<'_>]) -> StoreResult<()> {
+    for chunk in assignments.chunks(1000) {
+        let sql = assign_sql(&db::rows(conn.engine(), BOUND_PER_ASSIGNMENT, chunk.len()));
+        bind_assignments(db::query(&sql), chunk)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (network_id, n) in per_network(assignments) {
         add_held(conn, network_id, n).await?;
     }
     Ok(())

@@ -77,21 +77,34 @@ pub async fn used_seqs(
 }
 
 /// How many values each server row binds.
-const BOUND_PER_SERVER: usize = 28;
+pub(super) const BOUND_PER_SERVER: usize = 28;
 
-/// Inserts servers, many in each statement, and counts them in their accounts.
-pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> StoreResult<()> {
-    // Well under either engine's limit on bound values.
-    for chunk in servers.chunks(256) {
-        let rows = db::rows(conn.engine(), BOUND_PER_SERVER, chunk.len());
-        let sql = format!(
-            "INSERT INTO servers ({COLUMNS}, name_prefix, seq, password, primary_dns, \
-             secondary_dns, packages) {rows}"
-        );
-        let mut query = db::query(&sql);
-        for (s, p) in chunk {
-            query = query
-                .bind(&s.id)
+/// The statement inserting servers from `rows` ([`db::rows`]), bound by [`bind_rows`].
+pub(super) fn insert_sql(rows: &str) -> String {
+    format!(
+        "INSERT INTO servers ({COLUMNS}, name_prefix, seq, password, primary_dns, secondary_dns, \
+         packages) {rows}"
+    )
+}
+
+/// Binds new servers' rows to [`insert_sql`].
+pub(super) fn bind_rows<'q>(
+    query: db::Query<'q>,
+    servers: &[(&Server, &Provisioning<'_>)],
+) -> StoreResult<db::Query<'q>> {
+    let json: Vec<(String, String)> = servers
+        .iter()
+        .map(|(s, _)| {
+            let disks = serde_json::to_string(&s.disks)?;
+            Ok((disks, serde_json::to_string(&s.custom_fields)?))
+        })
+        .collect::<StoreResult<_>>()?;
+    let rows = servers.iter().zip(json);
+    Ok(query.bind_rows(
+        BOUND_PER_SERVER,
+        rows,
+        |q, ((s, p), (disks, custom_fields))| {
+            q.bind(&s.id)
                 .bind(&s.uuid)
                 .bind(s.account_id)
                 .bind(&s.dc)
@@ -107,8 +120,8 @@ pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> 
                 .bind(&s.status)
                 .bind(&s.power_state)
                 .bind(s.in_maintenance)
-                .bind(serde_json::to_string(&s.disks)?)
-                .bind(serde_json::to_string(&s.custom_fields)?)
+                .bind(disks)
+                .bind(custom_fields)
                 .bind(s.change.created_at)
                 .bind(&s.change.created_by)
                 .bind(s.change.modified_at)
@@ -118,15 +131,30 @@ pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> 
                 .bind(p.password)
                 .bind(p.primary_dns)
                 .bind(p.secondary_dns)
-                .bind(p.packages.to_string());
-        }
-        query.in_rows(BOUND_PER_SERVER).execute(&mut *conn).await?;
-    }
+                .bind(p.packages.to_string())
+        },
+    ))
+}
+
+/// How many servers of each account are among `servers`.
+pub(super) fn per_account(servers: &[(&Server, &Provisioning<'_>)]) -> Vec<(i64, i64)> {
     let mut per_account: HashMap<i64, i64> = HashMap::new();
     for (s, _) in servers {
         *per_account.entry(s.account_id).or_default() += 1;
     }
-    for (account_id, n) in per_account {
+    per_account.into_iter().collect()
+}
+
+/// Inserts servers, many in each statement, and counts them in their accounts.
+pub async fn insert(conn: &mut Tx, servers: &[(&Server, &Provisioning<'_>)]) -> StoreResult<()> {
+    // Well under either engine's limit on bound values.
+    for chunk in servers.chunks(256) {
+        let sql = insert_sql(&db::rows(conn.engine(), BOUND_PER_SERVER, chunk.len()));
+        bind_rows(db::query(&sql), chunk)?
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (account_id, n) in per_account(servers) {
         super::usage::add_servers(conn, account_id, n).await?;
     }
     Ok(())
