@@ -251,9 +251,9 @@ impl Addresses {
                 return Ok(None);
             }
             let after = self.network.as_ref().map(|n| n.base);
-            match networks::next_with_room(tx, account_id, dc, after).await? {
-                Some(network) => {
-                    self.free = networks::free_addresses(tx, &network, most).await?.into();
+            match networks::next_with_room(tx, account_id, dc, after, most).await? {
+                Some((network, free)) => {
+                    self.free = free.into();
                     self.network = Some(network);
                 }
                 None => self.exhausted = true,

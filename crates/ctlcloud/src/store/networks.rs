@@ -149,29 +149,41 @@ pub async fn add_held(conn: &mut Tx, network_id: &str, n: i64) -> StoreResult<()
     Ok(())
 }
 
+/// The count of a network's addresses held and the highest of them, beside its columns.
+const HELD: &str =
+    "held, (SELECT MAX(address) FROM ip_addresses a WHERE a.network_id = n.id) AS highest";
+
 static NEXT_WITH_ROOM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {COLUMNS} FROM networks WHERE account_id = ? AND dc = ? AND free > 0 AND base > ? \
-         ORDER BY base LIMIT 1"
+        "SELECT {COLUMNS}, {HELD} FROM networks n WHERE account_id = ? AND dc = ? AND free > 0 \
+         AND base > ? ORDER BY base LIMIT 1"
     )
 });
 
 /// The account's oldest network in a data center with an address left, after the network at
-/// `after` if given, from the kept counts and the index of networks with room: a new server's
-/// network is found without reading the full ones.
+/// `after` if given, with up to `most` of its free addresses, lowest first: found from the kept
+/// counts and the index of networks with room, without reading the full ones, and with what its
+/// free addresses follow from in the same statement.
 pub async fn next_with_room(
     conn: &mut Tx,
     account_id: i64,
     dc: &str,
     after: Option<u32>,
-) -> StoreResult<Option<Network>> {
+    most: usize,
+) -> StoreResult<Option<(Network, Vec<u32>)>> {
     let row = db::query(&NEXT_WITH_ROOM)
         .bind(account_id)
         .bind(dc.to_uppercase())
         .bind(after.map_or(-1, i64::from))
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let network = from_row(&row)?;
+    let (held, highest) = (row.try_get("held")?, row.try_get("highest")?);
+    let free = free_after(conn, &network, held, highest, most).await?;
+    Ok(Some((network, free)))
 }
 
 /// The lowest assignable address of the network that nobody holds.
@@ -185,19 +197,29 @@ pub async fn free_addresses(
     network: &Network,
     most: usize,
 ) -> StoreResult<Vec<u32>> {
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {HELD} FROM networks n WHERE id = ?"));
+    let (held, highest): (i64, Option<i64>) = db::query_as(&SQL)
+        .bind(&network.id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or((0, None));
+    free_after(conn, network, held, highest, most).await
+}
+
+/// Up to `most` free addresses of a network that holds `held` addresses, `highest` the highest.
+async fn free_after(
+    conn: &mut Tx,
+    network: &Network,
+    held: i64,
+    highest: Option<i64>,
+    most: usize,
+) -> StoreResult<Vec<u32>> {
     let range = network.assignable();
     let (first, last) = (i64::from(*range.start()), i64::from(*range.end()));
     // Addresses are handed out lowest first, so the held ones are usually a run from the first:
     // then the answer follows from the kept count and the highest, both read without reading
     // the others.
-    let (held, highest): (i64, Option<i64>) = db::query_as(
-        "SELECT held, (SELECT MAX(address) FROM ip_addresses WHERE network_id = n.id) \
-         FROM networks n WHERE id = ?",
-    )
-    .bind(&network.id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .unwrap_or((0, None));
     if highest.is_none_or(|h| h == first + held - 1) {
         let next = first + held;
         let end = last.min(next + most as i64 - 1);
@@ -405,7 +427,7 @@ mod tests {
     use crate::store::Scratch;
 
     /// The network with room is read from the index of those with room, in address order: neither
-    /// the full networks nor a sort.
+    /// the full networks nor a sort; its highest address from the addresses' key.
     #[tokio::test]
     async fn the_network_with_room_is_read_from_its_index() {
         let scratch = Scratch::open().await;
@@ -414,7 +436,8 @@ mod tests {
             .plan(db::query(&explain).bind(1).bind("WA1").bind(-1))
             .await;
         scratch.close().await;
-        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert_eq!(plan.len(), 3, "{plan:?}");
         assert!(plan[0].contains("networks_with_room"), "{plan:?}");
+        assert!(plan[2].contains("USING PRIMARY KEY"), "{plan:?}");
     }
 }
