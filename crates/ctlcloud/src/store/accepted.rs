@@ -39,7 +39,9 @@ pub async fn write(
     jobs: Vec<jobs::NewJob<'_>>,
     now: i64,
 ) -> StoreResult<Vec<Job>> {
-    if tx.engine() == Engine::Sqlite || servers.is_empty() || assignments.is_empty() {
+    // Each part of the one statement needs rows.
+    let some_of_each = !(servers.is_empty() || assignments.is_empty() || jobs.is_empty());
+    if tx.engine() == Engine::Sqlite || !some_of_each {
         servers::insert(tx, servers).await?;
         networks::assign(tx, assignments).await?;
         return jobs::insert_all(tx, jobs, now).await;

@@ -506,10 +506,11 @@ fn padded(n: usize) -> usize {
     n.max(1).next_power_of_two()
 }
 
-/// The rows of a multi-row `INSERT`, `n` of `width` values each, bound by [`Query::bind_rows`]. On SQLite a `VALUES (?, ?), (?, ?), …`. On PostgreSQL
-/// `SELECT * FROM UNNEST(?, ?)`, bound with one array per column: a statement per count of rows
-/// would be prepared anew (an exchange of its own) on almost every connection for almost every
-/// batch, and planned at each of its first runs; this one is prepared once per connection.
+/// The rows of a multi-row `INSERT`, `n` of `width` values each, bound by [`Query::bind_rows`]. On
+/// SQLite a `VALUES (?, ?), (?, ?), …`. On PostgreSQL `SELECT * FROM UNNEST(?, ?)`, bound with one
+/// array per column: a statement per count of rows would be prepared anew (an exchange of its own)
+/// on almost every connection for almost every batch, and planned at each of its first runs; this
+/// one is prepared once per connection.
 pub fn rows(engine: Engine, width: usize, n: usize) -> String {
     match engine {
         Engine::Sqlite => {
@@ -851,10 +852,9 @@ impl<'q> Query<'q> {
         self
     }
 
-    /// Runs the statement, as `text` ([`Conn::before`]), on a PostgreSQL connection;
-    /// [`Conn::finished`] must follow.
+    /// Runs a statement, as `text` ([`Conn::before`]) with its values as `sent`, on a PostgreSQL
+    /// connection; [`Conn::finished`] must follow.
     async fn execute_on(
-        &self,
         conn: &mut Conn,
         text: &str,
         sent: &[Sent<'_>],
@@ -864,10 +864,9 @@ impl<'q> Query<'q> {
             .await
     }
 
-    /// Runs the statement, as `text` ([`Conn::before`]), on a PostgreSQL connection for its rows;
-    /// [`Conn::finished`] must follow.
+    /// Runs a statement, as `text` ([`Conn::before`]) with its values as `sent`, on a PostgreSQL
+    /// connection for its rows; [`Conn::finished`] must follow.
     async fn fetch_all_on(
-        &self,
         conn: &mut Conn,
         text: &str,
         sent: &[Sent<'_>],
@@ -901,9 +900,9 @@ impl<'q> Query<'q> {
         };
         let sent = self.sent()?;
         let (text, writes) = conn.before(self.sql).await?;
-        let mut result = self.execute_on(conn, &text, &sent).await;
+        let mut result = Self::execute_on(conn, &text, &sent).await;
         if conn.prepare_again(&result).await {
-            result = self.execute_on(conn, &text, &sent).await;
+            result = Self::execute_on(conn, &text, &sent).await;
         }
         let rows = result.as_ref().ok().map(|r| r.rows_affected());
         conn.after(writes, rows);
@@ -926,9 +925,9 @@ impl<'q> Query<'q> {
         };
         let sent = self.sent()?;
         let (text, writes) = conn.before(self.sql).await?;
-        let mut result = self.fetch_all_on(conn, &text, &sent).await;
+        let mut result = Self::fetch_all_on(conn, &text, &sent).await;
         if conn.prepare_again(&result).await {
-            result = self.fetch_all_on(conn, &text, &sent).await;
+            result = Self::fetch_all_on(conn, &text, &sent).await;
         }
         let returned = match (writes, &result) {
             (Writes::Rows { returning: true }, Ok(rows)) => Some(rows.len() as u64),

@@ -62,7 +62,7 @@ pub async fn insert_done(conn: &mut Tx, job: NewJob<'_>, now: i64) -> StoreResul
 /// How many values each job row binds.
 pub(super) const BOUND_PER_JOB: usize = 11;
 
-/// The statement queueing jobs from `rows` ([`db::rows`]), bound by [`bind_rows`]. Only the ids
+/// The statement queueing jobs from `rows` ([`db::rows`]), bound by [`Queueing`]. Only the ids
 /// come back, by operation id (neither engine promises the rows' order): the rest is what was
 /// written.
 pub(super) fn insert_sql(rows: &str) -> String {
