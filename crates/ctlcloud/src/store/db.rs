@@ -646,7 +646,6 @@ enum Sent<'a> {
 }
 
 /// Values bound row after row by [`Query::bind_rows`]: `params[at]`, `width` to a row.
-#[derive(Clone, Debug)]
 struct Rows {
     at: std::ops::Range<usize>,
     width: usize,
