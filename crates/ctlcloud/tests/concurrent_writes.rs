@@ -9,6 +9,7 @@
 //! - Public IP addresses of any accounts: the lock on the address space.
 //! - Releasing a network, or adding a secondary network adapter, while a create takes an address
 //!   on it: the account's lock.
+//! - Deleting a server while an adapter takes an address for it: the account's lock.
 
 mod common;
 
@@ -380,6 +381,56 @@ async fn an_adapter_added_while_a_create_takes_an_address_gets_another() {
         .await
         .unwrap();
     assert_eq!(holders, 2);
+    drop(tx);
+    app.store.close().await;
+}
+
+#[tokio::test]
+async fn a_server_deleted_while_an_adapter_takes_an_address_for_it_gives_that_one_back_too() {
+    let db = TestDatabase::create().await;
+    let app = app_on(&db).await;
+    let who = caller(&app, "RACE").await;
+    let server = active_server(&app, &who, "WEB").await;
+    let network = second_network(&app, &who).await;
+    let (_, job) = servers::delete(&app, &who, &who.account, &server)
+        .await
+        .unwrap();
+
+    // The adapter's request holds the account's lock and has taken its address, as it does.
+    let mut adding = app.store.write().await.unwrap();
+    store::lock(&mut adding, store::Lock::Account(who.account.id))
+        .await
+        .unwrap();
+    let address = store::networks::lowest_free(&mut adding, &network)
+        .await
+        .unwrap()
+        .unwrap();
+    store::networks::reserve_secondary(&mut adding, &network.id, address, &server)
+        .await
+        .unwrap();
+    let deleting = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let mut tx = app.store.write().await.unwrap();
+            ctlcloud::steps::apply(&mut tx, &app, &job, &Ok(()))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    });
+    waits_or_ends(&db, &deleting).await;
+    adding.commit().await.unwrap();
+    deleting.await.unwrap();
+
+    let mut tx = app.store.read().await.unwrap();
+    let holders = store::networks::claimed_count(&mut tx, &network.id)
+        .await
+        .unwrap();
+    assert_eq!(holders, 0, "no address names the deleted server");
+    let free = store::networks::lowest_free(&mut tx, &network)
+        .await
+        .unwrap();
+    assert_eq!(free, Some(address), "the adapter's address is free again");
     drop(tx);
     app.store.close().await;
 }

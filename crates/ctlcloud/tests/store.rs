@@ -65,26 +65,48 @@ async fn migrations_run_once_and_reopen_cleanly(store: &Store) {
 }
 
 /// The tables whose rows must name an existing account, as the engine checks them.
-async fn checked_against_accounts(store: &Store) -> Vec<String> {
+/// The store's foreign keys, as (table, table it references), in order.
+async fn foreign_keys(store: &Store) -> Vec<(String, String)> {
     let sql = match store.engine() {
         store::Engine::Sqlite => {
-            "SELECT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
-             WHERE m.type = 'table' AND f.\"table\" = 'accounts' ORDER BY m.name"
+            "SELECT m.name, f.\"table\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' ORDER BY 1, 2"
         }
         store::Engine::Postgres => {
-            "SELECT conrelid::regclass::TEXT FROM pg_constraint \
-             WHERE contype = 'f' AND confrelid = 'accounts'::regclass ORDER BY 1"
+            "SELECT conrelid::regclass::TEXT, confrelid::regclass::TEXT FROM pg_constraint \
+             WHERE contype = 'f' ORDER BY 1, 2"
         }
     };
-    store::db::query_scalar(sql)
+    store::db::query_as(sql)
         .fetch_all(store.reader())
         .await
         .unwrap()
 }
 
+/// The tables with a foreign key to `referenced`.
+async fn checked_against(store: &Store, referenced: &str) -> Vec<String> {
+    let keys = foreign_keys(store).await;
+    keys.into_iter()
+        .filter(|(_, to)| to == referenced)
+        .map(|(from, _)| from)
+        .collect()
+}
+
+/// Asserts that `versions` are recorded as applied: on SQLite too, for those PostgreSQL alone runs,
+/// so that SQLite never runs them.
+async fn recorded(store: &Store, versions: &[i64]) {
+    let applied: Vec<i64> = store::db::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(store.reader())
+        .await
+        .unwrap();
+    for version in versions {
+        assert!(applied.contains(version), "{version}: {applied:?}");
+    }
+}
+
 on_every_engine!(rows_name_their_account_without_locking_it_on_postgresql);
 async fn rows_name_their_account_without_locking_it_on_postgresql(store: &Store) {
-    let checked = checked_against_accounts(store).await;
+    let checked = checked_against(store, "accounts").await;
     match store.engine() {
         // An account's parent alone: every other row takes its account from its request, and
         // checking it would lock the account's row (migration 16).
@@ -95,12 +117,29 @@ async fn rows_name_their_account_without_locking_it_on_postgresql(store: &Store)
             }
         }
     }
-    // Recorded as applied on both engines, so that SQLite never runs it.
-    let applied: Vec<i64> = store::db::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(store.reader())
-        .await
-        .unwrap();
-    assert!(applied.contains(&16), "{applied:?}");
+    recorded(store, &[16]).await;
+}
+
+on_every_engine!(addresses_name_their_network_and_server_without_locking_them_on_postgresql);
+async fn addresses_name_their_network_and_server_without_locking_them_on_postgresql(store: &Store) {
+    let keys = foreign_keys(store).await;
+    let of_addresses: Vec<&str> = keys
+        .iter()
+        .filter(|(from, _)| from == "ip_addresses")
+        .map(|(_, to)| to.as_str())
+        .collect();
+    match store.engine() {
+        // Changes that would leave an address naming a network or server that is gone are made
+        // under the account's lock instead (migration 17).
+        store::Engine::Postgres => assert_eq!(of_addresses, Vec::<&str>::new()),
+        store::Engine::Sqlite => assert_eq!(of_addresses, ["networks", "servers"]),
+    }
+    // A server still names its group, on both engines.
+    assert!(
+        keys.contains(&("servers".into(), "groups".into())),
+        "{keys:?}"
+    );
+    recorded(store, &[17]).await;
 }
 
 on_every_engine!(accounts_get_a_tree_and_a_network_of_their_own_everywhere);
@@ -835,6 +874,50 @@ async fn tables_that_grow_are_analysed_on_postgresql(store: &Store) {
     assert!(analysed().await.iter().any(|t| t == "servers"));
 }
 
+on_every_engine!(a_batch_of_creates_reads_its_groups_count_and_names_together);
+async fn a_batch_of_creates_reads_its_groups_count_and_names_together(store: &Store) {
+    let (a, group, _) = account_in_wa1(store, "STD").await;
+    let (_, others, _) = account_in_wa1(store, "OTS").await;
+    let mut tx = store.write().await.unwrap();
+    for (prefix, seq) in [("WA1STDWEB", 3), ("WA1STDWEB", 1), ("WA1STDDB", 2)] {
+        let name = format!("{prefix}{seq:02}");
+        servers::insert(
+            &mut tx,
+            &[(&server(&a, &group.id, &name), &provisioning(prefix, seq))],
+        )
+        .await
+        .unwrap();
+    }
+    // More prefixes than the statement's smallest list holds, most of them unused.
+    let unused: Vec<String> = (0..40).map(|i| format!("WA1STDAPP{i}")).collect();
+    let mut prefixes = vec!["WA1STDWEB", "WA1STDDB"];
+    prefixes.extend(unused.iter().map(String::as_str));
+    let upper = group.id.to_uppercase();
+    let asked = [upper.as_str(), others.id.as_str(), "no-such-group"];
+    let standing = store::accepted::standing(&mut tx, a.id, &asked, &prefixes)
+        .await
+        .unwrap();
+    assert_eq!(standing.servers, 3);
+    let found: Vec<&String> = standing.groups.keys().collect();
+    assert_eq!(
+        found,
+        vec![&group.id],
+        "another account's group is not read"
+    );
+    assert_eq!(standing.groups[&group.id].name, group.name);
+    assert_eq!(standing.seqs.len(), 2, "{:?}", standing.seqs);
+    assert_eq!(standing.seqs["WA1STDWEB"], vec![1, 3]);
+    assert_eq!(standing.seqs["WA1STDDB"], vec![2]);
+}
+
+/// What a create of `WA1SRVWEB`, `WA1SRVDB` or `WA1SRVAPP` in the account would be decided against.
+async fn servers_counted(tx: &mut store::Tx, account_id: i64) -> store::accepted::Standing {
+    let prefixes = ["WA1SRVWEB", "WA1SRVDB", "WA1SRVAPP"];
+    store::accepted::standing(tx, account_id, &["no-such-group"], &prefixes)
+        .await
+        .unwrap()
+}
+
 on_every_engine!(servers_names_and_addresses_never_collide);
 async fn servers_names_and_addresses_never_collide(store: &Store) {
     let (a, group, net) = account_in_wa1(store, "SRV").await;
@@ -858,13 +941,11 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
     networks::assign(&mut tx, &[(&net.id, first, "WA1SRVWEB01")])
         .await
         .unwrap();
-    let used = servers::used_seqs(&mut tx, &["WA1SRVWEB", "WA1SRVDB", "WA1SRVAPP"])
-        .await
-        .unwrap();
-    assert_eq!(used.len(), 2, "{used:?}");
-    assert_eq!(used["WA1SRVWEB"], vec![1]);
-    assert_eq!(used["WA1SRVDB"], vec![3]);
-    assert_eq!(store::usage::servers(&mut tx, a.id).await.unwrap(), 2);
+    let used = servers_counted(&mut tx, a.id).await;
+    assert_eq!(used.servers, 2);
+    assert_eq!(used.seqs.len(), 2, "{:?}", used.seqs);
+    assert_eq!(used.seqs["WA1SRVWEB"], vec![1]);
+    assert_eq!(used.seqs["WA1SRVDB"], vec![3]);
     assert_ne!(
         networks::lowest_free(&mut tx, &net).await.unwrap().unwrap(),
         first
@@ -963,7 +1044,7 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
         .is_none());
     let mut tx = store.write().await.unwrap();
     assert_eq!(
-        store::usage::servers(&mut tx, a.id).await.unwrap(),
+        servers_counted(&mut tx, a.id).await.servers,
         0,
         "the count follows deletes and rollbacks"
     );
@@ -1215,7 +1296,7 @@ async fn accepted_creates_are_written_and_counted_together(store: &Store) {
     let answered = store::accepted::write(&mut tx, &rows, &assignments, queued, NOW)
         .await
         .unwrap();
-    assert_eq!(store::usage::servers(&mut tx, a.id).await.unwrap(), 3);
+    assert_eq!(servers_counted(&mut tx, a.id).await.servers, 3);
     tx.commit().await.unwrap();
 
     let servers_of_jobs: Vec<Option<&str>> =

@@ -21,9 +21,7 @@ use tokio::sync::oneshot;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::{self, Account, Job, JobKind, Server};
-use crate::store::{
-    self, accepted, groups, jobs, networks, servers, usage, Store, StoreResult, Tx,
-};
+use crate::store::{self, accepted, jobs, networks, servers, Store, StoreResult, Tx};
 
 use super::limits::{self, Limits};
 use super::servers::{lowest_free_seq, pick_address};
@@ -270,29 +268,28 @@ async fn decide(
     account: &Account,
     mut batch: Vec<Planned>,
 ) -> StoreResult<Vec<Answer>> {
-    // A group may have gone or been archived since its request read it.
-    let mut group_ok: HashMap<String, ApiResult<()>> = HashMap::new();
-    for p in &batch {
-        if !group_ok.contains_key(&p.server.group_id) {
-            let ok = match groups::get(&mut *tx, account.id, &p.server.group_id).await? {
-                Some(group) => super::groups::check_parent("groupId", &group),
-                None => Err(super::groups::no_such_group(
-                    account,
-                    "groupId",
-                    &p.server.group_id,
-                )),
-            };
-            group_ok.insert(p.server.group_id.clone(), ok);
-        }
-    }
-    let mut room = limits.servers_per_account - usage::servers(tx, account.id).await?;
-    let prefixes: Vec<&str> = {
-        let mut p: Vec<&str> = batch.iter().map(|p| p.name_prefix.as_str()).collect();
-        p.sort_unstable();
-        p.dedup();
-        p
+    let distinct = |of: fn(&Planned) -> &str| {
+        let mut all: Vec<&str> = batch.iter().map(of).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     };
-    let mut used = servers::used_seqs(tx, &prefixes).await?;
+    let group_ids = distinct(|p| &p.server.group_id);
+    let prefixes = distinct(|p| &p.name_prefix);
+    let standing = accepted::standing(tx, account.id, &group_ids, &prefixes).await?;
+    // A group may have gone or been archived since its request read it.
+    let group_ok: HashMap<String, ApiResult<()>> = group_ids
+        .iter()
+        .map(|id| {
+            let ok = match standing.groups.get(&id.to_lowercase()) {
+                Some(group) => super::groups::check_parent("groupId", group),
+                None => Err(super::groups::no_such_group(account, "groupId", id)),
+            };
+            (id.to_string(), ok)
+        })
+        .collect();
+    let mut room = limits.servers_per_account - standing.servers;
+    let mut used = standing.seqs;
 
     let n = batch.len();
     let mut answers: Vec<Option<Answer>> = (0..n).map(|_| None).collect();

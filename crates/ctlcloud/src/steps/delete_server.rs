@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::model::Job;
-use crate::store::{public_ips, servers, StoreResult, Tx};
+use crate::store::{self, public_ips, servers, StoreResult, Tx};
 
 pub async fn perform(app: &App, job: &Job) -> StoreResult<Result<(), String>> {
     let server_id = job.server_id.as_deref().unwrap_or_default();
@@ -21,6 +21,9 @@ pub async fn apply(
     outcome: &Result<(), String>,
 ) -> StoreResult<()> {
     if outcome.is_ok() {
+        // A new adapter's address for the server, taken under the account's lock, is committed
+        // by the time the lock is held here, and goes with the server's others.
+        store::lock(tx, store::Lock::Account(job.account_id)).await?;
         let server_id = job.server_id.as_deref().unwrap_or_default();
         public_ips::release_server(tx, server_id).await?;
         servers::delete(tx, server_id).await?;

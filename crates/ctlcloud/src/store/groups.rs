@@ -5,9 +5,12 @@ use super::db::{self, Exec, Pool, Row, Tx};
 use super::StoreResult;
 use crate::model::{Group, GroupDefaults};
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, account_id, dc, parent_id, name, description, type, status, custom_fields, \
      created_at, created_by, modified_at, modified_by";
+
+/// How many [`COLUMNS`] there are.
+pub(super) const COLUMN_COUNT: usize = 13;
 
 pub(super) fn from_row(row: &Row) -> StoreResult<Group> {
     Ok(Group {
@@ -29,7 +32,7 @@ pub async fn insert(conn: &mut Tx, groups: &[Group]) -> StoreResult<()> {
     if groups.is_empty() {
         return Ok(());
     }
-    let rows = db::rows(conn.engine(), 13, groups.len());
+    let rows = db::rows(conn.engine(), COLUMN_COUNT, groups.len());
     let sql = format!("INSERT INTO groups ({COLUMNS}) {rows}");
     let custom_fields: Vec<String> = groups
         .iter()
@@ -37,7 +40,7 @@ pub async fn insert(conn: &mut Tx, groups: &[Group]) -> StoreResult<()> {
         .collect::<Result<_, _>>()?;
     let rows = groups.iter().zip(custom_fields);
     db::query(&sql)
-        .bind_rows(13, rows, |q, (g, custom_fields)| {
+        .bind_rows(COLUMN_COUNT, rows, |q, (g, custom_fields)| {
             q.bind(&g.id)
                 .bind(g.account_id)
                 .bind(&g.dc)

@@ -120,11 +120,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/0016_accounts_unreferenced.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/0017_addresses_unreferenced.sql"),
+    ),
 ];
 
 /// Migrations PostgreSQL alone runs; SQLite records them as applied. What they change SQLite
 /// could only change by rebuilding tables, and has no need to.
-const POSTGRES_ONLY: &[i64] = &[16];
+const POSTGRES_ONLY: &[i64] = &[16, 17];
 
 /// The schema's SQL for PostgreSQL: the migrations are written in the subset both engines accept,
 /// except for these type names.
@@ -558,8 +562,9 @@ fn change_info(row: &db::Row) -> StoreResult<crate::model::ChangeInfo> {
 #[derive(Clone, Copy, Debug)]
 pub enum Lock {
     /// An account's server names and the addresses of its networks (taken by creates and new
-    /// adapters, given back with a released network), and its groups while servers are created
-    /// into them or they are archived, restored or deleted.
+    /// adapters, given back by server deletes and with a released network), and its groups while
+    /// servers are created into them or they are archived, restored or deleted. On PostgreSQL
+    /// it is what keeps an address from naming a network or server that is gone (migration 17).
     Account(i64),
     /// The address ranges every account's networks and public addresses are carved from.
     AddressSpace,

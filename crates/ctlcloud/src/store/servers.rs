@@ -52,30 +52,6 @@ fn from_row(row: &Row) -> StoreResult<Server> {
     })
 }
 
-/// The sequence numbers in use for each name prefix (`DC + ALIAS + NAME`), ascending; a prefix
-/// with none in use is absent.
-pub async fn used_seqs(
-    conn: &mut Tx,
-    name_prefixes: &[&str],
-) -> StoreResult<HashMap<String, Vec<i64>>> {
-    let mut used: HashMap<String, Vec<i64>> = HashMap::new();
-    for chunk in name_prefixes.chunks(500) {
-        let marks = db::marks(chunk.len());
-        let sql = format!(
-            "SELECT name_prefix, seq FROM servers WHERE name_prefix IN ({marks}) \
-             ORDER BY name_prefix, seq"
-        );
-        let mut query = db::query_as::<(String, i64)>(&sql);
-        for prefix in chunk {
-            query = query.bind(*prefix);
-        }
-        for (prefix, seq) in query.fetch_all(&mut *conn).await? {
-            used.entry(prefix).or_default().push(seq);
-        }
-    }
-    Ok(used)
-}
-
 /// How many values each server row binds.
 pub(super) const BOUND_PER_SERVER: usize = 28;
 

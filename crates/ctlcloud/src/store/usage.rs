@@ -4,16 +4,9 @@
 use super::db::{self, Tx};
 use super::StoreResult;
 
-/// The account's servers, whatever their state: a count kept with every insert and delete, so
-/// that checking a cap costs the same in an account of a million servers as in an empty one.
-pub async fn servers(conn: &mut Tx, account_id: i64) -> StoreResult<i64> {
-    db::query_scalar("SELECT servers_count FROM accounts WHERE id = ?")
-        .bind(account_id)
-        .fetch_one(conn)
-        .await
-}
-
-/// Counts servers added to (or, negative, removed from) an account.
+/// Counts servers added to (or, negative, removed from) an account in its `servers_count`: kept
+/// with every insert and delete, so that checking its cap ([`super::accepted::standing`]) costs
+/// the same in an account of a million servers as in an empty one.
 pub async fn add_servers(conn: &mut Tx, account_id: i64, n: i64) -> StoreResult<()> {
     db::query("UPDATE accounts SET servers_count = servers_count + ? WHERE id = ?")
         .bind(n)
