@@ -845,6 +845,15 @@ async fn tables_that_grow_are_analysed_on_postgresql(store: &Store) {
     .await
     .unwrap();
     assert!(plan[0].contains(" rows=30 "), "{plan:?}");
+    // From a small sample: a histogram of ten buckets rather than the default hundred.
+    let bounds: i64 = store::db::query_scalar(
+        "SELECT array_length(histogram_bounds::TEXT::TEXT[], 1)::BIGINT FROM pg_stats \
+         WHERE schemaname = current_schema() AND tablename = 'servers' AND attname = 'id'",
+    )
+    .fetch_one(store.reader())
+    .await
+    .unwrap();
+    assert_eq!(bounds, 11);
 
     // Grown twice over again while another node analyses: this one leaves it to that node.
     insert((0..1_300).map(|i| format!("WA1GROWN{i:04}")).collect()).await;

@@ -29,6 +29,13 @@ pub const EVERY: Duration = Duration::from_secs(1);
 /// table it has no statistics of, and any plan reads so few quickly.
 pub const LEAST_ROWS: i64 = 1_000;
 
+/// The statistics target of the analyses made here: PostgreSQL samples 300 times as many rows.
+/// What the plans need is the tables' size and the spread of their keys, which a sample of 3,000
+/// rows gives as well as the default 30,000: analysing the four tables creates fill took 51 ms
+/// instead of 450 to 520 ms at 28,000 rows each, all of it taken from the work running meanwhile.
+/// Autovacuum analyses them again later, at the default.
+const STATISTICS_TARGET: i64 = 10;
+
 /// Analyses the tables of the store's schema that have grown to more than twice the rows their
 /// statistics count, and to [`LEAST_ROWS`] at least; answers their names. PostgreSQL counts a
 /// table's rows as its sessions report their work, up to a second after they committed it. Only
@@ -58,6 +65,11 @@ pub async fn analyze_grown(store: &Store) -> StoreResult<Vec<String>> {
             .iter()
             .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
             .collect();
+        db::query(&format!(
+            "SET LOCAL default_statistics_target = {STATISTICS_TARGET}"
+        ))
+        .execute(&mut tx)
+        .await?;
         db::query(&format!("ANALYZE {}", quoted.join(", ")))
             .execute(&mut tx)
             .await?;
