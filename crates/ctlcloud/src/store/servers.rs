@@ -112,9 +112,10 @@ pub(super) fn bind_rows<'q>(
     ))
 }
 
-/// How many servers of each account are among `servers`.
+/// How many servers of each account are among `servers`, by ascending account: transactions
+/// counting in several accounts then lock their rows in the same order.
 pub(super) fn per_account(servers: &[(&Server, &Provisioning<'_>)]) -> Vec<(i64, i64)> {
-    let mut per_account: HashMap<i64, i64> = HashMap::new();
+    let mut per_account: std::collections::BTreeMap<i64, i64> = Default::default();
     for (s, _) in servers {
         *per_account.entry(s.account_id).or_default() += 1;
     }
