@@ -14,7 +14,7 @@ use super::db::{self, Engine, Tx};
 use super::groups;
 use super::networks::{self, Assignment};
 use super::servers::{self, Provisioning};
-use super::{jobs, StoreResult};
+use super::{jobs, StoreError, StoreResult};
 use crate::model::{Group, Job, JobStatus, Server};
 
 /// What a batch of creates is decided against.
@@ -68,13 +68,14 @@ pub async fn standing(
                 }
             }
             "servers" => standing.servers = row.try_get("n")?,
-            _ => {
+            "seq" => {
                 let seqs = standing
                     .seqs
                     .entry(row.try_get("name_prefix")?)
                     .or_default();
                 seqs.push(row.try_get("n")?);
             }
+            other => return Err(StoreError(format!("a part named {other} was read"))),
         }
     }
     for seqs in standing.seqs.values_mut() {
