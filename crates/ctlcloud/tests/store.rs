@@ -920,7 +920,7 @@ async fn a_batch_of_creates_reads_its_groups_count_and_names_together(store: &St
 }
 
 /// What a create of `WA1SRVWEB`, `WA1SRVDB` or `WA1SRVAPP` in the account would be decided against.
-async fn servers_counted(tx: &mut store::Tx, account_id: i64) -> store::accepted::Standing {
+async fn srv_standing(tx: &mut store::Tx, account_id: i64) -> store::accepted::Standing {
     let prefixes = ["WA1SRVWEB", "WA1SRVDB", "WA1SRVAPP"];
     store::accepted::standing(tx, account_id, &["no-such-group"], &prefixes)
         .await
@@ -950,7 +950,7 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
     networks::assign(&mut tx, &[(&net.id, first, "WA1SRVWEB01")])
         .await
         .unwrap();
-    let used = servers_counted(&mut tx, a.id).await;
+    let used = srv_standing(&mut tx, a.id).await;
     assert_eq!(used.servers, 2);
     assert_eq!(used.seqs.len(), 2, "{:?}", used.seqs);
     assert_eq!(used.seqs["WA1SRVWEB"], vec![1]);
@@ -1053,7 +1053,7 @@ async fn servers_names_and_addresses_never_collide(store: &Store) {
         .is_none());
     let mut tx = store.write().await.unwrap();
     assert_eq!(
-        servers_counted(&mut tx, a.id).await.servers,
+        srv_standing(&mut tx, a.id).await.servers,
         0,
         "the count follows deletes and rollbacks"
     );
@@ -1305,7 +1305,7 @@ async fn accepted_creates_are_written_and_counted_together(store: &Store) {
     let answered = store::accepted::write(&mut tx, &rows, &assignments, queued, NOW)
         .await
         .unwrap();
-    assert_eq!(servers_counted(&mut tx, a.id).await.servers, 3);
+    assert_eq!(srv_standing(&mut tx, a.id).await.servers, 3);
     tx.commit().await.unwrap();
 
     let servers_of_jobs: Vec<Option<&str>> =
